@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package (and npm test peer) the build, the tests, the benchmark and the demo
+# need. Idempotent and non-interactive: apt-get runs only when something is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libasio-dev libyaml-cpp-dev nlohmann-json3-dev libre2-dev libspdlog-dev libfmt-dev
+  libcli11-dev libexpected-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs iproute2 iptables
+  nginx-light haproxy wrk
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The official registry client SDKs used as real peers by the end-to-end tests.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: npm is missing (it ships with nodejs from nodesource, or Debian's npm)" >&2
+  exit 1
+fi
+if [[ ! -f tests/e2e/node_modules/.sluice-installed ]] || \
+   [[ tests/e2e/package.json -nt tests/e2e/node_modules/.sluice-installed ]]; then
+  (cd tests/e2e && npm install --no-audit --no-fund --loglevel=error)
+  touch tests/e2e/node_modules/.sluice-installed
+fi

@@ -1,0 +1,38 @@
+#pragma once
+// A small HTTP/1.1 client for control-side work: registry clients, the demo consumer, tests.
+// One request per call over a fresh or pooled connection; bodies are carried whole.
+// Not the proxy's upstream path (that one streams and pools per worker).
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <asio/awaitable.hpp>
+
+#include "core/result.h"
+#include "http/message.h"
+#include "http/server.h"
+#include "net/address.h"
+
+namespace sluice::http {
+
+struct ClientRequest {
+  std::string method = "GET";
+  std::string url;  // "http://host:port/path?query"
+  Headers headers;
+  std::string body;
+  std::chrono::milliseconds timeout{5000};
+  // When set, the request is sent to this proxy in absolute-form, like a JVM with
+  // http.proxyHost/http.proxyPort or a process with http_proxy.
+  std::optional<net::HostPort> proxy;
+};
+
+// Runs on the calling coroutine's executor. Errors: kInvalidArgument (bad URL),
+// kUnavailable (connect/reset, retryable), kTimeout, kInvalidArgument with source kUpstream for a
+// malformed response.
+asio::awaitable<Result<Response>> fetch(ClientRequest request);
+
+// Blocking convenience for CLI code and tests: runs fetch() on a private io_context.
+Result<Response> fetchBlocking(ClientRequest request);
+
+}  // namespace sluice::http
