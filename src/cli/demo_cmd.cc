@@ -1,10 +1,38 @@
+#include <unistd.h>
+
+#include <climits>
+#include <memory>
+
 #include "cli/commands.h"
+#include "demo/demo.h"
 
 namespace sluice::cli {
+namespace {
+
+std::string selfPath() {
+  char buf[PATH_MAX] = {};
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("sluice");
+}
+
+}  // namespace
 
 void addDemoCommand(CLI::App& app, int& exit_code) {
-  (void)app;
-  (void)exit_code;
+  auto options = std::make_shared<demo::DemoOptions>();
+  auto* cmd = app.add_subcommand(
+      "demo", "Run the seed's scenario (Nacos, provider v1/v2, consumer, sidecar, gateway)");
+  cmd->add_option("--examples", options->examples_dir, "directory with the seed's YAML")
+      ->capture_default_str();
+  cmd->add_option("--work-dir", options->work_dir, "where logs and mesh config go (default: temp)");
+  cmd->add_option("--requests", options->requests_per_step, "requests per step")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1000));
+  cmd->add_flag("--keep-running", options->keep_running,
+                "leave the topology up after the steps until Ctrl-C");
+  cmd->callback([options, &exit_code] {
+    options->sluice_binary = selfPath();
+    exit_code = demo::runDemo(*options);
+  });
 }
 
 }  // namespace sluice::cli

@@ -1,0 +1,442 @@
+#include "demo/demo.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "demo/process.h"
+#include "http/client.h"
+
+namespace sluice::demo {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kStartTimeout{15000};
+constexpr milliseconds kApplyTimeout{10000};
+
+// "Pods" of the demo: one loopback address each, so provider v1 and v2 can both listen on the
+// seed's port 8070 as two pods would, and the reverse-DNS pod CIDR (127.0.0.0/8) covers them.
+constexpr const char* kRegistryIp = "127.0.0.1";
+constexpr const char* kProviderV1Ip = "127.0.0.11";
+constexpr const char* kProviderV2Ip = "127.0.0.12";
+constexpr const char* kConsumerIp = "127.0.0.13";
+constexpr int kSeedProviderPort = 8070;
+constexpr int kSeedConsumerPort = 8080;
+constexpr int kSeedGatewayPort = 80;
+
+bool canBind(const char* ip, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip, &addr.sin_addr);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+// A port free on every one of `ips`; `preferred` first (the seed's port), else one the kernel
+// picks. A small race with other processes remains; the start-up check reports it clearly.
+int pickPort(const std::vector<const char*>& ips, int preferred) {
+  auto free_everywhere = [&](int port) {
+    for (const char* ip : ips) {
+      if (!canBind(ip, port)) return false;
+    }
+    return true;
+  };
+  if (preferred > 0 && free_everywhere(preferred)) return preferred;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = 0;
+    inet_pton(AF_INET, ips.front(), &addr.sin_addr);
+    socklen_t len = sizeof addr;
+    int port = 0;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port = ntohs(addr.sin_port);
+    }
+    close(fd);
+    if (port > 0 && free_everywhere(port)) return port;
+  }
+  return -1;
+}
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool replaceAll(std::string& text, const std::string& from, const std::string& to) {
+  bool any = false;
+  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos)) {
+    text.replace(pos, from.size(), to);
+    pos += to.size();
+    any = true;
+  }
+  return any;
+}
+
+// Writes like `kubectl apply`: the file appears whole (temp file + rename), never half-written.
+bool applyFile(const fs::path& config_dir, const std::string& name, const std::string& content) {
+  fs::path tmp = config_dir / ("." + name + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out) return false;
+  }
+  std::error_code ec;
+  fs::rename(tmp, config_dir / name, ec);
+  return !ec;
+}
+
+// Last token after the last colon of a readiness line: "... listening on 127.0.0.1:PORT".
+int portFromLine(const std::string& line) {
+  auto colon = line.rfind(':');
+  if (colon == std::string::npos) return -1;
+  return std::atoi(line.c_str() + colon + 1);
+}
+
+struct StepResult {
+  std::string label;
+  std::string path;
+  std::map<std::string, int> counts;  // "v1", "v2", "error"
+  std::string expectation;
+  bool passed = false;
+};
+
+std::string versionOf(const std::string& body) {
+  static const std::string kPrefix = "Hello Nacos Discovery From ";
+  if (body.rfind(kPrefix, 0) != 0 || body.size() < kPrefix.size() + 2) return "other";
+  return body.substr(kPrefix.size(), 2);
+}
+
+class Demo {
+ public:
+  explicit Demo(const DemoOptions& options) : options_(options) {}
+
+  int run() {
+    ChildProcesses::installSignalCleanup();
+    if (!prepareWorkDir()) return 1;
+    fmt::print("Sluice demo: the seed's Spring Cloud + Nacos scenario, on loopback, no root.\n");
+    fmt::print("Logs and mesh config: {}\n\n", work_dir_.string());
+    bool ok = startTopology() && runSteps();
+    printTable();
+    if (!ok) fmt::print("\nSome part failed; logs are in {}\n", (work_dir_ / "logs").string());
+    if (options_.keep_running && ok) {
+      fmt::print("\nEverything is still running (gateway http://127.0.0.1:{}/echo/world). "
+                 "Ctrl-C stops it.\n",
+                 gateway_port_);
+      pause();
+    }
+    processes_.stopAll();
+    bool passed = ok && allStepsPassed();
+    fmt::print("\n{}\n", passed ? "RESULT: PASS — Sluice reproduced the seed's before/after routing."
+                                : "RESULT: FAIL — what was seen differs from the seed (see above).");
+    fmt::print("Logs: {}\n", (work_dir_ / "logs").string());
+    return passed ? 0 : 1;
+  }
+
+ private:
+  bool prepareWorkDir() {
+    if (options_.work_dir.empty()) {
+      std::string tmpl = (fs::temp_directory_path() / "sluice-demo-XXXXXX").string();
+      if (mkdtemp(tmpl.data()) == nullptr) {
+        fmt::print(stderr, "demo: cannot create a temp dir: {}\n", std::strerror(errno));
+        return false;
+      }
+      work_dir_ = tmpl;
+    } else {
+      work_dir_ = options_.work_dir;
+    }
+    std::error_code ec;
+    fs::create_directories(work_dir_ / "logs", ec);
+    fs::create_directories(work_dir_ / "mesh-config", ec);
+    fs::create_directories(work_dir_ / "registry-data", ec);
+    if (ec) {
+      fmt::print(stderr, "demo: cannot create {}: {}\n", work_dir_.string(), ec.message());
+      return false;
+    }
+    for (const char* name : {"any-spring-cloud-support.yaml", "test-gateway.yaml", "consumer.yaml",
+                             "service-provider.yaml", "service-provider-vs.yaml"}) {
+      if (!fs::exists(fs::path(options_.examples_dir) / name)) {
+        fmt::print(stderr, "demo: {} not found in {} (use --examples DIR)\n", name,
+                   options_.examples_dir);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::string log(const std::string& name) const {
+    return (work_dir_ / "logs" / (name + ".log")).string();
+  }
+
+  bool start(const std::string& name, std::vector<std::string> args, const std::string& ready,
+             std::string* line_out, std::map<std::string, std::string> env = {}) {
+    args.insert(args.begin(), options_.sluice_binary);
+    auto pid = processes_.spawn(ChildSpec{name, args, std::move(env), log(name)});
+    if (!pid) {
+      fmt::print("  {:<14} FAILED: {}\n", name, pid.error().message);
+      return false;
+    }
+    auto line = processes_.waitForLine(name, ready, kStartTimeout);
+    if (!line) {
+      fmt::print("  {:<14} FAILED: {}\n", name, line.error().message);
+      return false;
+    }
+    if (line_out != nullptr) *line_out = *line;
+    return true;
+  }
+
+  bool startTopology() {
+    fmt::print("Starting the topology (each part is a real process):\n");
+    std::string line;
+    if (!start("registry",
+               {"registry", "--listen", std::string(kRegistryIp) + ":0", "--data-dir",
+                (work_dir_ / "registry-data").string()},
+               "listening on", &line)) {
+      return false;
+    }
+    registry_ = fmt::format("{}:{}", kRegistryIp, portFromLine(line));
+    fmt::print("  {:<14} Nacos naming API on {}\n", "registry", registry_);
+
+    int provider_port = pickPort({kProviderV1Ip, kProviderV2Ip}, kSeedProviderPort);
+    int consumer_port = pickPort({kConsumerIp}, kSeedConsumerPort);
+    if (provider_port < 0 || consumer_port < 0) {
+      fmt::print("  no free ports on 127.0.0.11-13\n");
+      return false;
+    }
+    for (auto [version, ip] : {std::pair{"v1", kProviderV1Ip}, std::pair{"v2", kProviderV2Ip}}) {
+      std::string name = fmt::format("provider-{}", version);
+      if (!start(name,
+                 {"demo-app", "provider", "--service", "service-provider", "--version", version,
+                  "--ip", ip, "--port", std::to_string(provider_port), "--registry", registry_},
+                 "listening on", nullptr)) {
+        return false;
+      }
+      fmt::print("  {:<14} {}:{} registered in Nacos as service-provider (label: {})\n", name, ip,
+                 provider_port, version);
+    }
+
+    // The mesh config as the seed applies it before any routing rule: the reverse-DNS
+    // EnvoyFilter (pod CIDR set for loopback), the gateway and the consumer's VirtualService.
+    std::string envoy_filter =
+        readFile(fs::path(options_.examples_dir) / "any-spring-cloud-support.yaml");
+    replaceAll(envoy_filter, "10.0.128.0/18", "127.0.0.0/8");
+    replaceAll(envoy_filter, "portNumber: 8070", fmt::format("portNumber: {}", provider_port));
+    std::string consumer_vs = readFile(fs::path(options_.examples_dir) / "consumer.yaml");
+    replaceAll(consumer_vs, "number: 8080", fmt::format("number: {}", consumer_port));
+    fs::path cfg = work_dir_ / "mesh-config";
+    if (!applyFile(cfg, "any-spring-cloud-support.yaml", envoy_filter) ||
+        !applyFile(cfg, "test-gateway.yaml",
+                   readFile(fs::path(options_.examples_dir) / "test-gateway.yaml")) ||
+        !applyFile(cfg, "consumer.yaml", consumer_vs)) {
+      fmt::print("  cannot write the mesh config into {}\n", cfg.string());
+      return false;
+    }
+    std::string nacos = "nacos://" + registry_;
+    if (!start("sidecar",
+               {"proxy", "--config", cfg.string(), "--listen", "127.0.0.1:0", "--admin",
+                "127.0.0.1:0", "--registry", nacos, "--concurrency", "1"},
+               "ready", &line)) {
+      return false;
+    }
+    sidecar_line_ = line;
+    sidecar_admin_ = adminFromLine(line);
+    int sidecar_port = listenPortFromLine(line);
+    fmt::print("  {:<14} consumer's sidecar, explicit proxy on 127.0.0.1:{}\n", "sidecar",
+               sidecar_port);
+    if (!start("consumer",
+               {"demo-app", "consumer", "--service", "consumer", "--provider", "service-provider",
+                "--ip", kConsumerIp, "--port", std::to_string(consumer_port), "--registry",
+                registry_},
+               "listening on", nullptr,
+               {{"http_proxy", fmt::format("http://127.0.0.1:{}", sidecar_port)},
+                {"no_proxy", registry_}})) {
+      return false;
+    }
+    fmt::print("  {:<14} {}:{} registered as consumer; http_proxy=127.0.0.1:{} (its sidecar)\n",
+               "consumer", kConsumerIp, consumer_port, sidecar_port);
+    gateway_port_ = pickPort({"127.0.0.1"}, 0);
+    if (!start("gateway",
+               {"gateway", "--config", cfg.string(), "--admin", "127.0.0.1:0", "--port-offset",
+                std::to_string(gateway_port_ - kSeedGatewayPort), "--registry", nacos},
+               "ready", &line)) {
+      return false;
+    }
+    fmt::print("  {:<14} test-gateway port 80 served on 127.0.0.1:{}\n\n", "gateway",
+               gateway_port_);
+    return waitUntilRoutable();
+  }
+
+  // "ready: listen 127.0.0.1:P admin 127.0.0.1:Q" -> the admin address.
+  static std::string adminFromLine(const std::string& line) {
+    auto pos = line.find("admin ");
+    if (pos == std::string::npos) return {};
+    auto rest = line.substr(pos + 6);
+    return rest.substr(0, rest.find(' '));
+  }
+  static int listenPortFromLine(const std::string& line) {
+    auto pos = line.find("listen ");
+    if (pos == std::string::npos) return -1;
+    auto rest = line.substr(pos + 7);
+    return portFromLine(rest.substr(0, rest.find(' ')));
+  }
+
+  Result<http::Response> get(const std::string& url) {
+    http::ClientRequest request;
+    request.url = url;
+    request.timeout = milliseconds(5000);
+    return http::fetchBlocking(std::move(request));
+  }
+
+  // The registry feeds the sidecar and the gateway asynchronously; before the first step, wait
+  // (bounded) until the gateway answers from the consumer, as `kubectl get pods` 2/2 would tell.
+  bool waitUntilRoutable() {
+    auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+    std::string last;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = get(fmt::format("http://127.0.0.1:{}/echo/ready", gateway_port_));
+      if (r && r->head.status == 200 && versionOf(r->body) != "other") return true;
+      last = r ? fmt::format("{} {}", r->head.status, r->body) : r.error().message;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    fmt::print("The mesh did not become routable within {} ms; last answer: {}\n",
+               kStartTimeout.count(), last);
+    return false;
+  }
+
+  StepResult send(const std::string& label, const std::string& word,
+                  const std::string& expectation) {
+    StepResult step{label, "/echo/" + word, {}, expectation, false};
+    fmt::print("  curl http://127.0.0.1:{}/echo/{}  (x{})\n", gateway_port_, word,
+               options_.requests_per_step);
+    for (int i = 0; i < options_.requests_per_step; ++i) {
+      auto r = get(fmt::format("http://127.0.0.1:{}/echo/{}", gateway_port_, word));
+      if (!r) {
+        fmt::print("    error: {}\n", r.error().message);
+        ++step.counts["error"];
+        continue;
+      }
+      if (r->head.status != 200) {
+        fmt::print("    HTTP {}: {}\n", r->head.status, r->body);
+        ++step.counts["error"];
+        continue;
+      }
+      fmt::print("    {}\n", r->body);
+      ++step.counts[versionOf(r->body)];
+    }
+    return step;
+  }
+
+  bool runSteps() {
+    fmt::print("Step 1 — before routing rules: the consumer round-robins over v1 and v2\n");
+    auto before = send("before", "world", "v1 and v2 alternate");
+    {
+      int v1 = before.counts["v1"], v2 = before.counts["v2"];
+      int n = options_.requests_per_step;
+      before.passed = before.counts["error"] == 0 && before.counts["other"] == 0 && v1 + v2 == n &&
+                      v1 >= n / 2 - 1 && v2 >= n / 2 - 1;
+    }
+    steps_.push_back(before);
+
+    fmt::print("\nStep 2 — kubectl apply -f service-provider.yaml -f service-provider-vs.yaml\n");
+    fs::path cfg = work_dir_ / "mesh-config";
+    for (const char* name : {"service-provider.yaml", "service-provider-vs.yaml"}) {
+      if (!applyFile(cfg, name, readFile(fs::path(options_.examples_dir) / name))) {
+        fmt::print("  cannot write {}\n", name);
+        return false;
+      }
+      fmt::print("  applied {}\n", name);
+    }
+    if (!waitForRulesApplied()) return false;
+
+    fmt::print("\nStep 3 — after: /echo/hello goes to v1 only, everything else to v2\n");
+    auto hello = send("after", "hello", "v1 only");
+    hello.passed = hello.counts["v1"] == options_.requests_per_step;
+    steps_.push_back(hello);
+    auto world = send("after", "world", "v2 only");
+    world.passed = world.counts["v2"] == options_.requests_per_step;
+    steps_.push_back(world);
+    return true;
+  }
+
+  // Applied means both proxies report the new rules in their effective config; the demo waits
+  // on that (bounded), never on a fixed sleep.
+  bool waitForRulesApplied() {
+    auto deadline = std::chrono::steady_clock::now() + kApplyTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto dump = get(fmt::format("http://{}/config_dump", sidecar_admin_));
+      if (dump && dump->head.status == 200 && dump->body.find("hello-v1") != std::string::npos) {
+        fmt::print("  the sidecar reports the new rules (route \"hello-v1\") in /config_dump\n");
+        return true;
+      }
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    fmt::print("  the sidecar did not pick up the rules within {} ms (admin {})\n",
+               kApplyTimeout.count(), sidecar_admin_);
+    return false;
+  }
+
+  void printTable() const {
+    if (steps_.empty()) return;
+    fmt::print("\n{:<8} {:<14} {:>4} {:>4} {:>6}  {:<22} {}\n", "step", "request", "v1", "v2",
+               "other", "seed expects", "");
+    for (const auto& s : steps_) {
+      auto count = [&](const char* k) {
+        auto it = s.counts.find(k);
+        return it == s.counts.end() ? 0 : it->second;
+      };
+      fmt::print("{:<8} {:<14} {:>4} {:>4} {:>6}  {:<22} {}\n", s.label, s.path, count("v1"),
+                 count("v2"), count("other") + count("error"), s.expectation,
+                 s.passed ? "ok" : "MISMATCH");
+    }
+  }
+
+  bool allStepsPassed() const {
+    if (steps_.size() != 3) return false;
+    for (const auto& s : steps_) {
+      if (!s.passed) return false;
+    }
+    return true;
+  }
+
+  DemoOptions options_;
+  fs::path work_dir_;
+  ChildProcesses processes_;
+  std::string registry_;
+  std::string sidecar_line_;
+  std::string sidecar_admin_;
+  int gateway_port_ = 0;
+  std::vector<StepResult> steps_;
+};
+
+}  // namespace
+
+int runDemo(const DemoOptions& options) { return Demo(options).run(); }
+
+}  // namespace sluice::demo

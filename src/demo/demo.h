@@ -1,0 +1,21 @@
+#pragma once
+// `sluice demo`: the seed's scenario end to end on this machine — embedded Nacos registry,
+// provider v1 and v2, the consumer with its sidecar, the ingress gateway, the seed's YAML — run
+// step by step with what was seen printed and checked against the seed's expectations.
+
+#include <string>
+
+namespace sluice::demo {
+
+struct DemoOptions {
+  std::string sluice_binary;  // path of the sluice executable to start the parts with
+  std::string examples_dir = "examples/seed";
+  std::string work_dir;       // empty: a fresh /tmp/sluice-demo-XXXXXX
+  int requests_per_step = 8;
+  bool keep_running = false;  // leave everything up after the steps (Ctrl-C stops it)
+};
+
+// Returns the process exit code: 0 when everything seen matched the seed, 1 otherwise.
+int runDemo(const DemoOptions& options);
+
+}  // namespace sluice::demo
