@@ -1,0 +1,77 @@
+#pragma once
+// ProxyServer: the data plane process core used by `sluice proxy` (sidecar) and `sluice gateway`.
+//
+// Threads: `concurrency` worker threads, each with its own io_context, its own SO_REUSEPORT
+// listener per address, its own upstream keep-alive pools, load-balancer / outlier state and
+// stats; plus one admin thread serving the admin endpoint. A request never takes a lock.
+//
+// Snapshots: start() takes the initial snapshot; publish() hands a new one to every worker by
+// posting it to the worker's io_context (the worker swaps its shared_ptr between requests; a
+// request in flight keeps the snapshot it started with). publish() may be called from any
+// thread, as often as wanted; workers only ever see whole snapshots.
+//
+// Listeners: sidecar mode listens on ProxyOptions::listen (explicit proxy: absolute-form
+// requests like `GET http://service-provider:8070/x`, or origin-form with a mesh Host). Gateway
+// mode listens on listen_host:(server port + port_offset) for every HTTP server port of the
+// snapshot's Gateways; listeners follow the published snapshots (ports appear and disappear).
+//
+// Admin endpoint (http::Server on `admin`): /ready, /config_dump, /clusters, /stats/prometheus.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "http/codec.h"
+#include "net/address.h"
+#include "proxy/snapshot.h"
+#include "registry/registry.h"
+
+namespace sluice::proxy {
+
+struct ProxyOptions {
+  enum class Mode { kSidecar, kGateway };
+  Mode mode = Mode::kSidecar;
+  std::vector<net::HostPort> listen;  // sidecar: the explicit-proxy port(s); port 0 = pick one
+  int port_offset = 0;                // gateway: server port N listens on N + port_offset
+  std::string listen_host = "127.0.0.1";  // gateway
+  net::HostPort admin{"127.0.0.1", 0};
+  int concurrency = 1;
+  bool access_log = false;   // one Envoy-like line per request on stdout
+  std::string service_node;  // source workload name for metrics ("consumer"); "" = "unknown"
+  http::Limits limits;
+};
+
+class ProxyServer {
+ public:
+  ProxyServer();
+  ~ProxyServer();  // stops and joins everything
+  ProxyServer(const ProxyServer&) = delete;
+  ProxyServer& operator=(const ProxyServer&) = delete;
+
+  // Binds every listener and the admin endpoint, starts the threads. Errors: kInvalidArgument
+  // (bad options), kIo (bind failed: the message names the address).
+  Status start(const ProxyOptions& options, std::shared_ptr<const MeshSnapshot> initial);
+  // Hands a new snapshot to every worker (non-blocking; any thread).
+  void publish(std::shared_ptr<const MeshSnapshot> snapshot);
+  // Addresses actually bound (port 0 resolved). Gateway mode: the current gateway listeners.
+  std::vector<net::HostPort> boundAddresses() const;
+  net::HostPort adminAddress() const;
+  // Shown on /config_dump (config files that failed to load; the last good snapshot serves).
+  void setConfigErrors(std::vector<std::string> errors);
+  // Shown on /clusters and /config_dump.
+  void setRegistryStatus(std::vector<registry::SourceStatus> status);
+  // Stops accepting, lets in-flight requests finish for up to `grace`, then closes everything.
+  // wait() returns afterwards. Any thread; idempotent.
+  void drain(std::chrono::milliseconds grace);
+  // Blocks until drain() (or the destructor) has finished.
+  void wait();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::proxy

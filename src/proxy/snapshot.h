@@ -1,0 +1,112 @@
+#pragma once
+// MeshSnapshot: everything the data plane needs to route one request, folded from the Istio
+// config and the registries into an immutable value. Built off the request path (by control, on
+// its own thread) with buildSnapshot(), then published to the workers of a ProxyServer, which
+// share it read-only. A snapshot is never modified after buildSnapshot() returns.
+//
+// What the snapshot holds:
+// - services by FQDN. A registry service NAME becomes the mesh host
+//   NAME.<default_namespace>.svc.<domain_suffix>; ServiceEntry hosts are taken as written.
+//   The host forms that reach a registry service (Istio's same-namespace sidecar view): `name`,
+//   `name.ns`, `name.ns.svc`, the FQDN, each with or without `:port`.
+// - endpoints per service (ip, port, labels = registry metadata or ServiceEntry endpoint labels,
+//   weight, healthy).
+// - clusters: (host, subset, port) -> endpoints + LB / connection pool / outlier policy from the
+//   DestinationRule (subset components replace top-level components whole).
+// - route tables: one for `mesh` (sidecars), one per gateway server port.
+// - the reverse-DNS index: "ip:port" of a registry instance -> its service, only for IPs inside
+//   the pod_cidrs of a recognised reverse-DNS EnvoyFilter (and only for requests to its
+//   portNumber when one is set).
+// - diagnostics found while building (a route to an unknown host, a subset no DestinationRule
+//   defines...), shown on /config_dump. buildSnapshot never fails on a loaded config.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/model.h"
+#include "net/address.h"
+#include "proxy/cluster.h"
+#include "proxy/route_table.h"
+#include "registry/registry.h"
+
+namespace sluice::proxy {
+
+struct SnapshotInputs {
+  config::ConfigSet config;
+  std::vector<registry::Service> registry_services;
+  uint64_t version = 0;
+  std::string default_namespace = "default";
+  std::string domain_suffix = "svc.cluster.local";
+  std::vector<std::string> registry_status;  // one line per registry source, for /clusters
+};
+
+struct MeshService {
+  enum class Origin : uint8_t { kRegistry, kServiceEntry };
+  std::string fqdn;  // lower case
+  std::string name;  // registry name, or the ServiceEntry host
+  std::string ns;
+  Origin origin = Origin::kRegistry;
+  std::vector<uint32_t> ports;  // declared ports (ServiceEntry); empty = any (registry)
+  std::vector<Endpoint> endpoints;
+  std::string source;  // "nacos service service-provider", "ServiceEntry default/foo"
+};
+
+// One listener context of a gateway: a Gateway server port and the routes bound to it.
+struct GatewayListener {
+  uint32_t port = 0;       // as configured (the ProxyServer adds its port offset)
+  std::string protocol;    // HTTP, HTTP2, GRPC (others are reported and not served)
+  std::vector<std::string> gateways;  // "ns/name" of the Gateways with a server on this port
+  bool https_redirect = false;
+  RouteTable routes;
+};
+
+struct MeshSnapshot {
+  uint64_t version = 0;
+  std::string default_namespace;
+  std::string domain_suffix;
+
+  std::vector<MeshService> services;
+  std::unordered_map<std::string, int> service_by_host;  // every accepted host form, no port
+  std::vector<Cluster> clusters;
+  std::unordered_map<std::string, int> cluster_by_name;
+  RouteTable mesh_routes;
+  std::vector<GatewayListener> gateway_listeners;
+
+  // Reverse DNS (method 1).
+  std::unordered_map<std::string, int> reverse_dns;  // "ip:port" -> service index
+  std::vector<net::Cidr> pod_cidrs;
+  std::optional<uint16_t> reverse_dns_port;  // EnvoyFilter portNumber; nullopt = all ports
+  bool reverse_dns_enabled = false;
+
+  std::vector<std::string> diagnostics;      // problems found while building
+  std::vector<std::string> unenforced;       // config fields accepted but not enforced
+  std::vector<std::string> registry_status;  // copied from the inputs
+
+  // Service for a host (case-insensitive; a ":port" suffix is ignored). nullptr when unknown.
+  const MeshService* findService(std::string_view authority) const;
+  // Reverse-DNS lookup of a destination "ip" + port; nullptr when disabled, outside the pod
+  // CIDRs, on another port than the filter's portNumber, or not a known instance.
+  const MeshService* findByAddress(std::string_view ip, uint16_t port) const;
+  int serviceIndex(const MeshService* service) const {
+    return service == nullptr ? -1 : static_cast<int>(service - services.data());
+  }
+  const GatewayListener* findGatewayListener(uint32_t port) const;
+
+  // JSON for /config_dump (version, services, endpoints, clusters, routes, diagnostics).
+  nlohmann::json toJson() const;
+};
+
+// Builds a snapshot. Never fails on a loaded config: problems become `diagnostics`.
+std::shared_ptr<const MeshSnapshot> buildSnapshot(const SnapshotInputs& inputs);
+
+// "outbound|<port>|<subset>|<host>" (Envoy's cluster name; port 0 is written as "").
+std::string clusterName(std::string_view host, std::string_view subset, uint32_t port);
+
+}  // namespace sluice::proxy
