@@ -53,6 +53,7 @@
 //     forward c.data if not empty (a view into `data`);  data.remove_prefix(c.consumed);
 //     kError -> 400 (request) / 502 (response); kComplete -> body and trailers done (dec.trailers()),
 //     data now starts at the next message; kIncomplete with c.consumed == 0 -> read more bytes.
+//     (The trailer section is left unconsumed in the caller's buffer until it is complete.)
 //   To forward a chunked body re-chunked: appendChunkHeader(n) + data + "\r\n"; end with
 //   appendLastChunk(). Or, when the next hop also speaks chunked, forward the raw consumed bytes
 //   (they were validated by the decoder).
@@ -214,6 +215,7 @@ class ChunkedDecoder {
   size_t size_digits_ = 0;
   size_t line_bytes_ = 0;       // bytes of the current size line (caps extensions)
   size_t trailer_scanned_ = 0;  // trailer bytes already checked (kept unconsumed until complete)
+  size_t trailer_lines_ = 0;
   Headers trailers_;
 };
 
