@@ -1,0 +1,265 @@
+#include "control/mesh_controller.h"
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include <asio/post.hpp>
+
+#include "core/log.h"
+
+namespace sluice::control {
+
+namespace {
+
+std::vector<std::string> errorsOf(const config::ConfigSet& set) {
+  std::vector<std::string> out;
+  for (const auto& e : set.io_errors) out.push_back(e);
+  for (const auto& d : set.diagnostics) {
+    if (d.severity == config::Severity::kError) out.push_back(d.format());
+  }
+  return out;
+}
+
+bool sameStatus(const registry::SourceStatus& a, const registry::SourceStatus& b) {
+  return a.source == b.source && a.reachable == b.reachable && a.last_error == b.last_error;
+}
+
+std::string statusLine(const registry::SourceStatus& s) {
+  if (s.reachable) return fmt::format("{}: reachable", s.source);
+  return fmt::format("{}: unreachable{}{}", s.source, s.last_error.empty() ? "" : ": ",
+                     s.last_error);
+}
+
+}  // namespace
+
+MeshController::MeshController(asio::io_context& io, ControllerOptions options,
+                               ControllerDeps deps)
+    : io_(io),
+      options_(std::move(options)),
+      deps_(std::move(deps)),
+      alive_(std::make_shared<bool>(true)),
+      status_timer_(io),
+      sync_timer_(io) {}
+
+MeshController::~MeshController() {
+  stop();
+  alive_.reset();
+}
+
+std::vector<std::string> MeshController::configPaths() const {
+  if (options_.config_dir.empty()) return {};
+  return {options_.config_dir};
+}
+
+Result<std::shared_ptr<const proxy::MeshSnapshot>> MeshController::initialize() {
+  if (!options_.config_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(options_.config_dir, ec)) {
+      return makeError(ErrorCode::kNotFound, ErrorSource::kConfig,
+                       fmt::format("--config {}: not a directory", options_.config_dir));
+    }
+  }
+  sources_.clear();
+  for (const auto& url : options_.registry_urls) {
+    auto watcher = deps_.make_watcher(url);
+    if (!watcher) return tl::unexpected(watcher.error());
+    Source source;
+    source.url = url;
+    source.watcher = std::move(*watcher);
+    source.last_status.source = url;
+    sources_.push_back(std::move(source));
+  }
+  if (!options_.config_dir.empty()) {
+    config::ConfigSet set = deps_.load_config(configPaths());
+    if (set.ok()) {
+      good_config_ = std::move(set);
+      SLUICE_LOG_INFO("config: loaded {} resource(s) from {} file(s) in {}",
+                      good_config_.resourceCount(), good_config_.files_read,
+                      options_.config_dir);
+    } else {
+      config_errors_ = errorsOf(set);
+      for (const auto& e : config_errors_) SLUICE_LOG_ERROR("config: {}", e);
+      SLUICE_LOG_ERROR("config: {} error(s) in {}; starting with an empty config until it is "
+                       "fixed",
+                       config_errors_.size(), options_.config_dir);
+    }
+  }
+  return rebuild();
+}
+
+Status MeshController::start(SnapshotSink* sink) {
+  sink_ = sink;
+  started_ = true;
+  if (sink_) {
+    sink_->setConfigErrors(config_errors_);
+    sink_->setRegistryStatus(registryStatus());
+  }
+  if (!options_.config_dir.empty()) {
+    dir_watcher_ = std::make_unique<DirWatcher>(io_, options_.config_dir, options_.watch,
+                                                [this] { reloadConfig(); });
+    SLUICE_RETURN_IF_ERROR(dir_watcher_->start());
+  }
+  std::weak_ptr<bool> alive = alive_;
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    // Watchers may call back on their own threads: hop onto the io_context first.
+    sources_[i].watcher->start([this, i, alive](const std::vector<registry::Service>& services) {
+      asio::post(io_, [this, i, alive, services]() mutable {
+        if (alive.expired() || stopped_) return;
+        onRegistryChange(i, std::move(services));
+      });
+    });
+  }
+  if (!sources_.empty()) pollRegistryStatus();
+  return ok();
+}
+
+void MeshController::whenRegistriesSynced(std::chrono::milliseconds max_wait,
+                                          std::function<void()> fn) {
+  on_synced_ = std::move(fn);
+  sync_timer_.expires_after(max_wait);
+  std::weak_ptr<bool> alive = alive_;
+  sync_timer_.async_wait([this, alive](const std::error_code& ec) {
+    if (ec || alive.expired() || !on_synced_) return;
+    SLUICE_LOG_WARN("registries: not all synced within the start-up wait; serving what is known");
+    auto fn = std::move(on_synced_);
+    on_synced_ = nullptr;
+    fn();
+  });
+  checkSynced();
+}
+
+void MeshController::checkSynced() {
+  if (!on_synced_) return;
+  for (const auto& s : sources_) {
+    bool failed = !s.last_status.reachable && !s.last_status.last_error.empty();
+    if (!s.synced && !failed) return;
+  }
+  sync_timer_.cancel();
+  // Run outside the caller's frame so the callback may freely call back into the controller.
+  auto fn = std::move(on_synced_);
+  on_synced_ = nullptr;
+  asio::post(io_, std::move(fn));
+}
+
+void MeshController::reloadConfig() {
+  if (stopped_ || options_.config_dir.empty()) return;
+  config::ConfigSet set = deps_.load_config(configPaths());
+  if (!set.ok()) {
+    config_errors_ = errorsOf(set);
+    for (const auto& e : config_errors_) SLUICE_LOG_ERROR("config: {}", e);
+    SLUICE_LOG_ERROR("config: reload rejected ({} error(s)); the last good config keeps serving "
+                     "(snapshot version {})",
+                     config_errors_.size(), version_);
+    if (sink_) sink_->setConfigErrors(config_errors_);
+    ++reloads_rejected_;
+    if (on_reload_) on_reload_(false);
+    return;
+  }
+  good_config_ = std::move(set);
+  if (!config_errors_.empty()) {
+    config_errors_.clear();
+    if (sink_) sink_->setConfigErrors({});
+  }
+  ++reloads_applied_;
+  auto snapshot = rebuild();
+  SLUICE_LOG_INFO("config: applied {} resource(s) from {} file(s) ({} warning(s)); snapshot "
+                  "version {}",
+                  good_config_.resourceCount(), good_config_.files_read,
+                  good_config_.warningCount(), version_);
+  if (sink_) sink_->publish(std::move(snapshot));
+  if (on_reload_) on_reload_(true);
+}
+
+void MeshController::onRegistryChange(size_t index, std::vector<registry::Service> services) {
+  if (index >= sources_.size()) return;
+  Source& s = sources_[index];
+  s.synced = true;
+  if (s.services == services) {
+    checkSynced();
+    return;
+  }
+  s.services = std::move(services);
+  SLUICE_LOG_INFO("registry {}: {} service(s)", s.url, s.services.size());
+  scheduleRebuild();
+  checkSynced();
+}
+
+void MeshController::scheduleRebuild() {
+  if (rebuild_scheduled_) return;
+  rebuild_scheduled_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  asio::post(io_, [this, alive] {
+    if (alive.expired()) return;
+    rebuild_scheduled_ = false;
+    if (stopped_) return;
+    auto snapshot = rebuild();
+    if (sink_) sink_->publish(std::move(snapshot));
+  });
+}
+
+std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
+  proxy::SnapshotInputs inputs;
+  inputs.config = good_config_;
+  for (const auto& s : sources_) {
+    inputs.registry_services.insert(inputs.registry_services.end(), s.services.begin(),
+                                    s.services.end());
+  }
+  inputs.version = ++version_;
+  inputs.default_namespace = options_.default_namespace;
+  inputs.domain_suffix = options_.domain_suffix;
+  for (const auto& st : registryStatus()) inputs.registry_status.push_back(statusLine(st));
+  return deps_.build_snapshot(inputs);
+}
+
+std::vector<registry::SourceStatus> MeshController::registryStatus() const {
+  std::vector<registry::SourceStatus> out;
+  out.reserve(sources_.size());
+  for (const auto& s : sources_) {
+    registry::SourceStatus st = s.watcher ? s.watcher->status() : s.last_status;
+    if (st.source.empty()) st.source = s.url;
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+void MeshController::pollRegistryStatus() {
+  if (stopped_) return;
+  bool changed = false;
+  auto now = registryStatus();
+  for (size_t i = 0; i < sources_.size() && i < now.size(); ++i) {
+    if (!sameStatus(sources_[i].last_status, now[i])) {
+      changed = true;
+      if (now[i].reachable) {
+        SLUICE_LOG_INFO("registry {}: reachable", sources_[i].url);
+      } else {
+        SLUICE_LOG_WARN("registry {}: unreachable: {}", sources_[i].url, now[i].last_error);
+      }
+      sources_[i].last_status = now[i];
+    }
+  }
+  if (changed && sink_) sink_->setRegistryStatus(now);
+  checkSynced();
+  status_timer_.expires_after(options_.registry_status_interval);
+  std::weak_ptr<bool> alive = alive_;
+  status_timer_.async_wait([this, alive](const std::error_code& ec) {
+    if (ec || alive.expired()) return;
+    pollRegistryStatus();
+  });
+}
+
+void MeshController::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (dir_watcher_) dir_watcher_->stop();
+  if (started_) {
+    for (auto& s : sources_) {
+      if (s.watcher) s.watcher->stop();
+    }
+  }
+  status_timer_.cancel();
+  sync_timer_.cancel();
+  on_synced_ = nullptr;
+}
+
+}  // namespace sluice::control

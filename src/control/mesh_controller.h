@@ -1,0 +1,149 @@
+#pragma once
+// MeshController: the main-thread side of `sluice proxy` / `sluice gateway`. It folds the Istio
+// config directory and the registries into MeshSnapshots and hands them to the data plane.
+//
+//   config dir --inotify--> DirWatcher --debounce--> reloadConfig() --ok--> rebuild() --> sink
+//                                                        \--errors--> keep last good config,
+//                                                                     sink.setConfigErrors()
+//   registry::Watcher (one per --registry URL) --on_change--> merge --> rebuild() --> sink
+//
+// Contract:
+// - A config with errors (ConfigSet::ok() false: parse/validation errors or unreadable paths)
+//   never replaces the last good one. Its errors ("file:line:col: Kind/ns/name: field: message")
+//   are logged and handed to SnapshotSink::setConfigErrors; the next good config clears them.
+//   At start-up a bad config means "serve the empty config" (registry services still route) so a
+//   sidecar comes up and reports, rather than crash-looping.
+// - Every publish carries a version one higher than the previous one (starting at 1).
+// - A registry change is rebuilt and published on the next turn of the io_context (changes that
+//   arrive together are coalesced into one publish), well within the 1 s budget.
+// - Registry status (reachable, last error) is polled from each watcher every
+//   `registry_status_interval` and pushed to the sink when it changes.
+//
+// Threading: everything runs on the io_context passed in; registry watchers may call back on any
+// thread (the callback only posts to the io_context). Methods must be called on that context's
+// thread (or before it runs). Dependencies (loader, snapshot builder, watcher factory) are
+// injected so tests can drive the reload logic with fakes.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "config/model.h"
+#include "control/dir_watcher.h"
+#include "core/result.h"
+#include "proxy/snapshot.h"
+#include "registry/registry.h"
+
+namespace sluice::control {
+
+// Where snapshots go: ProxyServer in production (see ProxyServerSink), a recorder in tests.
+class SnapshotSink {
+ public:
+  virtual ~SnapshotSink() = default;
+  virtual void publish(std::shared_ptr<const proxy::MeshSnapshot> snapshot) = 0;
+  virtual void setConfigErrors(std::vector<std::string> errors) = 0;
+  virtual void setRegistryStatus(std::vector<registry::SourceStatus> status) = 0;
+};
+
+struct ControllerDeps {
+  std::function<config::ConfigSet(const std::vector<std::string>& paths)> load_config;
+  std::function<std::shared_ptr<const proxy::MeshSnapshot>(const proxy::SnapshotInputs&)>
+      build_snapshot;
+  // Creates the watcher for one --registry URL; kInvalidArgument for an unknown scheme or a
+  // malformed URL (a usage error).
+  std::function<Result<std::unique_ptr<registry::Watcher>>(const std::string& url)> make_watcher;
+
+  // config::loadPaths, proxy::buildSnapshot, and registry watchers by URL scheme (nacos://).
+  static ControllerDeps production();
+};
+
+struct ControllerOptions {
+  std::string config_dir;                  // watched; empty = no config (registries only)
+  std::vector<std::string> registry_urls;  // one watcher each
+  std::string default_namespace = "default";
+  std::string domain_suffix = "svc.cluster.local";
+  DirWatcherOptions watch;
+  std::chrono::milliseconds registry_status_interval{250};
+};
+
+class MeshController {
+ public:
+  MeshController(asio::io_context& io, ControllerOptions options, ControllerDeps deps);
+  ~MeshController();
+  MeshController(const MeshController&) = delete;
+  MeshController& operator=(const MeshController&) = delete;
+
+  // Loads the config once and creates the registry watchers (not started yet). Returns the
+  // initial snapshot (version 1) for ProxyServer::start. Errors: kInvalidArgument for a
+  // --registry URL that no watcher understands, kNotFound when the config dir is missing.
+  // Config *content* errors are not errors here (see the contract above); configErrors() has them.
+  Result<std::shared_ptr<const proxy::MeshSnapshot>> initialize();
+
+  // Starts watching the config dir and the registries; later snapshots go to `sink`, which must
+  // outlive the controller (or stop()). The current config errors and registry status are handed
+  // to the sink right away.
+  Status start(SnapshotSink* sink);
+
+  // Calls `fn` once every registry watcher has delivered its first service list or reported an
+  // error, or after `max_wait`, whichever comes first (immediately without registries). Used to
+  // print the readiness line only once registry services are routable.
+  void whenRegistriesSynced(std::chrono::milliseconds max_wait, std::function<void()> fn);
+
+  // Re-reads the config dir now (what the DirWatcher triggers after its debounce).
+  void reloadConfig();
+
+  // Stops the watchers and timers; no publish happens afterwards. Idempotent.
+  void stop();
+
+  // Observers (same thread).
+  uint64_t version() const { return version_; }
+  const std::vector<std::string>& configErrors() const { return config_errors_; }
+  uint64_t reloadsApplied() const { return reloads_applied_; }
+  uint64_t reloadsRejected() const { return reloads_rejected_; }
+  // Called after every reload attempt with its outcome (true = applied); for tests and logs.
+  void setOnReload(std::function<void(bool applied)> fn) { on_reload_ = std::move(fn); }
+
+ private:
+  struct Source {
+    std::string url;
+    std::unique_ptr<registry::Watcher> watcher;
+    std::vector<registry::Service> services;
+    bool synced = false;  // first list delivered
+    registry::SourceStatus last_status;
+  };
+
+  void onRegistryChange(size_t index, std::vector<registry::Service> services);
+  void scheduleRebuild();
+  std::shared_ptr<const proxy::MeshSnapshot> rebuild();
+  std::vector<registry::SourceStatus> registryStatus() const;
+  void pollRegistryStatus();
+  void checkSynced();
+  std::vector<std::string> configPaths() const;
+
+  asio::io_context& io_;
+  ControllerOptions options_;
+  ControllerDeps deps_;
+  std::shared_ptr<bool> alive_;  // guards callbacks posted from other threads after destruction
+  SnapshotSink* sink_ = nullptr;
+  std::unique_ptr<DirWatcher> dir_watcher_;
+  config::ConfigSet good_config_;
+  std::vector<std::string> config_errors_;
+  std::vector<Source> sources_;
+  uint64_t version_ = 0;
+  uint64_t reloads_applied_ = 0;
+  uint64_t reloads_rejected_ = 0;
+  bool rebuild_scheduled_ = false;
+  bool started_ = false;
+  bool stopped_ = false;
+  asio::steady_timer status_timer_;
+  asio::steady_timer sync_timer_;
+  std::function<void()> on_synced_;
+  std::function<void(bool)> on_reload_;
+};
+
+}  // namespace sluice::control
