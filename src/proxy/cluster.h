@@ -18,7 +18,7 @@
 namespace sluice::proxy {
 
 struct Endpoint {
-  std::string ip;
+  std::string ip;  // an IP literal; a DNS name for ServiceEntry resolution DNS (resolved on connect)
   uint16_t port = 0;
   std::map<std::string, std::string> labels;  // registry metadata / ServiceEntry endpoint labels
   uint32_t weight = 1;
@@ -79,6 +79,8 @@ struct Cluster {
   LbSettings lb;
   ConnectionPoolSettings pool;
   OutlierSettings outlier;
+  // ServiceEntry resolution NONE: no endpoints, forward to the authority the client asked for.
+  bool original_destination = false;
   // Where the policy came from, for config_dump ("default/service-provider subset v1").
   std::string policy_source;
 };

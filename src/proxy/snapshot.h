@@ -81,9 +81,12 @@ struct MeshSnapshot {
 
   // Reverse DNS (method 1).
   std::unordered_map<std::string, int> reverse_dns;  // "ip:port" -> service index
-  std::vector<net::Cidr> pod_cidrs;
-  std::optional<uint16_t> reverse_dns_port;  // EnvoyFilter portNumber; nullopt = all ports
-  bool reverse_dns_enabled = false;
+  struct ReverseDnsRule {
+    std::optional<uint16_t> port;  // EnvoyFilter listener portNumber; nullopt = all ports
+    std::vector<net::Cidr> pod_cidrs;
+    std::string filter_name;
+  };
+  std::vector<ReverseDnsRule> reverse_dns_rules;  // empty = method 1 disabled
 
   std::vector<std::string> diagnostics;      // problems found while building
   std::vector<std::string> unenforced;       // config fields accepted but not enforced
