@@ -47,6 +47,36 @@ std::string describeChar(char c) {
   }
 }
 
+// Index of the first byte at or after `i` that is not a field-value character (CTL other than
+// HTAB, or DEL). Eight bytes at a time: values are long and almost never contain HTAB, so the
+// word loop usually runs until the CR that ends the line. `n` bounds the scan; the byte at the
+// returned index is always inside [0, n) because every line ends in CRLF.
+inline size_t skipFieldValue(const char* p, size_t i, size_t n) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  while (i + 8 <= n) {
+    uint64_t x;
+    std::memcpy(&x, p + i, 8);
+    uint64_t below_space = (x - kOnes * 0x20) & ~x & kHigh;  // some byte < 0x20
+    uint64_t y = x ^ (kOnes * 0x7f);
+    uint64_t del = (y - kOnes) & ~y & kHigh;  // some byte == 0x7f
+    if ((below_space | del) != 0) break;
+    i += 8;
+  }
+  while (i < n && has(p[i], kVal)) ++i;
+  return i;
+}
+
+// Case-insensitive compare against a lowercase literal made of letters and '-' (the names of
+// the fields the codec interprets). Field names are tokens, so `c | 0x20` only folds case.
+inline bool nameIs(std::string_view name, std::string_view lower) {
+  if (name.size() != lower.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if ((name[i] | 0x20) != lower[i]) return false;
+  }
+  return true;
+}
+
 HeadResult fail(int status, std::string reason) {
   HeadResult r;
   r.status = ParseStatus::kError;
@@ -132,25 +162,25 @@ struct FieldFacts {
   std::string onField(std::string_view name, std::string_view value) {
     switch (name.size()) {
       case 4:
-        if (equalsIgnoreCase(name, "host")) {
+        if (nameIs(name, "host")) {
           ++host_count;
           host = value;
         }
         break;
       case 6:
-        if (equalsIgnoreCase(name, "expect")) {
+        if (nameIs(name, "expect")) {
           has_expect = true;
           if (equalsIgnoreCase(value, "100-continue")) expect_continue = true;
         }
         break;
       case 10:
-        if (equalsIgnoreCase(name, "connection")) onConnection(value);
+        if (nameIs(name, "connection")) onConnection(value);
         break;
       case 14:
-        if (equalsIgnoreCase(name, "content-length")) return onContentLength(value);
+        if (nameIs(name, "content-length")) return onContentLength(value);
         break;
       case 17:
-        if (equalsIgnoreCase(name, "transfer-encoding")) return onTransferEncoding(value);
+        if (nameIs(name, "transfer-encoding")) return onTransferEncoding(value);
         break;
       default:
         break;
@@ -219,51 +249,66 @@ struct FieldFacts {
 };
 
 // Parses field lines "name: value\r\n"... in `block` (which ends right after the last line's
-// CRLF, without the final blank line). `what` is "header" or "trailer". Returns error reason.
+// CRLF, without the final blank line) into `out`, replacing its content. Existing entries are
+// overwritten in place so a RequestHead reused across a keep-alive connection reuses its strings'
+// capacity. `what` is "header" or "trailer". Returns an error reason (empty when fine). FieldFacts
+// keeps views into `block`, never into `out` (whose strings move when the vector grows).
 std::string parseFieldLines(std::string_view block, Headers& out, FieldFacts& facts,
                             const char* what) {
+  auto& entries = out.entries();
+  size_t used = 0;
+  auto finish = [&](std::string err) {
+    entries.resize(used);
+    return err;
+  };
   const char* p = block.data();
   const size_t n = block.size();
   size_t pos = 0;
   while (pos < n) {
-    // Every line ends in CRLF (checked by the scanner), so the LF is there.
-    const char* lf = static_cast<const char*>(std::memchr(p + pos, '\n', n - pos));
-    const size_t end = static_cast<size_t>(lf - p) - 1;  // index of the CR
-    const size_t line_no = out.size() + 1;
+    // Every line ends in CRLF (the scanner checked that each LF follows a CR), so the scans below
+    // stop at the CR at the latest; a CR not followed by LF is a bare CR.
+    const size_t line_no = used + 1;
     if (p[pos] == ' ' || p[pos] == '\t') {
-      return fmt::format("{} line {}: obs-fold (line folding) is not allowed", what, line_no);
+      return finish(
+          fmt::format("{} line {}: obs-fold (line folding) is not allowed", what, line_no));
     }
     size_t i = pos;
-    while (i < end && has(p[i], kTok)) ++i;
+    while (has(p[i], kTok)) ++i;
     std::string_view name(p + pos, i - pos);
-    if (i == end) {
-      return fmt::format("{} line {}: missing ':'", what, line_no);
-    }
     if (p[i] != ':') {
       if (p[i] == ' ' || p[i] == '\t') {
-        return fmt::format("{} '{}': whitespace between field name and colon", what, name);
+        return finish(
+            fmt::format("{} '{}': whitespace between field name and colon", what, name));
       }
-      return fmt::format("{} line {}: {} in field name", what, line_no, describeChar(p[i]));
+      if (p[i] == '\r' && p[i + 1] == '\n') {
+        return finish(fmt::format("{} line {}: missing ':'", what, line_no));
+      }
+      return finish(
+          fmt::format("{} line {}: {} in field name", what, line_no, describeChar(p[i])));
     }
-    if (name.empty()) return fmt::format("{} line {}: empty field name", what, line_no);
+    if (name.empty()) return finish(fmt::format("{} line {}: empty field name", what, line_no));
     ++i;
-    while (i < end && (p[i] == ' ' || p[i] == '\t')) ++i;
-    size_t vstart = i;
-    size_t vend = i;
-    for (; i < end; ++i) {
-      char c = p[i];
-      if (!has(c, kVal)) {
-        return fmt::format("{} '{}': {} in value", what, name, describeChar(c));
-      }
-      if (c != ' ' && c != '\t') vend = i + 1;
+    while (p[i] == ' ' || p[i] == '\t') ++i;
+    const size_t vstart = i;
+    i = skipFieldValue(p, i, n);
+    if (p[i] != '\r' || p[i + 1] != '\n') {
+      return finish(fmt::format("{} '{}': {} in value", what, name, describeChar(p[i])));
     }
+    const size_t end = i;
+    size_t vend = end;
+    while (vend > vstart && (p[vend - 1] == ' ' || p[vend - 1] == '\t')) --vend;
     std::string_view value(p + vstart, vend - vstart);
-    auto& entry = out.entries().emplace_back(std::string(name), std::string(value));
-    std::string err = facts.onField(entry.first, entry.second);
-    if (!err.empty()) return err;
+    if (used < entries.size()) {
+      entries[used].first.assign(name);
+      entries[used].second.assign(value);
+    } else {
+      entries.emplace_back(std::string(name), std::string(value));
+    }
+    ++used;
+    if (std::string err = facts.onField(name, value); !err.empty()) return finish(std::move(err));
     pos = end + 2;
   }
-  return {};
+  return finish({});
 }
 
 bool isHostValue(std::string_view v) {
@@ -401,7 +446,6 @@ HeadResult RequestHeadParser::parse(std::string_view data, RequestHead& out) {
   out.scheme.clear();
   out.authority.clear();
   out.path.clear();
-  out.headers.clear();
   out.headers.entries().reserve(lines);
 
   FieldFacts facts;
@@ -480,7 +524,6 @@ HeadResult ResponseHeadParser::parse(std::string_view data, ResponseHead& out,
   out.status = code;
   out.reason.assign(reason);
   out.version = version;
-  out.headers.clear();
   out.headers.entries().reserve(lines);
 
   FieldFacts facts;

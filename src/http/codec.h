@@ -38,7 +38,9 @@
 // appending bytes costs only the new bytes until the head is complete; then the head is parsed
 // in a single pass. The buffer may move/reallocate between calls, but the bytes already given
 // must not change and must start at the same message start. After kComplete or kError the parser
-// resets itself for the next message.
+// resets itself for the next message. Reusing one RequestHead/ResponseHead per connection lets the
+// parser overwrite its strings in place (no allocation once capacities have grown). On kError the
+// head's content is unspecified.
 //
 // Upstream side: ResponseHeadParser works the same way; pass request_was_head = true when the
 // request was HEAD. A 1xx response (except 101) is interim: framing kNone, then parse the next

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/strings.h"
 #include "http/codec.h"
 
 namespace sluice::http {
@@ -249,6 +250,29 @@ TEST(RequestHeadParser, RejectsAmbiguousOrMalformedHeadsAndAcceptsTheirNeighbour
   }
 }
 
+// The value scanner works eight bytes at a time: a bad byte must be caught at every offset.
+TEST(RequestHeadParser, ValueCharactersCheckedAtEveryOffset) {
+  for (size_t k = 0; k < 24; ++k) {
+    for (char bad : {'\x01', '\x7f', '\0', '\x1f', '\n'}) {
+      std::string raw = "GET / HTTP/1.1\r\nHost: h\r\nX-V: " + std::string(k, 'a') + bad +
+                        std::string(9, 'b') + "\r\n\r\n";
+      RequestHead head;
+      HeadResult r = parseRequestHead(raw, head);
+      EXPECT_EQ(r.status, ParseStatus::kError) << k << " " << int(bad);
+      EXPECT_EQ(r.error.status, 400);
+    }
+    for (std::string good : {"\t", "\xff", "\x80", " ", "~"}) {
+      std::string value = std::string(k, 'a') + good + std::string(9, 'b');
+      std::string raw = "GET / HTTP/1.1\r\nHost: h\r\nX-V: " + value + "\r\n\r\n";
+      RequestHead head;
+      HeadResult r = parseRequestHead(raw, head);
+      ASSERT_EQ(r.status, ParseStatus::kComplete) << k << ": " << r.error.reason;
+      // Leading whitespace is not part of the value (k == 0).
+      EXPECT_EQ(*head.headers.get("X-V"), k == 0 ? std::string(trim(value)) : value);
+    }
+  }
+}
+
 TEST(RequestHeadParser, ErrorsNameTheProblem) {
   RequestHead head;
   HeadResult r = parseRequestHead("GET / HTTP/1.1\r\nHost: h\r\nX-Bad: a\x01\r\n\r\n", head);
@@ -324,6 +348,23 @@ TEST(RequestHeadParser, PipelinedHeadsParseOneAfterAnother) {
   }
   EXPECT_EQ(targets, (std::vector<std::string>{"/echo/world?x=1", "/b", "/c"}));
   EXPECT_TRUE(buf.empty());
+}
+
+TEST(RequestHeadParser, ReusedHeadIsFullyReplaced) {
+  RequestHead head;
+  ASSERT_EQ(parseRequestHead(kGet, head).status, ParseStatus::kComplete);
+  ASSERT_EQ(head.headers.size(), 3u);
+  HeadResult r = parseRequestHead("PUT http://a:1/z HTTP/1.0\r\nX-Only: 1\r\n\r\n", head);
+  ASSERT_EQ(r.status, ParseStatus::kComplete) << r.error.reason;
+  EXPECT_EQ(head.method, "PUT");
+  EXPECT_EQ(head.version, Version::kHttp10);
+  EXPECT_EQ(head.authority, "a:1");
+  ASSERT_EQ(head.headers.size(), 1u);
+  EXPECT_EQ(head.headers.entries()[0], (Headers::Entry{"X-Only", "1"}));
+  ASSERT_EQ(parseRequestHead(kGet, head).status, ParseStatus::kComplete);
+  EXPECT_EQ(head.scheme, "");
+  EXPECT_EQ(head.authority, "provider:8080");
+  EXPECT_EQ(head.headers.size(), 3u);
 }
 
 TEST(RequestHeadParser, LimitsGive414And431) {
