@@ -1,10 +1,123 @@
+// `sluice proxy` (sidecar, explicit proxy) and `sluice gateway` (ingress from Gateway resources):
+// flag wiring only; the process logic is control::runDataPlane.
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "cli/commands.h"
+#include "control/data_plane.h"
+#include "net/address.h"
 
 namespace sluice::cli {
 
+namespace {
+
+// CLI11 validator: "host:port" as net::parseHostPort understands it.
+const CLI::Validator kHostPort(
+    [](std::string& text) -> std::string {
+      auto hp = net::parseHostPort(text);
+      return hp ? std::string() : hp.error().message;
+    },
+    "HOST:PORT");
+
+net::HostPort hostPort(const std::string& text) {
+  auto hp = net::parseHostPort(text);
+  if (!hp) throw CLI::ValidationError(text, hp.error().message);
+  return *hp;
+}
+
+struct CommonFlags {
+  std::string config_dir;
+  std::string admin = "127.0.0.1:15000";
+  std::vector<std::string> registries;
+  int concurrency = 1;
+  bool access_log = false;
+  std::string ns = "default";
+  std::string service_node;
+  int drain_ms = 5000;
+};
+
+void addCommon(CLI::App& cmd, CommonFlags& f, bool config_required) {
+  auto* config = cmd.add_option("--config", f.config_dir,
+                                "Directory of Istio YAML (watched and hot-reloaded)");
+  config->check(CLI::ExistingDirectory);
+  if (config_required) config->required();
+  cmd.add_option("--admin", f.admin, "Admin endpoint address (port 0 picks one)")
+      ->check(kHostPort)
+      ->capture_default_str();
+  cmd.add_option("--registry", f.registries,
+                 "Registry to watch, repeatable: nacos://HOST:PORT[?namespace=NS&group=GROUP]");
+  cmd.add_option("--concurrency", f.concurrency, "Worker threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd.add_flag("--access-log", f.access_log, "One access-log line per request on stdout");
+  cmd.add_option("--namespace", f.ns, "Namespace of registry services and of short names")
+      ->capture_default_str();
+  cmd.add_option("--service-node", f.service_node, "This workload's name (metrics labels)");
+  cmd.add_option("--drain-timeout-ms", f.drain_ms,
+                 "On SIGTERM/SIGINT, how long in-flight requests may take to finish")
+      ->check(CLI::Range(0, 600'000))
+      ->capture_default_str();
+}
+
+control::DataPlaneOptions baseOptions(const CommonFlags& f, const char* name) {
+  control::DataPlaneOptions o;
+  o.name = name;
+  o.proxy.admin = hostPort(f.admin);
+  o.proxy.concurrency = f.concurrency;
+  o.proxy.access_log = f.access_log;
+  o.proxy.service_node = f.service_node;
+  o.controller.config_dir = f.config_dir;
+  o.controller.registry_urls = f.registries;
+  o.controller.default_namespace = f.ns;
+  o.drain_grace = std::chrono::milliseconds(f.drain_ms);
+  return o;
+}
+
+}  // namespace
+
 void addProxyCommands(CLI::App& app, int& exit_code) {
-  (void)app;
-  (void)exit_code;
+  // Flag storage must outlive parsing: owned by the callbacks through shared_ptr.
+  {
+    auto f = std::make_shared<CommonFlags>();
+    auto listen = std::make_shared<std::vector<std::string>>();
+    auto* cmd = app.add_subcommand(
+        "proxy", "Sidecar: explicit HTTP proxy applying VirtualService/DestinationRule routing");
+    addCommon(*cmd, *f, /*config_required=*/false);
+    cmd->add_option("--listen", *listen,
+                    "Explicit-proxy listen address, repeatable (port 0 picks one)")
+        ->check(kHostPort)
+        ->default_str("127.0.0.1:15001");
+    cmd->callback([f, listen, &exit_code] {
+      auto o = baseOptions(*f, "sluice proxy");
+      o.proxy.mode = proxy::ProxyOptions::Mode::kSidecar;
+      if (listen->empty()) listen->push_back("127.0.0.1:15001");
+      for (const auto& l : *listen) o.proxy.listen.push_back(hostPort(l));
+      exit_code = control::runDataPlane(o, std::cout, std::cerr);
+    });
+  }
+  {
+    auto f = std::make_shared<CommonFlags>();
+    auto port_offset = std::make_shared<int>(0);
+    auto listen_host = std::make_shared<std::string>("127.0.0.1");
+    auto* cmd = app.add_subcommand(
+        "gateway", "Ingress gateway: listeners from Gateway resources, routes from VirtualServices");
+    addCommon(*cmd, *f, /*config_required=*/true);
+    cmd->add_option("--port-offset", *port_offset,
+                    "Gateway server port N listens on N + offset (e.g. 80 -> 18080 with 18000)")
+        ->check(CLI::Range(-65535, 65535))
+        ->capture_default_str();
+    cmd->add_option("--listen-host", *listen_host, "Address the gateway listeners bind")
+        ->capture_default_str();
+    cmd->callback([f, port_offset, listen_host, &exit_code] {
+      auto o = baseOptions(*f, "sluice gateway");
+      o.proxy.mode = proxy::ProxyOptions::Mode::kGateway;
+      o.proxy.port_offset = *port_offset;
+      o.proxy.listen_host = *listen_host;
+      exit_code = control::runDataPlane(o, std::cout, std::cerr);
+    });
+  }
 }
 
 }  // namespace sluice::cli

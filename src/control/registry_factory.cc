@@ -1,0 +1,42 @@
+#include "control/registry_factory.h"
+
+#include "core/strings.h"
+
+#if __has_include("registry/nacos/watcher.h")
+#include "registry/nacos/watcher.h"
+#define SLUICE_HAVE_NACOS_WATCHER 1
+#endif
+
+namespace sluice::control {
+
+namespace {
+
+constexpr const char* kSupported = "supported: nacos://HOST:PORT[?namespace=NS&group=GROUP]";
+
+}  // namespace
+
+Result<std::string> registryScheme(std::string_view url) {
+  auto sep = url.find("://");
+  if (sep == std::string_view::npos || sep == 0) {
+    return makeError(ErrorCode::kInvalidArgument, ErrorSource::kRegistry,
+                     fmt::format("--registry {}: not a URL ({})", url, kSupported));
+  }
+  return toLower(url.substr(0, sep));
+}
+
+Result<std::unique_ptr<registry::Watcher>> makeRegistryWatcher(const std::string& url) {
+  SLUICE_ASSIGN_OR_RETURN(std::string scheme, registryScheme(url));
+  if (scheme == "nacos") {
+#ifdef SLUICE_HAVE_NACOS_WATCHER
+    return registry::nacos::makeWatcher(url);
+#else
+    return makeError(ErrorCode::kInvalidArgument, ErrorSource::kRegistry,
+                     fmt::format("--registry {}: the Nacos watcher is not part of this build", url));
+#endif
+  }
+  return makeError(ErrorCode::kInvalidArgument, ErrorSource::kRegistry,
+                   fmt::format("--registry {}: unknown registry scheme '{}' ({})", url, scheme,
+                               kSupported));
+}
+
+}  // namespace sluice::control
