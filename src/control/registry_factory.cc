@@ -2,10 +2,7 @@
 
 #include "core/strings.h"
 
-#if __has_include("registry/nacos/watcher.h")
 #include "registry/nacos/watcher.h"
-#define SLUICE_HAVE_NACOS_WATCHER 1
-#endif
 
 namespace sluice::control {
 
@@ -27,12 +24,7 @@ Result<std::string> registryScheme(std::string_view url) {
 Result<std::unique_ptr<registry::Watcher>> makeRegistryWatcher(const std::string& url) {
   SLUICE_ASSIGN_OR_RETURN(std::string scheme, registryScheme(url));
   if (scheme == "nacos") {
-#ifdef SLUICE_HAVE_NACOS_WATCHER
     return registry::nacos::makeWatcher(url);
-#else
-    return makeError(ErrorCode::kInvalidArgument, ErrorSource::kRegistry,
-                     fmt::format("--registry {}: the Nacos watcher is not part of this build", url));
-#endif
   }
   return makeError(ErrorCode::kInvalidArgument, ErrorSource::kRegistry,
                    fmt::format("--registry {}: unknown registry scheme '{}' ({})", url, scheme,

@@ -213,3 +213,23 @@ export function rawGet(target, host, extraHeaders = {}) {
   for (const [k, v] of Object.entries(extraHeaders)) s += `${k}: ${v}\r\n`;
   return `${s}\r\n`;
 }
+
+// Runs `fn(i)` for i in [0, count) with at most `concurrency` in flight; resolves with the
+// results in order. Bounded: each call should carry its own timeout (request() does).
+export async function runConcurrently(count, concurrency, fn) {
+  const results = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      results[i] = await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return results;
+}
+
+// A keep-alive agent with a fixed number of sockets (for load-like loops through a proxy).
+export function keepAliveAgent(maxSockets = 8) {
+  return new http.Agent({ keepAlive: true, maxSockets });
+}
