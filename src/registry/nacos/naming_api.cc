@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/log.h"
 #include "core/strings.h"
 #include "registry/nacos/params.h"
 
@@ -143,8 +144,13 @@ class RequestHandler {
     if (!target) return fromError(target.error());
     auto inst = readInstance(params_, *target);
     if (!inst) return fromError(inst.error());
+    std::string what = fmt::format("{}:{} of {} in namespace {} (cluster {}{})", inst->ip,
+                                   inst->port, target->service, target->ns, inst->cluster,
+                                   inst->ephemeral ? "" : ", persistent");
     auto status = store_.registerInstance(target->ns, target->service, std::move(*inst));
-    return status ? okText() : fromError(status.error());
+    if (!status) return fromError(status.error());
+    SLUICE_LOG_INFO("nacos: registered {}", what);
+    return okText();
   }
 
   http::Response updateInstance() {
@@ -199,8 +205,14 @@ class RequestHandler {
     if (!key) return fromError(key.error());
     auto ephemeral = optionalBool(params_, "ephemeral", true);
     if (!ephemeral) return fromError(ephemeral.error());
+    bool existed = store_.findInstance(target->ns, target->service, *key) != nullptr;
     auto status = store_.deregisterInstance(target->ns, target->service, *key, *ephemeral);
-    return status ? okText() : fromError(status.error());
+    if (!status) return fromError(status.error());
+    if (existed && store_.findInstance(target->ns, target->service, *key) == nullptr) {
+      SLUICE_LOG_INFO("nacos: deregistered {}:{} of {} in namespace {}", key->ip, key->port,
+                      target->service, target->ns);
+    }
+    return okText();
   }
 
   http::Response instanceDetail() {

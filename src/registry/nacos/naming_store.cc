@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/log.h"
 #include "core/strings.h"
 
 namespace sluice::registry::nacos {
@@ -161,6 +162,8 @@ Result<BeatResult> NamingStore::beat(const std::string& ns, const std::string& s
     inst.ephemeral = info->ephemeral;
     inst.metadata = info->metadata;
     SLUICE_RETURN_IF_ERROR(registerInstance(ns, service, std::move(inst)));
+    SLUICE_LOG_INFO("nacos: re-registered {}:{} of {} in namespace {} from its beat", key.ip,
+                    key.port, service, ns);
     found = findInstance(ns, service, key);
   } else if (found->ephemeral) {
     ServiceRecord& record = namespaces_[ns][service];
@@ -231,6 +234,8 @@ void NamingStore::sweep() {
         }
         int64_t silent = now - inst.last_beat_ms;
         if (silent > timeoutFor(inst, kMetaDeleteTimeout, options_.delete_timeout_ms)) {
+          SLUICE_LOG_INFO("nacos: removed {}:{} of {} in namespace {}: no beat for {} ms",
+                          inst.ip, inst.port, svc_it->first, ns_it->first, silent);
           it = record.instances.erase(it);
           changed = true;
           continue;
@@ -238,6 +243,8 @@ void NamingStore::sweep() {
         if (inst.healthy && silent > timeoutFor(inst, kMetaBeatTimeout, options_.beat_timeout_ms)) {
           inst.healthy = false;
           changed = true;
+          SLUICE_LOG_INFO("nacos: {}:{} of {} in namespace {} is unhealthy: no beat for {} ms",
+                          inst.ip, inst.port, svc_it->first, ns_it->first, silent);
         }
         ++it;
       }

@@ -1,0 +1,71 @@
+#pragma once
+// Watches one Nacos namespace/group over the HTTP Open API v1 and reports its services:
+//   nacos://HOST:PORT[?namespace=public&group=DEFAULT_GROUP]
+// Each poll lists the services (service/list, page by page) and each service's instances
+// (instance/list, all clusters, healthyOnly=false). on_change gets the full set after the first
+// successful poll and then only when something changed. Only enabled instances with weight > 0
+// are reported; unhealthy ones are reported with healthy=false (the proxy skips them). Instances
+// are sorted by ip, port, cluster so a server that reorders its answer is not a change.
+// When the registry cannot be reached the last known set stays, polls back off exponentially
+// (poll interval doubling up to max_backoff), and status() says why.
+//
+// Works against real Nacos 1.x and 2.x servers (both keep the v1 HTTP API) and sluice registry.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+
+#include "core/result.h"
+#include "net/address.h"
+#include "registry/registry.h"
+
+namespace sluice::registry::nacos {
+
+struct NacosSource {
+  net::HostPort server;
+  std::string namespace_id = "public";
+  std::string group = "DEFAULT_GROUP";
+  std::string url;  // as given, for status and messages
+};
+
+// Parses "nacos://HOST:PORT[?namespace=NS&group=GROUP]" (port defaults to 8848). Unknown query
+// parameters are errors, so a typo does not silently watch the wrong namespace.
+Result<NacosSource> parseNacosUrl(std::string_view url);
+
+struct WatcherOptions {
+  std::chrono::milliseconds poll_interval{500};
+  std::chrono::milliseconds max_backoff{2000};
+  std::chrono::milliseconds request_timeout{2000};
+  int page_size = 100;
+};
+
+class NacosWatcher : public Watcher {
+ public:
+  // Runs on `io`, which the caller runs; on_change is called on that io_context's thread.
+  NacosWatcher(asio::io_context& io, NacosSource source, WatcherOptions options = {});
+  // Runs on a thread of its own (started by start(), joined by stop()); on_change is called on
+  // that thread.
+  explicit NacosWatcher(NacosSource source, WatcherOptions options = {});
+  ~NacosWatcher() override;
+
+  // Starts polling at once. Call once.
+  void start(OnChange on_change) override;
+  // Stops polling; no on_change call starts after stop() returns. Safe from any thread.
+  void stop() override;
+  // Thread-safe.
+  SourceStatus status() const override;
+
+ private:
+  struct State;
+  static asio::awaitable<void> run(std::shared_ptr<State> st);
+  std::shared_ptr<State> state_;
+};
+
+// What control's registry factory calls: parses the URL and builds a self-threaded watcher.
+Result<std::unique_ptr<Watcher>> makeWatcher(const std::string& url);
+
+}  // namespace sluice::registry::nacos

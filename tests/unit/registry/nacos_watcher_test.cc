@@ -1,0 +1,244 @@
+#include "registry/nacos/watcher.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <asio/ip/tcp.hpp>
+#include <gtest/gtest.h>
+
+#include "http/client.h"
+#include "registry/nacos/registry_server.h"
+
+namespace sluice::registry::nacos {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(NacosUrl, ParsesHostPortNamespaceAndGroup) {
+  auto plain = parseNacosUrl("nacos://127.0.0.1:8848");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->server.toString(), "127.0.0.1:8848");
+  EXPECT_EQ(plain->namespace_id, "public");
+  EXPECT_EQ(plain->group, "DEFAULT_GROUP");
+  auto full = parseNacosUrl("nacos://localhost:9000/?namespace=dev&group=ORDERS");
+  ASSERT_TRUE(full) << full.error().message;
+  EXPECT_EQ(full->server.host, "localhost");
+  EXPECT_EQ(full->server.port, 9000);
+  EXPECT_EQ(full->namespace_id, "dev");
+  EXPECT_EQ(full->group, "ORDERS");
+  EXPECT_EQ(parseNacosUrl("nacos://10.0.0.1")->server.port, 8848);
+}
+
+TEST(NacosUrl, RejectsOtherSchemesPathsAndUnknownParameters) {
+  for (const char* bad : {"http://127.0.0.1:8848", "nacos://", "nacos://h:1/nacos",
+                          "nacos://h:1?namespce=dev", "nacos://h:99999", "nacos://h:1?group="}) {
+    auto r = parseNacosUrl(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find(bad), std::string::npos) << r.error().message;
+  }
+}
+
+// Every on_change call, for waiting on a condition with a deadline (no sleeps).
+class Recorder {
+ public:
+  void record(const std::vector<Service>& services) {
+    std::lock_guard lock(mu_);
+    calls_.push_back(services);
+    cv_.notify_all();
+  }
+  bool waitFor(const std::function<bool(const std::vector<Service>&)>& pred,
+               std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return !calls_.empty() && pred(calls_.back()); });
+  }
+  size_t count() {
+    std::lock_guard lock(mu_);
+    return calls_.size();
+  }
+  std::vector<Service> last() {
+    std::lock_guard lock(mu_);
+    return calls_.empty() ? std::vector<Service>{} : calls_.back();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::vector<Service>> calls_;
+};
+
+class RegistryProcess {
+ public:
+  RegistryProcess() : server_(io_, RegistryServerOptions{}) {
+    auto bound = server_.start(net::HostPort{"127.0.0.1", 0});
+    EXPECT_TRUE(bound) << bound.error().message;
+    address_ = *bound;
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~RegistryProcess() { shutdown(); }
+  void shutdown() {
+    if (!thread_.joinable()) return;
+    asio::post(io_, [this] {
+      server_.stop();
+      io_.stop();
+    });
+    thread_.join();
+  }
+  const net::HostPort& address() const { return address_; }
+  void call(const std::string& method, const std::string& path_and_query) {
+    http::ClientRequest request;
+    request.method = method;
+    request.url = "http://" + address_.toString() + path_and_query;
+    auto r = http::fetchBlocking(request);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->head.status, 200) << r->body;
+  }
+
+ private:
+  asio::io_context io_;
+  RegistryServer server_;
+  net::HostPort address_;
+  std::thread thread_;
+};
+
+WatcherOptions fastOptions() {
+  WatcherOptions o;
+  o.poll_interval = 50ms;
+  o.max_backoff = 200ms;
+  o.request_timeout = 1000ms;
+  o.page_size = 2;  // forces paging with three services
+  return o;
+}
+
+NacosSource sourceFor(const net::HostPort& address, std::string ns = "public") {
+  NacosSource s;
+  s.server = address;
+  s.namespace_id = std::move(ns);
+  s.url = "nacos://" + address.toString();
+  return s;
+}
+
+const Service* find(const std::vector<Service>& services, const std::string& name) {
+  for (const auto& s : services) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+TEST(NacosWatcher, ReportsEveryServicePagedWithEnabledWeightedInstancesAndTheirHealth) {
+  RegistryProcess registry;
+  const std::string base = "/nacos/v1/ns/instance?serviceName=";
+  registry.call("POST", base + "service-provider&ip=127.0.0.12&port=8070&metadata=label%3Dv2");
+  registry.call("POST", base + "service-provider&ip=127.0.0.11&port=8070&metadata=label%3Dv1");
+  registry.call("POST", base + "service-provider&ip=127.0.0.13&port=8070&enabled=false");
+  registry.call("POST", base + "service-provider&ip=127.0.0.14&port=8070&weight=0");
+  registry.call("POST", base + "consumer&ip=127.0.0.20&port=8080&healthy=false");
+  registry.call("POST", base + "third&ip=127.0.0.30&port=1");
+  registry.call("POST", base + "other-group&groupName=G&ip=127.0.0.40&port=1");
+  registry.call("POST", base + "other-ns&namespaceId=dev&ip=127.0.0.50&port=1");
+
+  Recorder recorder;
+  NacosWatcher watcher(sourceFor(registry.address()), fastOptions());
+  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.size() == 3; }));
+  auto services = recorder.last();
+  EXPECT_EQ(services[0].name, "consumer");  // sorted by name
+  const Service* provider = find(services, "service-provider");
+  ASSERT_NE(provider, nullptr);
+  EXPECT_EQ(provider->namespace_id, "public");
+  EXPECT_EQ(provider->group, "DEFAULT_GROUP");
+  ASSERT_EQ(provider->instances.size(), 2u);  // disabled and weight-0 instances do not count
+  EXPECT_EQ(provider->instances[0].ip, "127.0.0.11");  // sorted by ip
+  EXPECT_EQ(provider->instances[0].metadata.at("label"), "v1");
+  EXPECT_EQ(provider->instances[1].metadata.at("label"), "v2");
+  const Service* consumer = find(services, "consumer");
+  ASSERT_EQ(consumer->instances.size(), 1u);
+  EXPECT_FALSE(consumer->instances[0].healthy);
+  EXPECT_EQ(find(services, "other-group"), nullptr);
+  EXPECT_EQ(find(services, "other-ns"), nullptr);
+  EXPECT_TRUE(watcher.status().reachable);
+  EXPECT_GT(watcher.status().last_success_unix_ms, 0);
+
+  // A change is reported; an unchanged registry is not reported again.
+  size_t before = recorder.count();
+  registry.call("DELETE", base + "service-provider&ip=127.0.0.12&port=8070");
+  ASSERT_TRUE(recorder.waitFor([](const auto& s) {
+    const Service* p = find(s, "service-provider");
+    return p != nullptr && p->instances.size() == 1;
+  }));
+  EXPECT_EQ(recorder.count(), before + 1);
+  watcher.stop();
+}
+
+TEST(NacosWatcher, TheFirstSuccessfulPollIsReportedEvenWhenEmpty) {
+  RegistryProcess registry;
+  Recorder recorder;
+  NacosWatcher watcher(sourceFor(registry.address(), "empty"), fastOptions());
+  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  EXPECT_TRUE(recorder.waitFor([](const auto& s) { return s.empty(); }));
+}
+
+TEST(NacosWatcher, OutageKeepsTheLastKnownSetAndReportsUnreachable) {
+  auto registry = std::make_unique<RegistryProcess>();
+  registry->call("POST", "/nacos/v1/ns/instance?serviceName=svc&ip=127.0.0.1&port=1");
+  Recorder recorder;
+  NacosWatcher watcher(sourceFor(registry->address()), fastOptions());
+  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.size() == 1; }));
+  size_t calls = recorder.count();
+
+  registry.reset();  // the registry goes away
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (watcher.status().reachable && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);  // polling a status flag: there is no event to wait on
+  }
+  SourceStatus status = watcher.status();
+  EXPECT_FALSE(status.reachable);
+  EXPECT_FALSE(status.last_error.empty());
+  EXPECT_NE(status.last_error.find("nacos"), std::string::npos) << status.last_error;
+  EXPECT_EQ(recorder.count(), calls);  // no "everything is gone" callback
+  EXPECT_EQ(recorder.last().size(), 1u);
+}
+
+TEST(NacosWatcher, UnreachableFromTheStartCallsNothingAndSaysWhy) {
+  uint16_t closed_port = 0;
+  {
+    asio::io_context io;
+    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+    closed_port = a.local_endpoint().port();
+  }
+  Recorder recorder;
+  NacosWatcher watcher(sourceFor({"127.0.0.1", closed_port}), fastOptions());
+  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (watcher.status().last_error.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_FALSE(watcher.status().reachable);
+  EXPECT_FALSE(watcher.status().last_error.empty());
+  watcher.stop();
+  EXPECT_EQ(recorder.count(), 0u);
+}
+
+TEST(NacosWatcher, RunsOnAGivenIoContextToo) {
+  RegistryProcess registry;
+  registry.call("POST", "/nacos/v1/ns/instance?serviceName=svc&ip=127.0.0.1&port=1");
+  asio::io_context io;
+  std::vector<Service> seen;
+  NacosWatcher watcher(io, sourceFor(registry.address()), fastOptions());
+  watcher.start([&](const std::vector<Service>& s) {
+    seen = s;
+    watcher.stop();  // stopping from inside the callback is allowed
+  });
+  io.run_for(5s);  // returns as soon as the stopped watcher leaves nothing to run
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].instances[0].ip, "127.0.0.1");
+}
+
+TEST(NacosWatcher, MakeWatcherRejectsBadUrls) {
+  EXPECT_FALSE(makeWatcher("nacos://h:1?x=1"));
+  EXPECT_TRUE(makeWatcher("nacos://127.0.0.1:1"));
+}
+
+}  // namespace
+}  // namespace sluice::registry::nacos
