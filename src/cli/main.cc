@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   sluice::cli::addRegistryCommand(app, exit_code);
   sluice::cli::addDemoAppCommand(app, exit_code);
   sluice::cli::addDemoCommand(app, exit_code);
+  sluice::cli::addInitNetfilterCommand(app, exit_code);
   app.parse_complete_callback([&] {
     if (!sluice::log::setup(log_level)) throw CLI::ValidationError("--log-level", log_level);
   });
