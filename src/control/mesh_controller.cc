@@ -12,13 +12,29 @@ namespace sluice::control {
 
 namespace {
 
-std::vector<std::string> errorsOf(const config::ConfigSet& set) {
+// Analyzer findings (IST0101 "referenced subset not found", ...) are errors for `sluice analyze`,
+// but Istio's control plane still applies such config and the data plane answers 503 for the
+// dangling reference. Only what Istio's validation would reject (syntax, schema, field values)
+// and unreadable paths block a reload.
+bool isAnalyzerFinding(const config::Diagnostic& d) { return d.code.rfind("IST", 0) == 0; }
+
+std::vector<std::string> blockingErrors(const config::ConfigSet& set) {
   std::vector<std::string> out;
   for (const auto& e : set.io_errors) out.push_back(e);
   for (const auto& d : set.diagnostics) {
-    if (d.severity == config::Severity::kError) out.push_back(d.format());
+    if (d.severity == config::Severity::kError && !isAnalyzerFinding(d)) {
+      out.push_back(d.format());
+    }
   }
   return out;
+}
+
+void logAnalyzerFindings(const config::ConfigSet& set) {
+  for (const auto& d : set.diagnostics) {
+    if (d.severity == config::Severity::kError && isAnalyzerFinding(d)) {
+      SLUICE_LOG_WARN("config: {} (applied anyway, as Istio does)", d.format());
+    }
+  }
 }
 
 bool sameStatus(const registry::SourceStatus& a, const registry::SourceStatus& b) {
@@ -72,13 +88,15 @@ Result<std::shared_ptr<const proxy::MeshSnapshot>> MeshController::initialize() 
   }
   if (!options_.config_dir.empty()) {
     config::ConfigSet set = deps_.load_config(configPaths());
-    if (set.ok()) {
+    auto errors = blockingErrors(set);
+    if (errors.empty()) {
+      logAnalyzerFindings(set);
       good_config_ = std::move(set);
       SLUICE_LOG_INFO("config: loaded {} resource(s) from {} file(s) in {}",
                       good_config_.resourceCount(), good_config_.files_read,
                       options_.config_dir);
     } else {
-      config_errors_ = errorsOf(set);
+      config_errors_ = std::move(errors);
       for (const auto& e : config_errors_) SLUICE_LOG_ERROR("config: {}", e);
       SLUICE_LOG_ERROR("config: {} error(s) in {}; starting with an empty config until it is "
                        "fixed",
@@ -145,8 +163,9 @@ void MeshController::checkSynced() {
 void MeshController::reloadConfig() {
   if (stopped_ || options_.config_dir.empty()) return;
   config::ConfigSet set = deps_.load_config(configPaths());
-  if (!set.ok()) {
-    config_errors_ = errorsOf(set);
+  auto errors = blockingErrors(set);
+  if (!errors.empty()) {
+    config_errors_ = std::move(errors);
     for (const auto& e : config_errors_) SLUICE_LOG_ERROR("config: {}", e);
     SLUICE_LOG_ERROR("config: reload rejected ({} error(s)); the last good config keeps serving "
                      "(snapshot version {})",
@@ -156,6 +175,7 @@ void MeshController::reloadConfig() {
     if (on_reload_) on_reload_(false);
     return;
   }
+  logAnalyzerFindings(set);
   good_config_ = std::move(set);
   if (!config_errors_.empty()) {
     config_errors_.clear();

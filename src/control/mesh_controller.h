@@ -8,8 +8,10 @@
 //   registry::Watcher (one per --registry URL) --on_change--> merge --> rebuild() --> sink
 //
 // Contract:
-// - A config with errors (ConfigSet::ok() false: parse/validation errors or unreadable paths)
-//   never replaces the last good one. Its errors ("file:line:col: Kind/ns/name: field: message")
+// - A config with errors (parse/validation errors or unreadable paths) never replaces the last
+//   good one. Analyzer findings (diagnostics with an IST code, e.g. IST0101 for a subset no
+//   DestinationRule defines) do not block: Istio applies such config too and the data plane
+//   answers 503 for the dangling reference; they are logged as warnings. Its errors ("file:line:col: Kind/ns/name: field: message")
 //   are logged and handed to SnapshotSink::setConfigErrors; the next good config clears them.
 //   At start-up a bad config means "serve the empty config" (registry services still route) so a
 //   sidecar comes up and reports, rather than crash-looping.

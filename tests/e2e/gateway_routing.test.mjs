@@ -97,3 +97,7 @@ test('gateway: fault abort 418 and retry after 503s are applied', async () => {
   assert.equal(r.status, 200, describe(r));
   assert.equal(v1.count((q) => q.headers['x-test-key'] === key), 2);
 });
+
+test('gateway: the process survived all of the above', () => {
+  assert.equal(gw.exitInfo, null, gw.describe());
+});

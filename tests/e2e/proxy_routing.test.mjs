@@ -155,3 +155,7 @@ test('an unknown host in explicit mode gets 502 naming it, not a hang', async ()
   assert.equal(r.status, 502, describe(r));
   assert.match(r.body, /no-such-service\.mesh\.local/, describe(r));
 });
+
+test('the proxy process survived all of the above', () => {
+  assert.equal(proxy.exitInfo, null, proxy.describe());
+});

@@ -47,10 +47,21 @@ async function configDump(admin) {
   return r.body;
 }
 
-// The snapshot version /config_dump reports (the first "version" number in it).
+// The snapshot version /config_dump reports: the numeric "version" nearest the top of its JSON
+// (breadth-first, bounded), whatever object the proxy wraps the snapshot in.
 function dumpVersion(body) {
-  const m = body.match(/"version"\s*:\s*(\d+)/);
-  return m ? Number(m[1]) : -1;
+  let queue = [JSON.parse(body)];
+  for (let depth = 0; depth < 4 && queue.length; ++depth) {
+    const next = [];
+    for (const node of queue) {
+      if (node && typeof node === 'object' && !Array.isArray(node)) {
+        if (typeof node.version === 'number') return node.version;
+        next.push(...Object.values(node));
+      }
+    }
+    queue = next;
+  }
+  return -1;
 }
 
 test('a good change applies to the next request on an open keep-alive connection', async () => {

@@ -79,6 +79,14 @@ config::ConfigSet fakeLoad(const std::vector<std::string>& paths) {
         set.diagnostics.push_back(d);
         continue;
       }
+      if (text.find("!!dangling-subset") != std::string::npos) {
+        config::Diagnostic d;
+        d.pos.file = f.string();
+        d.pos.line = 3;
+        d.message = "Referenced host+subset in destinationrule not found";
+        d.code = "IST0101";
+        set.diagnostics.push_back(d);
+      }
       config::VirtualService vs;
       vs.meta.name = text.substr(0, text.find('\n'));
       set.virtual_services.push_back(vs);
@@ -267,6 +275,19 @@ TEST_F(ControllerTest, BadChangeKeepsOldConfigAndReportsFileLine) {
   ASSERT_EQ(sink_.published.size(), 1u);
   EXPECT_EQ(sink_.published[0]->version, 2u);
   EXPECT_EQ(sink_.published[0]->diagnostics, std::vector<std::string>{"route-a3"});
+}
+
+TEST_F(ControllerTest, AnalyzerFindingsDoNotBlockAReload) {
+  dir_.write("a.yaml", "route-a\n");
+  auto c = make();
+  ASSERT_TRUE(c->initialize());
+  ASSERT_TRUE(c->start(&sink_));
+  dir_.write("a.yaml", "route-a2\n!!dangling-subset\n");
+  ASSERT_TRUE(runUntil([&] { return !reloads_.empty(); }));
+  EXPECT_EQ(reloads_, std::vector<bool>{true});
+  ASSERT_EQ(sink_.published.size(), 1u);
+  EXPECT_EQ(sink_.published[0]->diagnostics, std::vector<std::string>{"route-a2"});
+  EXPECT_TRUE(sink_.errors.empty());
 }
 
 TEST_F(ControllerTest, InitialBadConfigServesEmptyConfigAndReportsErrors) {
