@@ -94,6 +94,7 @@ class ClusterState {
   uint32_t pending_requests = 0;  // waiting for a pooled connection (http1MaxPendingRequests)
   uint64_t overflows = 0;         // requests refused by pool limits
   bool retired = false;           // cluster gone from the current snapshot
+  uint32_t pins = 0;              // requests holding a pointer to this state
   uint32_t inflight() const { return inflight_; }
 
  private:

@@ -1,0 +1,53 @@
+#pragma once
+// Request metrics with Istio's standard names: istio_requests_total (counter) and
+// istio_request_duration_milliseconds (histogram), labelled by source_workload,
+// destination_service, destination_version (the subset, "unknown" without one), response_code
+// and reporter.
+//
+// Threading: each worker owns one WorkerStats and is the only writer; the admin thread collects
+// snapshots of every worker's stats by posting a job to the worker (so there is no lock and no
+// shared write on the request path) and merges them with renderPrometheus().
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace sluice::proxy {
+
+// Istio's default duration buckets, in milliseconds.
+inline constexpr std::array<double, 19> kDurationBucketsMs = {
+    0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000,
+    600000, 1800000, 3600000};
+
+struct RequestSeries {
+  std::string destination_service;
+  std::string destination_version;
+  int response_code = 0;
+  uint64_t count = 0;
+  double duration_sum_ms = 0;
+  std::array<uint64_t, kDurationBucketsMs.size()> buckets{};  // non-cumulative
+};
+
+class WorkerStats {
+ public:
+  // Records one request. Allocation-free once a (service, version, code) series exists.
+  void record(std::string_view service, std::string_view version, int code, double duration_ms);
+  // Copies every series (the admin thread calls this through the worker's io_context).
+  std::vector<RequestSeries> collect() const;
+
+  uint64_t downstream_connections_total = 0;
+  uint64_t downstream_requests_total = 0;
+  uint64_t upstream_connections_total = 0;
+
+ private:
+  std::unordered_map<uint64_t, std::vector<RequestSeries>> series_;  // hash -> collisions
+};
+
+// Merges per-worker series and renders Prometheus text exposition.
+std::string renderPrometheus(const std::vector<std::vector<RequestSeries>>& per_worker,
+                             std::string_view source_workload, std::string_view reporter);
+
+}  // namespace sluice::proxy

@@ -1,0 +1,210 @@
+#include "proxy/worker.h"
+
+#include <sys/socket.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+
+#include "core/log.h"
+#include "proxy/connection_manager.h"
+
+namespace sluice::proxy {
+
+Worker::Worker(int id, const ProxyOptions& options)
+    : id_(id), options_(options), io_(1), rng_(std::random_device{}() ^ (uint64_t(id) << 32)) {}
+
+Worker::~Worker() {
+  stop();
+  join();
+}
+
+void Worker::setSnapshot(std::shared_ptr<const MeshSnapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  for (auto& [name, state] : states_) state->retired = true;
+  cluster_index_.assign(snapshot_->clusters.size(), nullptr);
+  for (size_t i = 0; i < snapshot_->clusters.size(); ++i) {
+    const Cluster& c = snapshot_->clusters[i];
+    auto& slot = states_[c.name];
+    if (!slot) slot = std::make_unique<ClusterState>(rng_());
+    slot->update(c);
+    cluster_index_[i] = slot.get();
+  }
+  // States of clusters gone from the snapshot live on while a request still holds them.
+  for (auto it = states_.begin(); it != states_.end();) {
+    if (it->second->retired && it->second->pins == 0 && it->second->inflight() == 0) {
+      it = states_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (options_.mode == ProxyOptions::Mode::kGateway && !draining_) reconcileGatewayListeners();
+}
+
+ClusterState* Worker::clusterStateByName(const std::string& name) {
+  auto it = states_.find(name);
+  return it == states_.end() ? nullptr : it->second.get();
+}
+
+Worker::ConnectionHandle Worker::addConnection(std::function<void(bool)> close) {
+  connections_.push_front(std::move(close));
+  connection_count.store(static_cast<uint32_t>(connections_.size()), std::memory_order_relaxed);
+  return connections_.begin();
+}
+
+void Worker::removeConnection(ConnectionHandle h) {
+  connections_.erase(h);
+  connection_count.store(static_cast<uint32_t>(connections_.size()), std::memory_order_relaxed);
+}
+
+std::vector<ClusterDump> Worker::dumpClusters() const {
+  std::vector<ClusterDump> out;
+  auto now = Clock::now();
+  for (const auto& [name, state] : states_) {
+    if (state->retired) continue;
+    ClusterDump c;
+    c.name = name;
+    c.pending_requests = state->pending_requests;
+    c.overflows = state->overflows;
+    for (const auto* e : state->endpoints()) {
+      ClusterDump::EndpointDump d;
+      d.address = e->address;
+      d.labels = e->endpoint.labels;
+      d.healthy = e->endpoint.healthy;
+      d.ejected = e->ejected && now < e->ejected_until;
+      d.active_requests = e->active_requests;
+      d.connections = e->open_connections;
+      d.requests = e->requests_total;
+      d.failures = e->failures_total;
+      c.endpoints.push_back(std::move(d));
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<net::HostPort> Worker::listen(const net::HostPort& address, ListenerContext context) {
+  asio::error_code ec;
+  auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) {
+    return makeError(ErrorCode::kInvalidArgument, ErrorSource::kConfig,
+                     fmt::format("listen address '{}' is not an IP address", address.host));
+  }
+  auto acc = std::make_unique<Acceptor>(Acceptor{asio::ip::tcp::acceptor(io_), context, address});
+  asio::ip::tcp::endpoint ep(ip, address.port);
+  acc->acceptor.open(ep.protocol(), ec);
+  if (!ec) acc->acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) {
+    int one = 1;
+    if (::setsockopt(acc->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one,
+                     sizeof one) != 0) {
+      ec = asio::error_code(errno, asio::system_category());
+    }
+  }
+  if (!ec) acc->acceptor.bind(ep, ec);
+  if (!ec) acc->acceptor.listen(1024, ec);
+  if (ec) {
+    return makeError(ErrorCode::kIo, ErrorSource::kConfig,
+                     fmt::format("cannot listen on {}: {}", address.toString(), ec.message()));
+  }
+  auto local = acc->acceptor.local_endpoint(ec);
+  acc->address.port = local.port();
+  acc->context.local_port = local.port();
+  net::HostPort bound = acc->address;
+  Acceptor* raw = acc.get();
+  acceptors_.push_back(std::move(acc));
+  listening_count.store(static_cast<uint32_t>(acceptors_.size()), std::memory_order_relaxed);
+  accept(raw);
+  return bound;
+}
+
+void Worker::accept(Acceptor* a) {
+  a->acceptor.async_accept([this, a](asio::error_code ec, asio::ip::tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !a->acceptor.is_open()) return;
+    if (!ec) {
+      asio::error_code ignored;
+      socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+      ++stats_.downstream_connections_total;
+      asio::co_spawn(io_, serveConnection(*this, std::move(socket), a->context), asio::detached);
+    } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+      SLUICE_LOG_WARN("accept on {}: {}", a->address.toString(), ec.message());
+    }
+    accept(a);
+  });
+}
+
+void Worker::reconcileGatewayListeners() {
+  std::vector<std::pair<net::HostPort, uint32_t>> want;
+  for (const auto& gl : snapshot_->gateway_listeners) {
+    int port = static_cast<int>(gl.port) + options_.port_offset;
+    if (port <= 0 || port > 65535) {
+      SLUICE_LOG_WARN("gateway port {} + offset {} is out of range; not served", gl.port,
+                      options_.port_offset);
+      continue;
+    }
+    want.push_back({net::HostPort{options_.listen_host, static_cast<uint16_t>(port)}, gl.port});
+  }
+  // Close listeners no longer wanted.
+  for (auto it = acceptors_.begin(); it != acceptors_.end();) {
+    bool keep = false;
+    for (const auto& [hp, cfg] : want) {
+      keep = keep || ((*it)->address.port == hp.port && (*it)->context.gateway_port == cfg);
+    }
+    if (!keep) {
+      asio::error_code ignored;
+      (*it)->acceptor.close(ignored);
+      // The pending accept handler still references the acceptor: free it after it ran.
+      asio::post(io_, [a = std::shared_ptr<Acceptor>(std::move(*it))] {});
+      it = acceptors_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [hp, cfg] : want) {
+    bool have = false;
+    for (const auto& a : acceptors_) have = have || a->address.port == hp.port;
+    if (have) continue;
+    ListenerContext ctx;
+    ctx.gateway = true;
+    ctx.gateway_port = cfg;
+    auto r = listen(hp, ctx);
+    if (!r) SLUICE_LOG_ERROR("gateway listener: {}", r.error().message);
+  }
+  listening_count.store(static_cast<uint32_t>(acceptors_.size()), std::memory_order_relaxed);
+}
+
+std::vector<net::HostPort> Worker::listening() const {
+  std::vector<net::HostPort> out;
+  for (const auto& a : acceptors_) out.push_back(a->address);
+  return out;
+}
+
+void Worker::stopAccepting() {
+  draining_ = true;
+  for (auto& a : acceptors_) {
+    asio::error_code ignored;
+    a->acceptor.close(ignored);
+  }
+  // Idle keep-alive connections close now; busy ones close after their current response.
+  for (auto& close : connections_) close(false);
+}
+
+void Worker::closeAllConnections() {
+  auto copy = connections_;
+  for (auto& close : copy) close(true);
+}
+
+void Worker::run() {
+  thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(io_);
+    io_.run();
+  });
+}
+
+void Worker::stop() { io_.stop(); }
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,123 @@
+#pragma once
+// One worker thread: an io_context, its SO_REUSEPORT listeners, the current snapshot, the
+// per-cluster state (load balancing, outlier detection, keep-alive pools) and the stats. Every
+// member is touched only from the worker's own thread, except where noted; other threads reach a
+// worker by posting to io().
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include "proxy/load_balancer.h"
+#include "proxy/proxy_server.h"
+#include "proxy/snapshot.h"
+#include "proxy/stats.h"
+
+namespace sluice::proxy {
+
+// Where a downstream connection came in.
+struct ListenerContext {
+  bool gateway = false;
+  uint32_t gateway_port = 0;  // the configured Gateway server port (without the offset)
+  uint16_t local_port = 0;
+};
+
+// A copy of one cluster's per-worker state, for /clusters.
+struct ClusterDump {
+  struct EndpointDump {
+    std::string address;
+    std::map<std::string, std::string> labels;
+    bool healthy = true;
+    bool ejected = false;
+    uint32_t active_requests = 0;
+    uint32_t connections = 0;
+    uint64_t requests = 0;
+    uint64_t failures = 0;
+  };
+  std::string name;
+  std::vector<EndpointDump> endpoints;
+  uint32_t pending_requests = 0;
+  uint64_t overflows = 0;
+};
+
+class Worker {
+ public:
+  Worker(int id, const ProxyOptions& options);
+  ~Worker();
+
+  asio::io_context& io() { return io_; }
+  int id() const { return id_; }
+  const ProxyOptions& options() const { return options_; }
+
+  // --- worker thread only -------------------------------------------------------------------
+  const std::shared_ptr<const MeshSnapshot>& snapshot() const { return snapshot_; }
+  void setSnapshot(std::shared_ptr<const MeshSnapshot> snapshot);
+  // State of cluster `index` of the current snapshot.
+  ClusterState& clusterState(int index) { return *cluster_index_[index]; }
+  // State for a cluster of an older snapshot still used by an in-flight request (by name).
+  ClusterState* clusterStateByName(const std::string& name);
+  WorkerStats& stats() { return stats_; }
+  std::mt19937_64& rng() { return rng_; }
+  uint64_t nextRequestId() { return ++request_counter_; }
+  bool draining() const { return draining_; }
+
+  // Connection tracking for drain: a connection registers a closer while it is idle.
+  using ConnectionHandle = std::list<std::function<void(bool)>>::iterator;
+  ConnectionHandle addConnection(std::function<void(bool)> close);
+  void removeConnection(ConnectionHandle h);
+  size_t activeConnections() const { return connections_.size(); }
+  std::vector<ClusterDump> dumpClusters() const;
+
+  // Opens a listener on `address` with SO_REUSEPORT; returns the bound address.
+  Result<net::HostPort> listen(const net::HostPort& address, ListenerContext context);
+  // Gateway mode: opens/closes listeners to match the snapshot's gateway ports.
+  void reconcileGatewayListeners();
+  std::vector<net::HostPort> listening() const;  // worker thread only
+
+  // Stops accepting and asks idle connections to close (drain step 1).
+  void stopAccepting();
+  void closeAllConnections();
+
+  // --- any thread -----------------------------------------------------------------------------
+  void run();   // starts the thread
+  void stop();  // stops the io_context
+  void join();
+
+  std::atomic<uint32_t> listening_count{0};
+  std::atomic<uint32_t> connection_count{0};  // open downstream connections (drain polls it)
+
+ private:
+  struct Acceptor {
+    asio::ip::tcp::acceptor acceptor;
+    ListenerContext context;
+    net::HostPort address;
+  };
+  void accept(Acceptor* acceptor);
+
+  int id_;
+  const ProxyOptions& options_;
+  asio::io_context io_;
+  std::thread thread_;
+  std::shared_ptr<const MeshSnapshot> snapshot_;
+  std::unordered_map<std::string, std::unique_ptr<ClusterState>> states_;
+  std::vector<ClusterState*> cluster_index_;
+  WorkerStats stats_;
+  std::mt19937_64 rng_;
+  uint64_t request_counter_ = 0;
+  bool draining_ = false;
+  std::list<std::function<void(bool)>> connections_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+};
+
+}  // namespace sluice::proxy
