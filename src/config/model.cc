@@ -73,6 +73,9 @@ Result<Duration> Duration::parse(std::string_view text) {
     while (j < text.size() && !isDigit(text[j]) && text[j] != '.') ++j;
     std::string_view unit = text.substr(i, j - i);
     if (unit.empty()) {
+      if (j < text.size() && text[j] == '.') {
+        return invalidArgument("invalid duration '{}' (more than one '.')", original);
+      }
       return invalidArgument("duration '{}' is missing a unit (ns, us, ms, s, m, h)", original);
     }
     auto per = unitNanos(unit);

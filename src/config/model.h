@@ -113,7 +113,8 @@ struct Destination {
   std::string host_fqdn;  // resolved with the rule's namespace
   std::string subset;     // empty: the whole service
   std::optional<uint32_t> port;
-  Position pos;
+  Position pos;         // the destination object
+  Position subset_pos;  // the subset value (line 0 when absent)
 };
 
 struct HeaderOperations {

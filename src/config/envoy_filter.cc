@@ -1,0 +1,233 @@
+#include "config/envoy_filter.h"
+
+#include <re2/re2.h>
+
+#include <set>
+
+namespace sluice::config {
+
+namespace {
+
+using json = nlohmann::json;
+
+const json* at(const json& j, std::initializer_list<const char*> keys) {
+  const json* cur = &j;
+  for (const char* k : keys) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(k);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
+std::string stringAt(const json& j, std::initializer_list<const char*> keys) {
+  const json* v = at(j, keys);
+  return (v != nullptr && v->is_string()) ? v->get<std::string>() : std::string();
+}
+
+class Recogniser {
+ public:
+  Recogniser(ConfigSet& set, EnvoyFilter& ef) : set_(set), ef_(ef) {}
+
+  void run() {
+    const std::string filter_name = ef_.meta.ns + "/" + ef_.meta.name;
+    size_t recognised = 0;
+    std::vector<size_t> unrecognised;
+    for (size_t i = 0; i < ef_.config_patches.size(); ++i) {
+      const auto& p = ef_.config_patches[i];
+      const std::string path = fmt::format("spec.configPatches[{}]", i);
+      if (!basicRules(p, path)) continue;
+      switch (recognise(p, path, filter_name)) {
+        case Outcome::kRecognised:
+          ++recognised;
+          break;
+        case Outcome::kNotRecognised:
+          unrecognised.push_back(i);
+          break;
+        case Outcome::kInvalid:
+          break;
+      }
+    }
+    ef_.recognised = recognised > 0;
+    if (ef_.config_patches.empty()) {
+      error({}, "spec.configPatches", "Envoy filter: no configPatches");
+    }
+    if (!ef_.recognised) {
+      if (!unrecognised.empty() || ef_.config_patches.empty()) {
+        warn({}, "spec",
+             "EnvoyFilter not applied: Sluice only recognises the reverse-DNS filter "
+             "(com.aliyun.reverse_dns with pod_cidrs) and the Nacos-subscribe Lua filter "
+             "(rewriting /nacos/v1/ns/instance/list responses)");
+      }
+      return;
+    }
+    for (size_t i : unrecognised) {
+      warn(ef_.config_patches[i].pos, fmt::format("spec.configPatches[{}]", i),
+           "patch not applied: not a reverse-DNS or Nacos-subscribe filter");
+    }
+  }
+
+ private:
+  enum class Outcome { kRecognised, kNotRecognised, kInvalid };
+
+  void add(Severity severity, const Position& pos, std::string path, std::string message) {
+    Diagnostic d;
+    d.severity = severity;
+    d.pos = pos.line > 0 ? pos : ef_.meta.pos;
+    d.kind = ef_.meta.kind;
+    d.ns = ef_.meta.ns;
+    d.name = ef_.meta.name;
+    d.field_path = std::move(path);
+    d.message = std::move(message);
+    set_.diagnostics.push_back(std::move(d));
+  }
+  void error(const Position& pos, std::string path, std::string message) {
+    add(Severity::kError, pos, std::move(path), std::move(message));
+  }
+  void warn(const Position& pos, std::string path, std::string message) {
+    add(Severity::kWarning, pos, std::move(path), std::move(message));
+  }
+
+  bool basicRules(const EnvoyFilterPatch& p, const std::string& path) {
+    static const std::set<std::string> kApplyTo = {
+        "LISTENER",      "FILTER_CHAIN",     "NETWORK_FILTER", "HTTP_FILTER",
+        "ROUTE_CONFIGURATION", "VIRTUAL_HOST", "HTTP_ROUTE",   "CLUSTER",
+        "EXTENSION_CONFIG", "BOOTSTRAP",     "LISTENER_FILTER"};
+    static const std::set<std::string> kOperations = {
+        "MERGE", "ADD", "REMOVE", "INSERT_BEFORE", "INSERT_AFTER", "INSERT_FIRST", "REPLACE",
+        "MERGE_AND_REPLACE_LIST"};
+    bool ok = true;
+    if (p.apply_to.empty()) {
+      error(p.pos, path + ".applyTo", "Envoy filter: missing applyTo");
+      ok = false;
+    } else if (!kApplyTo.count(p.apply_to)) {
+      error(p.pos, path + ".applyTo",
+            fmt::format("Envoy filter: invalid applyTo \"{}\"", p.apply_to));
+      ok = false;
+    }
+    if (p.patch.is_null()) {
+      error(p.pos, path + ".patch", "Envoy filter: missing patch");
+      return false;
+    }
+    if (!p.patch.is_object()) {
+      error(p.pos, path + ".patch", "Envoy filter: patch must be an object");
+      return false;
+    }
+    const std::string op = stringAt(p.patch, {"operation"});
+    if (op.empty()) {
+      error(p.pos, path + ".patch.operation", "Envoy filter: missing patch operation");
+      ok = false;
+    } else if (!kOperations.count(op)) {
+      error(p.pos, path + ".patch.operation",
+            fmt::format("Envoy filter: invalid patch operation \"{}\"", op));
+      ok = false;
+    } else if (op != "REMOVE" && at(p.patch, {"value"}) == nullptr) {
+      error(p.pos, path + ".patch.value",
+            "Envoy filter: missing patch value for non-remove operation");
+      ok = false;
+    }
+    if (!p.match.is_null() && !p.match.is_object()) {
+      error(p.pos, path + ".match", "Envoy filter: match must be an object");
+      ok = false;
+    }
+    return ok;
+  }
+
+  // match.listener.portNumber, if any. Sets `bad` when present but invalid.
+  std::optional<uint16_t> listenerPort(const EnvoyFilterPatch& p, const std::string& path,
+                                       bool& bad) {
+    const json* v = at(p.match, {"listener", "portNumber"});
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    if (v->is_number_integer()) {
+      auto n = v->get<int64_t>();
+      if (n >= 1 && n <= 65535) return static_cast<uint16_t>(n);
+    }
+    error(p.pos, path + ".match.listener.portNumber",
+          fmt::format("port number {} must be in the range 1..65535", v->dump()));
+    bad = true;
+    return std::nullopt;
+  }
+
+  bool outboundHttpFilter(const EnvoyFilterPatch& p) {
+    if (p.apply_to != "HTTP_FILTER") return false;
+    const std::string context = stringAt(p.match, {"context"});
+    if (!context.empty() && context != "SIDECAR_OUTBOUND" && context != "ANY") return false;
+    const std::string op = stringAt(p.patch, {"operation"});
+    return op == "INSERT_BEFORE" || op == "INSERT_AFTER" || op == "INSERT_FIRST" || op == "ADD";
+  }
+
+  Outcome recognise(const EnvoyFilterPatch& p, const std::string& path,
+                    const std::string& filter_name) {
+    if (!outboundHttpFilter(p)) return Outcome::kNotRecognised;
+    const std::string name = stringAt(p.patch, {"value", "name"});
+    if (name == "com.aliyun.reverse_dns") return reverseDns(p, path, filter_name);
+    if (name == "envoy.lua" || name == "envoy.filters.http.lua") {
+      return nacosLua(p, path, filter_name);
+    }
+    return Outcome::kNotRecognised;
+  }
+
+  Outcome reverseDns(const EnvoyFilterPatch& p, const std::string& path,
+                     const std::string& filter_name) {
+    const json* cidrs = at(p.patch, {"value", "typed_config", "value", "pod_cidrs"});
+    if (cidrs == nullptr) return Outcome::kNotRecognised;
+    const std::string cidr_path = path + ".patch.value.typed_config.value.pod_cidrs";
+    if (!cidrs->is_array() || cidrs->empty()) {
+      error(p.pos, cidr_path, "pod_cidrs must be a non-empty list of CIDR blocks");
+      return Outcome::kInvalid;
+    }
+    ReverseDnsSetting setting;
+    bool bad = false;
+    for (size_t i = 0; i < cidrs->size(); ++i) {
+      const json& c = (*cidrs)[i];
+      auto parsed = c.is_string() ? net::Cidr::parse(c.get<std::string>())
+                                  : Result<net::Cidr>(invalidArgument("not a string"));
+      if (!parsed) {
+        error(p.pos, fmt::format("{}[{}]", cidr_path, i),
+              fmt::format("{} is not a valid CIDR block", c.is_string() ? c.get<std::string>()
+                                                                         : c.dump()));
+        bad = true;
+        continue;
+      }
+      setting.pod_cidrs.push_back(*parsed);
+    }
+    setting.port = listenerPort(p, path, bad);
+    if (bad) return Outcome::kInvalid;
+    setting.pos = p.pos;
+    setting.filter_name = filter_name;
+    set_.reverse_dns.push_back(std::move(setting));
+    return Outcome::kRecognised;
+  }
+
+  Outcome nacosLua(const EnvoyFilterPatch& p, const std::string& path,
+                   const std::string& filter_name) {
+    std::string code = stringAt(p.patch, {"value", "typed_config", "inlineCode"});
+    if (code.empty()) code = stringAt(p.patch, {"value", "typed_config", "inline_code"});
+    if (code.find("/nacos/v1/ns/instance/list") == std::string::npos) {
+      return Outcome::kNotRecognised;
+    }
+    // The response side must rewrite the instances' "ip" fields (string.gsub on ip":").
+    static const re2::RE2 kRewritesIp(R"re(gsub\s*\([^\n]*ip\\?")re");
+    if (!re2::RE2::PartialMatch(code, kRewritesIp)) return Outcome::kNotRecognised;
+    bool bad = false;
+    NacosRewriteSetting setting;
+    setting.port = listenerPort(p, path, bad);
+    if (bad) return Outcome::kInvalid;
+    setting.pos = p.pos;
+    setting.filter_name = filter_name;
+    set_.nacos_rewrite.push_back(std::move(setting));
+    return Outcome::kRecognised;
+  }
+
+  ConfigSet& set_;
+  EnvoyFilter& ef_;
+};
+
+}  // namespace
+
+void recogniseEnvoyFilters(ConfigSet& set) {
+  for (auto& ef : set.envoy_filters) Recogniser(set, ef).run();
+}
+
+}  // namespace sluice::config

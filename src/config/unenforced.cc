@@ -1,0 +1,103 @@
+#include "config/unenforced.h"
+
+#include <array>
+
+#include "core/strings.h"
+
+namespace sluice::config {
+
+namespace {
+
+constexpr std::string_view kNotYet = "not implemented by the Sluice data plane yet";
+
+// One line per field; delete a line when the proxy implements the field (see the header).
+constexpr std::array kTable = {
+    // VirtualService
+    UnenforcedField{"VirtualService.spec.exportTo", "visibility scoping is not implemented yet"},
+    UnenforcedField{"VirtualService.spec.tcp", "TCP routes are not implemented yet"},
+    UnenforcedField{"VirtualService.spec.tls", "TLS (SNI) routes are not implemented yet"},
+    UnenforcedField{"VirtualService.spec.http.match.sourceLabels", kNotYet},
+    UnenforcedField{"VirtualService.spec.http.match.gateways", kNotYet},
+    UnenforcedField{"VirtualService.spec.http.match.sourceNamespace", kNotYet},
+    UnenforcedField{"VirtualService.spec.http.match.statPrefix", "per-route stats not implemented"},
+    UnenforcedField{"VirtualService.spec.http.delegate", "delegation is not implemented yet"},
+    UnenforcedField{"VirtualService.spec.http.rewrite.uriRegexRewrite", kNotYet},
+    UnenforcedField{"VirtualService.spec.http.mirror", "mirroring is not implemented yet"},
+    UnenforcedField{"VirtualService.spec.http.mirrorPercentage", "mirroring is not implemented yet"},
+    UnenforcedField{"VirtualService.spec.http.mirrors", "mirroring is not implemented yet"},
+    UnenforcedField{"VirtualService.spec.http.corsPolicy", "CORS is not implemented yet"},
+    UnenforcedField{"VirtualService.spec.http.retries.retryRemoteLocalities",
+                    "locality-aware retries are not implemented"},
+    UnenforcedField{"VirtualService.spec.http.fault.abort.grpcStatus",
+                    "gRPC fault aborts are not implemented yet"},
+    // DestinationRule
+    UnenforcedField{"DestinationRule.spec.exportTo", "visibility scoping is not implemented yet"},
+    UnenforcedField{"DestinationRule.spec.workloadSelector", kNotYet},
+    UnenforcedField{"DestinationRule.spec.trafficPolicy.tls", "upstream TLS is not implemented yet"},
+    UnenforcedField{"DestinationRule.spec.trafficPolicy.portLevelSettings", kNotYet},
+    UnenforcedField{"DestinationRule.spec.trafficPolicy.loadBalancer.localityLbSetting",
+                    "locality load balancing is not implemented"},
+    UnenforcedField{"DestinationRule.spec.trafficPolicy.loadBalancer.warmupDurationSecs",
+                    "slow start is not implemented"},
+    UnenforcedField{"DestinationRule.spec.trafficPolicy.tunnel", kNotYet},
+    UnenforcedField{"DestinationRule.spec.trafficPolicy.proxyProtocol", kNotYet},
+    UnenforcedField{"DestinationRule.spec.trafficPolicy.retryBudget", kNotYet},
+    UnenforcedField{"DestinationRule.spec.subsets.trafficPolicy.tunnel", kNotYet},
+    UnenforcedField{"DestinationRule.spec.subsets.trafficPolicy.proxyProtocol", kNotYet},
+    UnenforcedField{"DestinationRule.spec.subsets.trafficPolicy.retryBudget", kNotYet},
+    UnenforcedField{"DestinationRule.spec.subsets.trafficPolicy.tls",
+                    "upstream TLS is not implemented yet"},
+    UnenforcedField{"DestinationRule.spec.subsets.trafficPolicy.portLevelSettings", kNotYet},
+    UnenforcedField{"DestinationRule.spec.subsets.trafficPolicy.loadBalancer.localityLbSetting",
+                    "locality load balancing is not implemented"},
+    UnenforcedField{"DestinationRule.spec.subsets.trafficPolicy.loadBalancer.warmupDurationSecs",
+                    "slow start is not implemented"},
+    // Gateway: plain HTTP servers are enforced; TLS termination and non-HTTP protocols are not.
+    UnenforcedField{"Gateway.spec.servers.tls", "TLS on gateway servers is not implemented yet"},
+    UnenforcedField{"Gateway.spec.servers.bind", kNotYet},
+    UnenforcedField{"Gateway.spec.servers.port.protocol=HTTPS", "TLS termination not implemented"},
+    UnenforcedField{"Gateway.spec.servers.port.protocol=TLS", "TLS passthrough not implemented"},
+    UnenforcedField{"Gateway.spec.servers.port.protocol=TCP", "TCP servers are not implemented"},
+    UnenforcedField{"Gateway.spec.servers.port.protocol=MONGO", "TCP servers are not implemented"},
+    UnenforcedField{"Gateway.spec.servers.port.protocol=REDIS", "TCP servers are not implemented"},
+    UnenforcedField{"Gateway.spec.servers.port.protocol=MYSQL", "TCP servers are not implemented"},
+    UnenforcedField{"Gateway.spec.servers.port.protocol=HTTP2", "HTTP/2 is not implemented yet"},
+    UnenforcedField{"Gateway.spec.servers.port.protocol=GRPC", "HTTP/2 is not implemented yet"},
+    UnenforcedField{"Gateway.spec.servers.port.protocol=GRPC-WEB", "HTTP/2 is not implemented yet"},
+    // ServiceEntry: hosts, ports and STATIC endpoints are enforced.
+    UnenforcedField{"ServiceEntry.spec.resolution=DNS",
+                    "DNS resolution is not implemented; requests pass through to the original "
+                    "destination"},
+    UnenforcedField{"ServiceEntry.spec.resolution=DNS_ROUND_ROBIN",
+                    "DNS resolution is not implemented"},
+    UnenforcedField{"ServiceEntry.spec.addresses", "VIP matching is not implemented yet"},
+    UnenforcedField{"ServiceEntry.spec.workloadSelector", kNotYet},
+    UnenforcedField{"ServiceEntry.spec.exportTo", "visibility scoping is not implemented yet"},
+    UnenforcedField{"ServiceEntry.spec.subjectAltNames", "upstream TLS is not implemented yet"},
+    UnenforcedField{"ServiceEntry.spec.endpoints.network", kNotYet},
+    UnenforcedField{"ServiceEntry.spec.endpoints.locality", kNotYet},
+    UnenforcedField{"ServiceEntry.spec.endpoints.weight", kNotYet},
+    // Whole kinds parsed for later.
+    UnenforcedField{"Sidecar.spec", "Sidecar resources are not implemented yet"},
+    UnenforcedField{"WorkloadEntry.spec", "WorkloadEntry resources are not implemented yet"},
+};
+
+}  // namespace
+
+std::span<const UnenforcedField> unenforcedFields() { return kTable; }
+
+const UnenforcedField* findUnenforced(std::string_view path) {
+  const auto eq = path.find('=');
+  for (const auto& entry : kTable) {
+    if (eq == std::string_view::npos) {
+      if (entry.path == path) return &entry;
+    } else if (entry.path.size() == path.size() &&
+               entry.path.substr(0, eq) == path.substr(0, eq) &&
+               equalsIgnoreCase(entry.path.substr(eq), path.substr(eq))) {
+      return &entry;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace sluice::config

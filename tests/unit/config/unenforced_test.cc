@@ -1,0 +1,94 @@
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+#include "config/unenforced.h"
+#include "test_util.h"
+
+namespace sluice::config {
+namespace {
+
+using testing::dump;
+using testing::find;
+
+TEST(UnenforcedTest, TableLookup) {
+  EXPECT_NE(findUnenforced("VirtualService.spec.http.mirror"), nullptr);
+  EXPECT_NE(findUnenforced("ServiceEntry.spec.resolution=dns"), nullptr);  // case-insensitive
+  EXPECT_EQ(findUnenforced("ServiceEntry.spec.resolution=STATIC"), nullptr);
+  EXPECT_EQ(findUnenforced("VirtualService.spec.http.timeout"), nullptr);
+  EXPECT_EQ(findUnenforced("VirtualService.spec.http.route"), nullptr);
+  for (const auto& entry : unenforcedFields()) {
+    EXPECT_FALSE(entry.reason.empty()) << entry.path;
+    EXPECT_EQ(findUnenforced(entry.path), &entry);
+  }
+}
+
+TEST(UnenforcedTest, UseOfAListedFieldWarnsWithPathAndPosition) {
+  const char* yaml = R"(apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: [svc]
+  http:
+  - route:
+    - destination: {host: svc}
+    timeout: 2s
+    mirror:
+      host: shadow
+    corsPolicy:
+      allowOrigins:
+      - exact: https://example.com
+)";
+  ConfigSet set = loadString(yaml, "vs.yaml");
+  EXPECT_EQ(set.errorCount(), 0u) << dump(set);
+  auto mirror = find(set, Severity::kWarning, "parsed but not enforced: spec.http[0].mirror");
+  ASSERT_EQ(mirror.size(), 1u) << dump(set);
+  EXPECT_EQ(mirror[0]->pos.line, 10);
+  EXPECT_EQ(mirror[0]->field_path, "spec.http[0].mirror");
+  EXPECT_EQ(find(set, Severity::kWarning, "corsPolicy").size(), 1u);
+  EXPECT_TRUE(find(set, Severity::kWarning, "timeout").empty());  // enforced
+}
+
+TEST(UnenforcedTest, NestedFieldsOfAListedParentAreNotRepeated) {
+  const char* yaml = R"(apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default}
+spec:
+  egress:
+  - hosts: ["./*"]
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+)";
+  ConfigSet set = loadString(yaml, "sc.yaml");
+  EXPECT_EQ(set.errorCount(), 0u) << dump(set);
+  EXPECT_EQ(set.warningCount(), 1u) << dump(set);
+  EXPECT_EQ(find(set, Severity::kWarning, "Sidecar resources are not implemented").size(), 1u);
+  ASSERT_EQ(set.sidecars.size(), 1u);
+  EXPECT_EQ(set.sidecars[0].outbound_traffic_policy_mode, "REGISTRY_ONLY");
+}
+
+TEST(UnenforcedTest, EnumValueEntries) {
+  const char* yaml = R"(apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: se}
+spec:
+  hosts: [a.example.com]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 10.0.0.1}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: se2}
+spec:
+  hosts: [b.example.com]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+)";
+  ConfigSet set = loadString(yaml, "se.yaml");
+  EXPECT_EQ(set.errorCount(), 0u) << dump(set);
+  auto w = find(set, Severity::kWarning, "parsed but not enforced");
+  ASSERT_EQ(w.size(), 1u) << dump(set);
+  EXPECT_EQ(w[0]->name, "se2");
+}
+
+}  // namespace
+}  // namespace sluice::config
