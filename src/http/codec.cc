@@ -110,6 +110,15 @@ HeadResult scanHead(std::string_view data, RequestHeadParser::ScanState& s, cons
       break;
     }
     const size_t i = static_cast<size_t>(static_cast<const char*>(hit) - p);
+    // Size limits first, in the order the no-LF path below applies them, so the verdict does not
+    // depend on how the bytes were split.
+    if (s.first_line && i - s.start > lim.max_request_line + 1) {
+      return fail(line_status, fmt::format("{} line longer than {} bytes",
+                                           request ? "request" : "status", lim.max_request_line));
+    }
+    if (i - s.start > lim.max_head_bytes) {
+      return fail(head_status, fmt::format("head larger than {} bytes", lim.max_head_bytes));
+    }
     if (i == s.start || p[i - 1] != '\r') {
       return fail(bad_status, fmt::format("bare LF at byte {} of the head (CRLF required)", i - s.start));
     }
