@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "http/codec.h"
 
@@ -197,6 +198,80 @@ TEST(LengthDecoder, CountsTheDeclaredLength) {
   EXPECT_EQ(d.take("defGET /"), "de");
   EXPECT_TRUE(d.done());
   EXPECT_EQ(d.take("more"), "");
+}
+
+}  // namespace
+}  // namespace sluice::http
+
+namespace sluice::http {
+namespace {
+
+// Differential check on random chunked soups: byte-by-byte feeding must agree with one-shot.
+TEST(ChunkedDecoder, RandomInputsAgreeBetweenOneShotAndByteByByte) {
+  const std::vector<std::string> pieces = {"0", "1", "5", "a", "F", "FFFFFFFFFFFFFFFFF", "\r\n",
+                                           "\r\n", "\r\n", "\r", "\n", ";x=y", " ", "\t", "hello",
+                                           "X: 1", "X : 1", "\x01", "Content-Length: 1", "zz"};
+  uint32_t state = 777;
+  auto next = [&state]() {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  Limits limits;
+  limits.max_head_bytes = 40;
+  limits.max_headers = 3;
+  for (int round = 0; round < 3000; ++round) {
+    std::string raw;
+    size_t count = next() % 25;
+    for (size_t k = 0; k < count; ++k) raw += pieces[next() % pieces.size()];
+    ChunkedDecoder whole_dec(limits);
+    Decoded whole = decodeInPieces(whole_dec, raw, {});
+    std::vector<size_t> every;
+    for (size_t k = 1; k < raw.size(); ++k) every.push_back(k);
+    ChunkedDecoder split_dec(limits);
+    Decoded split = decodeInPieces(split_dec, raw, every);
+    ASSERT_EQ(split.status, whole.status) << ::testing::PrintToString(raw);
+    if (whole.status != ParseStatus::kError) {
+      EXPECT_EQ(split.body, whole.body) << ::testing::PrintToString(raw);
+      EXPECT_EQ(split.consumed, whole.consumed) << ::testing::PrintToString(raw);
+    }
+  }
+}
+
+TEST(ResponseHeadParser, RandomInputsAgreeBetweenOneShotAndByteByByte) {
+  const std::vector<std::string> pieces = {
+      "HTTP/1.1 200 OK", "HTTP/1.0 204", "HTTP/1.1 100 Continue", "\r\n", "\r\n", "\r", "\n",
+      "Content-Length: 3", "Transfer-Encoding: chunked", "X: a\tb", "\x01", " ", "Connection: close"};
+  uint32_t state = 99;
+  auto next = [&state]() {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  Limits limits;
+  limits.max_request_line = 30;
+  limits.max_head_bytes = 120;
+  limits.max_headers = 4;
+  for (int round = 0; round < 3000; ++round) {
+    std::string raw;
+    size_t count = next() % 16;
+    for (size_t k = 0; k < count; ++k) raw += pieces[next() % pieces.size()];
+    ResponseHead whole;
+    HeadResult expected = parseResponseHead(raw, whole, false, limits);
+    ResponseHeadParser parser(limits);
+    ResponseHead head;
+    HeadResult r;
+    for (size_t k = 1; k <= raw.size(); ++k) {
+      r = parser.parse(std::string_view(raw).substr(0, k), head);
+      if (r.status != ParseStatus::kIncomplete) break;
+    }
+    if (raw.empty()) r = parser.parse(raw, head);
+    ASSERT_EQ(r.status, expected.status) << ::testing::PrintToString(raw);
+    if (r.status == ParseStatus::kComplete) {
+      EXPECT_EQ(r.consumed, expected.consumed);
+      EXPECT_EQ(head.status, whole.status);
+      EXPECT_EQ(head.headers.entries(), whole.headers.entries());
+      EXPECT_EQ(r.framing.kind, expected.framing.kind);
+    }
+  }
 }
 
 }  // namespace
