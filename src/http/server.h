@@ -3,9 +3,16 @@
 // endpoint, the demo apps. Requests and responses are carried whole (bodies capped by
 // ServerOptions::max_body_bytes). The proxy's data path does NOT use this class: it streams.
 //
-// Threading: one Server runs on the io_context given to it; handlers run on that context.
-// Keep-alive, pipelining (answered in order) and strict parsing come from the codec: a malformed
-// request gets a 400 and the connection is closed.
+// Threading: one Server runs on the io_context given to it; handlers run on that context. The
+// io_context must outlive the Server. listen() may be called before the context runs; stop() may
+// be called from any thread (it is dispatched onto the context).
+// Keep-alive, pipelining (answered in order) and strict parsing come from the codec (codec.h): a
+// malformed request gets its status (400, or 414/431/501/505) with a short text/plain body naming
+// the problem, and the connection is closed. A body above max_body_bytes gets 413 and a close.
+// "Expect: 100-continue" is answered with "100 Continue" before the body is read. Responses carry
+// Content-Length (set by the server: handlers need not set it) and "Connection: close" when the
+// connection will close. A handler that throws produces a 500; the connection stays usable.
+// Connections idle (or stalled mid-request) for idle_timeout_ms are closed.
 
 #include <functional>
 #include <memory>
