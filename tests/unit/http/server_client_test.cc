@@ -171,6 +171,44 @@ TEST_F(ServerFixture, MalformedHeadsGetTheirStatus) {
   EXPECT_EQ(calls_, 0);
 }
 
+TEST_F(ServerFixture, BadChunkedBodyGets400AndClose) {
+  start();
+  RawClient c(port_);
+  ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "5\r\nhelloXX0\r\n\r\n"));
+  ResponseHead head;
+  std::string body;
+  ASSERT_TRUE(c.readResponse(head, body));
+  EXPECT_EQ(head.status, 400);
+  EXPECT_NE(body.find("CRLF after chunk data"), std::string::npos) << body;
+  EXPECT_TRUE(c.readEof());
+  EXPECT_EQ(calls_, 0);
+}
+
+TEST_F(ServerFixture, ChunkedBodyWithTrailersReachesTheHandlerDecoded) {
+  start();
+  RawClient c(port_);
+  ASSERT_TRUE(c.send("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n"));
+  ResponseHead head;
+  std::string body;
+  ASSERT_TRUE(c.readResponse(head, body));
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(body, "POST /t abcde");
+}
+
+TEST_F(ServerFixture, StalledRequestsTimeOut) {
+  ServerOptions options;
+  options.idle_timeout_ms = 100;
+  start(options);
+  RawClient c(port_);
+  ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+  auto begin = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.readEof());
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
+  EXPECT_EQ(calls_, 0);
+}
+
 TEST_F(ServerFixture, OversizedBodiesGet413) {
   ServerOptions options;
   options.max_body_bytes = 16;
