@@ -93,6 +93,7 @@ struct Downstream {
   Buffer in;
   Buffer upstream_in;  // reused for every upstream response on this connection
   std::string out;     // reused for serialised heads
+  http::ResponseHead response;  // reused for every upstream response head
   std::string peer_ip;
   bool in_request = false;
   bool close_after = false;  // drain asked to close once the current response is done
@@ -605,11 +606,17 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
   // The upstream request head is the downstream head, rewritten in place (no copies): target
   // (rewrite), hop-by-hop removal, forwarding headers, route then destination header operations.
   http::RequestHead& up = head;
-  std::string rewritten = route.rewrite.empty() ? std::string(head.path)
-                                                : rewritePath(route.rewrite, matched, head.path);
-  if (rewritten.empty()) rewritten = "/";
-  rc.original_target = std::move(up.target);
-  up.target = std::move(rewritten);
+  bool access_log = w.options().access_log;
+  if (!route.rewrite.empty()) {
+    std::string rewritten = rewritePath(route.rewrite, matched, head.path);
+    if (rewritten.empty()) rewritten = "/";
+    if (access_log) rc.original_target = up.target;
+    up.target = std::move(rewritten);
+  } else if (up.target != head.path) {
+    // Absolute-form (explicit proxy) becomes origin-form; assign() reuses the capacity.
+    if (access_log) rc.original_target = up.target;
+    up.target.assign(head.path);
+  }
   up.version = http::Version::kHttp11;
   http::removeHopByHop(up.headers);
   up.headers.remove("expect");
@@ -686,7 +693,7 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
       if (cs != nullptr) --cs->pins;
     }
   } unpin{cs};
-  AttemptTimer timer(w.io());
+  AttemptTimer timer(w.io());  // armed only when the route has a timeout
 
   for (uint32_t attempt = 1; attempt <= max_attempts; ++attempt) {
     rc.outcome.attempts = attempt;
@@ -780,7 +787,7 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
       }
     }
     // Response head (1xx interim responses are dropped: 100 Continue was answered locally).
-    http::ResponseHead resp;
+    http::ResponseHead& resp = rc.d.response;
     http::HeadResult rh;
     Buffer& ubuf = rc.d.upstream_in;
     ubuf.clear();

@@ -12,11 +12,15 @@
 namespace sluice::proxy {
 
 Worker::Worker(int id, const ProxyOptions& options)
-    : id_(id), options_(options), io_(1), rng_(std::random_device{}() ^ (uint64_t(id) << 32)) {}
+    : id_(id),
+      options_(options),
+      rng_(std::random_device{}() ^ (uint64_t(id) << 32)),
+      io_(1) {}
 
 Worker::~Worker() {
   stop();
   join();
+  acceptors_.clear();
 }
 
 void Worker::setSnapshot(std::shared_ptr<const MeshSnapshot> snapshot) {

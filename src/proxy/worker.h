@@ -105,10 +105,11 @@ class Worker {
   };
   void accept(Acceptor* acceptor);
 
+  // Destruction order matters: the acceptors go first, then the io_context (which destroys the
+  // suspended connection coroutines, whose RAII guards still touch states_ and connections_),
+  // then everything the coroutines may reference.
   int id_;
   const ProxyOptions& options_;
-  asio::io_context io_;
-  std::thread thread_;
   std::shared_ptr<const MeshSnapshot> snapshot_;
   std::unordered_map<std::string, std::unique_ptr<ClusterState>> states_;
   std::vector<ClusterState*> cluster_index_;
@@ -117,6 +118,8 @@ class Worker {
   uint64_t request_counter_ = 0;
   bool draining_ = false;
   std::list<std::function<void(bool)>> connections_;
+  asio::io_context io_;
+  std::thread thread_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
 };
 

@@ -401,6 +401,38 @@ TEST_F(SidecarTest, PostBodiesContentLengthAndChunked) {
   EXPECT_LT(first, second) << "pipelined responses come back in order";
 }
 
+TEST_F(SidecarTest, LargeBodyStreamsAndExpectContinueIsAnswered) {
+  start("");
+  std::string big(4 * 1024 * 1024, 'x');
+  big[0] = 'A';
+  big.back() = 'Z';
+  auto r = get("http://service-provider/big", {}, "POST", big);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->head.status, 200);
+  EXPECT_EQ(r->body.size(), std::string("v1 POST /big body=").size() + big.size());
+  EXPECT_TRUE(r->body.ends_with("xxZ"));
+
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), proxy_.port});
+  std::string head =
+      "POST http://service-provider/expect HTTP/1.1\r\nHost: service-provider\r\n"
+      "Content-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n";
+  asio::write(s, asio::buffer(head));
+  char buf[4096];
+  size_t n = s.read_some(asio::buffer(buf));
+  EXPECT_EQ(std::string(buf, n), "HTTP/1.1 100 Continue\r\n\r\n");
+  asio::write(s, asio::buffer(std::string("hello")));
+  std::string all;
+  asio::error_code ec;
+  for (int i = 0; i < 100 && !ec; ++i) {
+    n = s.read_some(asio::buffer(buf), ec);
+    all.append(buf, n);
+  }
+  EXPECT_TRUE(all.starts_with("HTTP/1.1 200")) << all;
+  EXPECT_NE(all.find("body=hello"), std::string::npos) << all;
+}
+
 TEST_F(SidecarTest, MalformedRequestGets400AndClose) {
   start("");
   asio::io_context io;
