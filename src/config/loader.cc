@@ -1556,9 +1556,9 @@ class Decoder {
     fields(spec, "spec", {"host", "trafficPolicy", "subsets", "exportTo", "workloadSelector"},
            [&](std::string_view key, const YAML::Node& v, const std::string& p) {
       if (key == "host") {
+        has_host = !v.IsNull();
         auto s = str(v, p);
         if (!s) return;
-        has_host = true;
         dr.host = *s;
         if (auto problem = checkHost(*s)) error(v, p, *problem);
       } else if (key == "trafficPolicy") {

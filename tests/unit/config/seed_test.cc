@@ -51,5 +51,16 @@ TEST(SeedTest, ProviderRoutesResolveToSubsets) {
   EXPECT_EQ(provider->http[1].route.at(0).destination.subset, "v2");
 }
 
+// Examples in the style of istio.io's documentation (every kind, most fields): no false errors.
+TEST(ValidCorpusTest, IstioDocumentationExamplesLoadWithoutErrors) {
+  ConfigSet set = loadPaths({std::string(SLUICE_SOURCE_DIR) + "/tests/data/config/valid"});
+  EXPECT_TRUE(set.io_errors.empty());
+  EXPECT_EQ(set.errorCount(), 0u) << dump(set);
+  EXPECT_EQ(set.resourceCount(), 12u);
+  // Every warning is a "parsed but not enforced" notice.
+  EXPECT_EQ(find(set, Severity::kWarning, "parsed but not enforced").size(), set.warningCount())
+      << dump(set);
+}
+
 }  // namespace
 }  // namespace sluice::config
