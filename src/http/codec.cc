@@ -600,6 +600,7 @@ void ChunkedDecoder::reset() {
   chunk_remaining_ = 0;
   size_digits_ = 0;
   line_bytes_ = 0;
+  ext_started_ = false;
   trailer_scanned_ = 0;
   trailer_lines_ = 0;
   trailers_.clear();
@@ -646,8 +647,13 @@ ChunkResult ChunkedDecoder::decode(std::string_view data) {
       }
       case State::kExt:
         // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ): skipped, characters checked.
+        if (c == ';') ext_started_ = true;
         if (c == '\r') {
+          // Whitespace after the size is only allowed before a ';' (BWS), not on its own.
+          if (!ext_started_) return error("whitespace after chunk size without an extension");
           state_ = State::kSizeLf;
+        } else if (!ext_started_ && c != ' ' && c != '\t') {
+          return error(fmt::format("{} after chunk size", describeChar(c)));
         } else if (!has(c, kVal)) {
           return error(fmt::format("{} in chunk extension", describeChar(c)));
         } else if (++line_bytes_ > kMaxSizeLine) {
@@ -660,6 +666,7 @@ ChunkResult ChunkedDecoder::decode(std::string_view data) {
         ++pos;
         line_bytes_ = 0;
         size_digits_ = 0;
+        ext_started_ = false;
         state_ = chunk_remaining_ == 0 ? State::kTrailer : State::kData;
         break;
       case State::kData: {

@@ -216,6 +216,7 @@ class ChunkedDecoder {
   uint64_t chunk_remaining_ = 0;
   size_t size_digits_ = 0;
   size_t line_bytes_ = 0;       // bytes of the current size line (caps extensions)
+  bool ext_started_ = false;    // a ';' was seen on the current size line
   size_t trailer_scanned_ = 0;  // trailer bytes already checked (kept unconsumed until complete)
   size_t trailer_lines_ = 0;
   Headers trailers_;

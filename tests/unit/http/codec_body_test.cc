@@ -130,6 +130,8 @@ TEST(ChunkedDecoder, RejectsBadSizesAndCrlfs) {
            {"ctl_in_extension", "5;a=\x01\r\nhello\r\n0\r\n\r\n"},
            {"bare_lf_in_extension", "5;a\nhello\r\n0\r\n\r\n"},
            {"garbage_after_size", "5x\r\nhello\r\n0\r\n\r\n"},
+           {"space_without_extension", "5 \r\nhello\r\n0\r\n\r\n"},
+           {"space_then_garbage", "5 x\r\nhello\r\n0\r\n\r\n"},
            {"bare_lf_in_trailers", "0\r\nX: 1\n\r\n"},
            {"bad_trailer_name", "0\r\nX Y: 1\r\n\r\n"},
            {"trailer_obs_fold", "0\r\nX: 1\r\n 2\r\n\r\n"},
