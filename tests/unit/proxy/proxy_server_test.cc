@@ -10,6 +10,7 @@
 #include <asio/write.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -472,6 +473,91 @@ TEST_F(SidecarTest, AdminEndpoints) {
   EXPECT_NE(clusters.find("label=v1"), std::string::npos);
   std::string dump = admin("/config_dump");
   EXPECT_NE(dump.find("hello-v1"), std::string::npos);
+}
+
+TEST_F(SidecarTest, FaultAbortPercentageIsApplied) {
+  start(R"(
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata:
+  name: sp
+spec:
+  hosts: [service-provider]
+  http:
+  - fault:
+      abort: {httpStatus: 451, percentage: {value: 50}}
+    route: [{destination: {host: service-provider}}]
+)");
+  int aborted = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto r = get("http://service-provider/x");
+    ASSERT_TRUE(r.has_value());
+    aborted += r->head.status == 451 ? 1 : 0;
+  }
+  EXPECT_GT(aborted, 60);
+  EXPECT_LT(aborted, 140);
+}
+
+TEST_F(SidecarTest, ConnectionPoolOverflowGives503) {
+  start(R"(
+apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata:
+  name: sp
+spec:
+  host: service-provider
+  trafficPolicy:
+    loadBalancer: {simple: ROUND_ROBIN}
+    connectionPool:
+      tcp: {maxConnections: 1}
+      http: {http1MaxPendingRequests: 1}
+  subsets:
+  - name: v1
+    labels: {label: v1}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata:
+  name: sp
+spec:
+  hosts: [service-provider]
+  http:
+  - route: [{destination: {host: service-provider, subset: v1}}]
+)");
+  // Three concurrent slow requests to a one-connection pool with one pending slot: one runs,
+  // one waits, one overflows.
+  std::vector<int> status(3, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = get("http://service-provider/slow");
+      status[i] = r ? r->head.status : -1;
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::sort(status.begin(), status.end());
+  EXPECT_EQ(status, (std::vector<int>{200, 200, 503}));
+}
+
+TEST(SidecarHealth, NoHealthyUpstreamNamesTheService) {
+  registry::Service s;
+  s.name = "svc";
+  registry::Instance down;
+  down.ip = "127.0.0.1";
+  down.port = 9;
+  down.healthy = false;
+  s.instances = {down};
+  ProxyServer server;
+  ProxyOptions o;
+  o.listen = {{"127.0.0.1", 0}};
+  ASSERT_TRUE(server.start(o, snapshotOf("", {s})).has_value());
+  http::ClientRequest r;
+  r.url = "http://svc/x";
+  r.proxy = server.boundAddresses().at(0);
+  auto resp = http::fetchBlocking(r);
+  ASSERT_TRUE(resp.has_value());
+  EXPECT_EQ(resp->head.status, 503);
+  EXPECT_EQ(resp->body, "no healthy upstream for svc.default.svc.cluster.local\n");
 }
 
 TEST(Gateway, ServesGatewayPortWithOffsetAndRoutesToTheBoundVirtualService) {
