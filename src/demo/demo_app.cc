@@ -108,8 +108,8 @@ class App {
   asio::awaitable<void> start() {
     auto registered = co_await registerSelf();
     if (!registered) {
-      fmt::print(stderr, "demo-app {}: cannot register {} in {}: {}\n", options_.role,
-                 options_.service, client_.describe(), registered.error().message);
+      fmt::print(stderr, "demo-app {}: cannot register {}: {}\n", options_.role, options_.service,
+                 registered.error().message);
       exit_code_ = 1;
       stopEverything();
       co_return;
