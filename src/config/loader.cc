@@ -26,7 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Upper bound on YAML nodes visited per document; stops alias bombs and absurd documents.
-constexpr size_t kNodeBudget = 2'000'000;
+constexpr size_t kNodeBudget = 500'000;
 // Upper bound on diagnostics per document, so a repeated mistake cannot exhaust memory.
 constexpr size_t kMaxDiagnosticsPerDocument = 500;
 
