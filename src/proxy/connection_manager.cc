@@ -958,12 +958,12 @@ awaitable<void> handleRequest(RequestContext& rc) {
     rv.port = authority_port != 0 ? authority_port : 80;
     // By name: any accepted host form of a mesh service, or a VirtualService host.
     service = snap.findService(head.authority);
-    vhost = snap.mesh_routes.findVirtualHost(service != nullptr ? std::string_view(service->fqdn)
-                                                                : head.authority);
+    vhost = service != nullptr ? snap.meshVirtualHost(*service)
+                               : snap.mesh_routes.findVirtualHost(head.authority);
     if (vhost == nullptr) {
       // By address (reverse DNS, method 1): ip:port of a registry instance in the pod CIDRs.
       service = snap.findByAddress(host, static_cast<uint16_t>(rv.port));
-      if (service != nullptr) vhost = snap.mesh_routes.findVirtualHost(service->fqdn);
+      if (service != nullptr) vhost = snap.meshVirtualHost(*service);
     }
     if (vhost == nullptr) {
       asio::error_code ec;

@@ -293,25 +293,22 @@ std::pair<std::string_view, uint32_t> splitAuthority(std::string_view authority)
   return {authority.substr(0, colon), port ? static_cast<uint32_t>(*port) : 0};
 }
 
+std::string_view lowerInto(std::string_view s, char* buf, size_t cap, std::string& heap) {
+  if (s.size() <= cap) {
+    for (size_t i = 0; i < s.size(); ++i) buf[i] = asciiLower(s[i]);
+    return {buf, s.size()};
+  }
+  heap = toLower(s);
+  return heap;
+}
+
 const VirtualHost* RouteTable::findVirtualHost(std::string_view authority) const {
   std::string_view host = splitAuthority(authority).first;
-  // Domains are short; a small stack buffer keeps the lookup allocation-free in practice.
   char buf[256];
-  std::string lowered_heap;
-  std::string_view lowered;
-  if (host.size() <= sizeof buf) {
-    for (size_t i = 0; i < host.size(); ++i) buf[i] = asciiLower(host[i]);
-    lowered = std::string_view(buf, host.size());
-  } else {
-    lowered_heap = toLower(host);
-    lowered = lowered_heap;
-  }
-  if (!exact_.empty()) {
-    // unordered_map<string> has no heterogeneous lookup in C++20 without a custom hash; the
-    // string construction here is small-string optimised for typical host names.
-    auto it = exact_.find(std::string(lowered));
-    if (it != exact_.end()) return &vhosts[it->second];
-  }
+  std::string heap;
+  std::string_view lowered = lowerInto(host, buf, sizeof buf, heap);
+  auto it = exact_.find(lowered);
+  if (it != exact_.end()) return &vhosts[it->second];
   for (const auto& [suffix, idx] : wildcards_) {
     if (lowered.size() > suffix.size() && lowered.ends_with(suffix)) return &vhosts[idx];
   }

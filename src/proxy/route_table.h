@@ -30,6 +30,18 @@ class RE2;
 
 namespace sluice::proxy {
 
+// unordered_map keyed by std::string that can be searched with a string_view without building a
+// std::string (C++20 heterogeneous lookup): the request path looks hosts up allocation-free.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename T>
+using StringMap = std::unordered_map<std::string, T, StringHash, std::equal_to<>>;
+
+// Lower-cases `s` into `buf` when it fits (returns a view of it), else into `heap`.
+std::string_view lowerInto(std::string_view s, char* buf, size_t cap, std::string& heap);
+
 // Istio StringMatch (exact | prefix | regex), plus presence for header/query maps.
 struct StringMatcher {
   enum class Kind : uint8_t { kExact, kPrefix, kRegex, kPresent };
@@ -225,7 +237,7 @@ class RouteTable {
   RouteMatch route(const RequestView& request) const;
 
  private:
-  std::unordered_map<std::string, int> exact_;
+  StringMap<int> exact_;
   std::vector<std::pair<std::string, int>> wildcards_;  // suffix incl. leading '.', longest first
   int catch_all_ = -1;
 };

@@ -828,6 +828,10 @@ class Builder {
     for (const auto& d : table.index()) {
       diag(fmt::format("mesh routes: domain '{}' is claimed twice; the first wins", d));
     }
+    for (auto& svc : snap_->services) {
+      const VirtualHost* vh = table.findVirtualHost(svc.fqdn);
+      svc.mesh_vhost = vh == nullptr ? -1 : static_cast<int>(vh - table.vhosts.data());
+    }
   }
 
   void buildGatewayListeners() {
@@ -1008,7 +1012,9 @@ std::shared_ptr<const MeshSnapshot> buildSnapshot(const SnapshotInputs& inputs) 
 }
 
 const MeshService* MeshSnapshot::findService(std::string_view authority) const {
-  std::string host = toLower(splitAuthority(authority).first);
+  char buf[256];
+  std::string heap;
+  auto host = lowerInto(splitAuthority(authority).first, buf, sizeof buf, heap);
   auto it = service_by_host.find(host);
   return it == service_by_host.end() ? nullptr : &services[it->second];
 }
@@ -1023,8 +1029,11 @@ const MeshService* MeshSnapshot::findByAddress(std::string_view ip, uint16_t por
     for (const auto& c : rule.pod_cidrs) applies = applies || c.contains(*addr);
   }
   if (!applies) return nullptr;
-  std::string key = addr->v6 ? fmt::format("[{}]:{}", ip, port) : fmt::format("{}:{}", ip, port);
-  auto it = reverse_dns.find(key);
+  char buf[80];
+  auto end = addr->v6 ? fmt::format_to_n(buf, sizeof buf, "[{}]:{}", ip, port)
+                      : fmt::format_to_n(buf, sizeof buf, "{}:{}", ip, port);
+  if (end.size > sizeof buf) return nullptr;
+  auto it = reverse_dns.find(std::string_view(buf, end.size));
   return it == reverse_dns.end() ? nullptr : &services[it->second];
 }
 

@@ -56,6 +56,7 @@ struct MeshService {
   std::vector<uint32_t> ports;  // declared ports (ServiceEntry); empty = any (registry)
   std::vector<Endpoint> endpoints;
   std::string source;  // "nacos service service-provider", "ServiceEntry default/foo"
+  int mesh_vhost = -1;  // index of its virtual host in MeshSnapshot::mesh_routes
 };
 
 // One listener context of a gateway: a Gateway server port and the routes bound to it.
@@ -73,14 +74,14 @@ struct MeshSnapshot {
   std::string domain_suffix;
 
   std::vector<MeshService> services;
-  std::unordered_map<std::string, int> service_by_host;  // every accepted host form, no port
+  StringMap<int> service_by_host;  // every accepted host form (lower case, no port)
   std::vector<Cluster> clusters;
-  std::unordered_map<std::string, int> cluster_by_name;
+  StringMap<int> cluster_by_name;
   RouteTable mesh_routes;
   std::vector<GatewayListener> gateway_listeners;
 
   // Reverse DNS (method 1).
-  std::unordered_map<std::string, int> reverse_dns;  // "ip:port" -> service index
+  StringMap<int> reverse_dns;  // "ip:port" -> service index
   struct ReverseDnsRule {
     std::optional<uint16_t> port;  // EnvoyFilter listener portNumber; nullopt = all ports
     std::vector<net::Cidr> pod_cidrs;
@@ -101,6 +102,10 @@ struct MeshSnapshot {
     return service == nullptr ? -1 : static_cast<int>(service - services.data());
   }
   const GatewayListener* findGatewayListener(uint32_t port) const;
+  // The mesh virtual host of a service (its VirtualService's routes, or its default route).
+  const VirtualHost* meshVirtualHost(const MeshService& service) const {
+    return service.mesh_vhost >= 0 ? &mesh_routes.vhosts[service.mesh_vhost] : nullptr;
+  }
 
   // JSON for /config_dump (version, services, endpoints, clusters, routes, diagnostics).
   nlohmann::json toJson() const;
