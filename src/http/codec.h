@@ -20,7 +20,7 @@
 //   for (;;) {
 //     HeadResult r = parser.parse(buf, head);   // buf always starts at the head's first byte
 //     if (r.status == ParseStatus::kIncomplete) { read more into buf; continue; }
-//     if (r.status == ParseStatus::kError) {    // answer r.error.status (400/413/414/431/501/505)
+//     if (r.status == ParseStatus::kError) {    // answer r.error.status (400/414/431/501/505)
 //       send response r.error.status with body r.error.reason; close; break;
 //     }
 //     buf.erase(0, r.consumed);                 // the rest is body and/or pipelined requests
@@ -76,15 +76,16 @@ namespace sluice::http {
 
 struct Limits {
   size_t max_request_line = 8 * 1024;  // request line / status line, without CRLF -> 414
-  size_t max_head_bytes = 64 * 1024;   // whole head incl. CRLFs; also caps trailers -> 431
-  size_t max_headers = 100;            // header lines per head (and per trailer section) -> 431
+  size_t max_head_bytes = 64 * 1024;   // whole head incl. CRLFs -> 431; caps trailers too (400)
+  size_t max_headers = 100;            // fields per head -> 431; per trailer section (400)
 };
 
 enum class ParseStatus : uint8_t { kIncomplete, kComplete, kError };
 
 struct ParseError {
-  // Status to answer a bad request with: 400, 413, 414, 431, 501, 505. For response heads and
-  // response bodies it is 502 (the upstream sent something malformed).
+  // Status to answer a bad request with: 400, 414, 431, 501, 505 (413 is the caller's own body
+  // cap). For response heads it is 502 (the upstream sent something malformed). ChunkedDecoder
+  // always says 400: map it to 502 when decoding a response body.
   int status = 400;
   // Short human text naming the problem and where, e.g. "header 'X-A': invalid character 0x01 in
   // value". Safe to put in a text/plain error body.
