@@ -887,8 +887,22 @@ void validateCrossResource(ConfigSet& set) {
     }
     return false;
   };
-  std::set<std::string> gateways;
-  for (auto& gw : set.gateways) gateways.insert(gw.meta.ns + "/" + gw.meta.name);
+  std::map<std::string, const Gateway*> gateways;
+  for (auto& gw : set.gateways) gateways.emplace(gw.meta.ns + "/" + gw.meta.name, &gw);
+  // Does a server host entry ([ns/]dnsName) of gateway `gw` admit `host` of a VirtualService in
+  // namespace `vs_ns`?
+  auto serverAdmits = [](const Gateway& gw, std::string_view entry, const std::string& host,
+                         const std::string& vs_ns) {
+    std::string_view dns = entry;
+    auto slash = entry.find('/');
+    if (slash != std::string_view::npos) {
+      auto ns = entry.substr(0, slash);
+      dns = entry.substr(slash + 1);
+      if (ns == "." && vs_ns != gw.meta.ns) return false;
+      if (ns != "*" && ns != "." && ns != vs_ns) return false;
+    }
+    return hostsOverlap(dns, host);
+  };
 
   for (auto& vs : set.virtual_services) {
     Reporter r(set, vs.meta);
@@ -903,8 +917,24 @@ void validateCrossResource(ConfigSet& set) {
     };
     auto checkGateway = [&](const std::string& ref, const std::string& path) {
       if (ref == "mesh" || ref.empty()) return;
-      if (!gateways.count(gatewayKey(ref, vs.meta.ns))) {
+      auto it = gateways.find(gatewayKey(ref, vs.meta.ns));
+      if (it == gateways.end()) {
         r.error({}, path, fmt::format("Referenced gateway not found: \"{}\"", ref), "IST0101");
+        return;
+      }
+      for (size_t h = 0; h < vs.hosts.size(); ++h) {
+        bool found = false;
+        for (const auto& server : it->second->servers) {
+          for (const auto& entry : server.hosts) {
+            if (serverAdmits(*it->second, entry, vs.hosts[h], vs.meta.ns)) found = true;
+          }
+        }
+        if (!found) {
+          r.warn({}, fmt::format("spec.hosts[{}]", h),
+                 fmt::format("one or more host [{}] defined in VirtualService {}/{} not found in "
+                             "Gateway {}", vs.hosts[h], vs.meta.ns, vs.meta.name, it->first),
+                 "IST0132");
+        }
       }
     };
     for (size_t i = 0; i < vs.gateways.size(); ++i) {

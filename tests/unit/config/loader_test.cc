@@ -389,6 +389,32 @@ spec: {hosts: [svc], http: [{route: [{destination: {host: svc}}]}]}
   EXPECT_EQ(w[0]->code, "IST0109");
 }
 
+TEST(LoaderTest, VirtualServiceHostNotInGatewayWarns) {
+  const char* yaml = R"(apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: edge}
+spec:
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*.example.com", "./local.example.org"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: [a.example.com, b.other.org, local.example.org]
+  gateways: [edge/gw]
+  http: [{route: [{destination: {host: svc}}]}]
+)";
+  ConfigSet set = loadString(yaml, "gw.yaml");
+  EXPECT_EQ(set.errorCount(), 0u) << dump(set);
+  auto w = find(set, Severity::kWarning, "not found in Gateway edge/gw");
+  ASSERT_EQ(w.size(), 2u) << dump(set);  // b.other.org; local.* is only for namespace edge
+  EXPECT_EQ(w[0]->code, "IST0132");
+  EXPECT_EQ(w[0]->field_path, "spec.hosts[1]");
+  EXPECT_EQ(w[1]->field_path, "spec.hosts[2]");
+}
+
 TEST(LoaderTest, AliasBombIsBounded) {
   std::string yaml = "apiVersion: networking.istio.io/v1\nkind: EnvoyFilter\nmetadata: "
                      "{name: bomb}\nx0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
