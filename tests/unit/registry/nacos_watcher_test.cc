@@ -7,7 +7,11 @@
 #include <asio/ip/tcp.hpp>
 #include <gtest/gtest.h>
 
+#include <asio/co_spawn.hpp>
+#include <asio/use_future.hpp>
+
 #include "http/client.h"
+#include "registry/nacos/naming_client.h"
 #include "registry/nacos/registry_server.h"
 
 namespace sluice::registry::nacos {
@@ -233,6 +237,66 @@ TEST(NacosWatcher, RunsOnAGivenIoContextToo) {
   io.run_for(5s);  // returns as soon as the stopped watcher leaves nothing to run
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].instances[0].ip, "127.0.0.1");
+}
+
+// Runs one client coroutine to completion on a private io_context.
+template <typename T>
+T runClient(asio::awaitable<T> op) {
+  asio::io_context io;
+  auto future = asio::co_spawn(io, std::move(op), asio::use_future);
+  io.run_for(10s);
+  return future.get();
+}
+
+TEST(NacosClient, RegistersBeatsLightlyAndIsToldToRegisterAgainOnceForgotten) {
+  RegistryProcess registry;
+  NamingClient client(ClientOptions{registry.address(), "dev"});
+  NamingInstance self;
+  self.ip = "127.0.0.9";
+  self.port = 8070;
+  self.metadata = {{"version", "v1"}};
+  ASSERT_TRUE(runClient(client.registerInstance("svc", "DEFAULT_GROUP", self)));
+
+  auto listed = runClient(client.listInstances("svc", "DEFAULT_GROUP"));
+  ASSERT_TRUE(listed) << listed.error().message;
+  EXPECT_EQ(listed->name, "svc");
+  EXPECT_EQ(listed->namespace_id, "dev");
+  ASSERT_EQ(listed->instances.size(), 1u);
+  EXPECT_EQ(listed->instances[0].metadata.at("version"), "v1");
+
+  auto full = runClient(client.sendBeat("svc", "DEFAULT_GROUP", self, /*light=*/false));
+  ASSERT_TRUE(full) << full.error().message;
+  EXPECT_EQ(full->code, 10200);
+  EXPECT_TRUE(full->light_beat_enabled);
+  EXPECT_EQ(full->client_beat_interval_ms, 5000);
+
+  ASSERT_TRUE(runClient(client.deregisterInstance("svc", "DEFAULT_GROUP", self)));
+  // A light beat carries nothing to re-register from: the server says 20404, like Nacos.
+  auto light = runClient(client.sendBeat("svc", "DEFAULT_GROUP", self, /*light=*/true));
+  ASSERT_TRUE(light) << light.error().message;
+  EXPECT_EQ(light->code, 20404);
+  // A full beat re-registers (what the Node SDK relies on).
+  ASSERT_EQ(runClient(client.sendBeat("svc", "DEFAULT_GROUP", self, false))->code, 10200);
+  EXPECT_EQ(runClient(client.listInstances("svc", "DEFAULT_GROUP"))->instances.size(), 1u);
+
+  auto services = runClient(client.listServices("DEFAULT_GROUP", 1));
+  ASSERT_TRUE(services);
+  EXPECT_EQ(*services, std::vector<std::string>{"svc"});
+}
+
+TEST(NacosClient, A4xxAnswerIsANonRetryableRegistryErrorWithTheServersText) {
+  RegistryProcess registry;
+  NamingClient client(ClientOptions{registry.address()});
+  NamingInstance bad;
+  bad.ip = "not an ip";
+  bad.port = 1;
+  auto st = runClient(client.registerInstance("svc", "DEFAULT_GROUP", bad));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().source, ErrorSource::kRegistry);
+  EXPECT_FALSE(st.error().retryable);
+  EXPECT_NE(st.error().message.find("HTTP 400"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("caused: Param 'ip'"), std::string::npos)
+      << st.error().message;
 }
 
 TEST(NacosWatcher, MakeWatcherRejectsBadUrls) {
