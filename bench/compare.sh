@@ -307,7 +307,7 @@ fi
 # --- report ----------------------------------------------------------------------------------
 echo
 echo "wrk -t$THREADS -c$CONNS -d$DURATION (keep-alive) on cpu $LOAD_CPU; proxies pinned to cpu $PROXY_CPU, 1 worker"
-echo "upstream: nginx (1 process, cpu $LOAD_CPU) on 2 ports, ${#body}+4 byte body; $(nproc) cores, $(uname -r)"
+echo "upstream: nginx (1 process, cpu $LOAD_CPU) on 2 ports, $(( ${#body} + 4 ))-byte body; $(nproc) cores, $(uname -r)"
 printf '%-10s %12s %10s %10s %12s %9s %8s %12s\n' target "req/s" "p50 ms" "p99 ms" requests non-2xx errors "RSS (VmHWM)"
 for n in direct sluice nginx haproxy; do
   [[ -n "${RPS[$n]:-}" ]] || continue
