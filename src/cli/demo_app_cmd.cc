@@ -43,8 +43,9 @@ void addDemoAppCommand(CLI::App& app, int& exit_code) {
   consumer->role = "consumer";
   consumer->service = "consumer";
   auto* c = cmd->add_subcommand(
-      "consumer", "Serves GET /echo/{s} by calling the provider found in Nacos (round robin); "
-                  "honours http_proxy/no_proxy for those calls");
+      "consumer",
+      "Serves GET /echo/{s} by calling the provider found in Nacos (round robin); "
+      "honours http_proxy/no_proxy for those calls");
   addCommonFlags(*c, *consumer);
   c->add_option("--provider", consumer->provider, "Service to call")->capture_default_str();
   c->add_option("--refresh-ms", consumer->refresh_ms, "Instance cache refresh period")

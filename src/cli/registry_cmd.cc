@@ -1,13 +1,13 @@
 // `sluice registry`: the embedded Nacos naming server. Flag wiring only; the logic lives in
 // src/registry/nacos/.
+#include <fmt/format.h>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 #include <string>
-
-#include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
-#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "core/log.h"

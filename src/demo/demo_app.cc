@@ -1,13 +1,6 @@
 #include "demo/demo_app.h"
 
 #include <algorithm>
-#include <chrono>
-#include <climits>
-#include <cstdio>
-#include <cstdlib>
-#include <random>
-#include <vector>
-
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
@@ -15,6 +8,12 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
 
 #include "core/log.h"
 #include "core/strings.h"
@@ -272,8 +271,8 @@ class App {
     }
     const registry::Instance target = providers_[index];
     http::ClientRequest call;
-    call.url = fmt::format("http://{}/echo/{}", net::HostPort{target.ip, target.port}.toString(),
-                           raw);
+    call.url =
+        fmt::format("http://{}/echo/{}", net::HostPort{target.ip, target.port}.toString(), raw);
     call.timeout = std::chrono::milliseconds(options_.call_timeout_ms);
     call.headers.set("Accept", "text/plain, application/json, */*");
     call.headers.set("User-Agent", "Java/17 demo-app consumer");
@@ -288,9 +287,9 @@ class App {
     }
     SLUICE_LOG_INFO("demo-app: GET {}{} -> {}", call.url, how, response->head.status);
     if (response->head.status != 200) {
-      co_return textResponse(502, fmt::format("demo-app consumer: GET {}{} answered {}: {}\n",
-                                              call.url, how, response->head.status,
-                                              response->body.substr(0, 500)));
+      co_return textResponse(
+          502, fmt::format("demo-app consumer: GET {}{} answered {}: {}\n", call.url, how,
+                           response->head.status, response->body.substr(0, 500)));
     }
     co_return textResponse(200, std::move(response->body));
   }
@@ -323,8 +322,7 @@ int runDemoApp(const DemoAppOptions& options) {
   }
   auto registry = net::parseHostPort(options.registry, 8848);
   if (!registry) {
-    fmt::print(stderr, "demo-app: --registry {}: {}\n", options.registry,
-               registry.error().message);
+    fmt::print(stderr, "demo-app: --registry {}: {}\n", options.registry, registry.error().message);
     return 2;
   }
   std::optional<net::HostPort> proxy;

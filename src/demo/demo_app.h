@@ -29,18 +29,18 @@
 namespace sluice::demo {
 
 struct DemoAppOptions {
-  std::string role;                       // "provider" or "consumer"
-  std::string service;                    // name registered in Nacos
+  std::string role;     // "provider" or "consumer"
+  std::string service;  // name registered in Nacos
   std::string version = "v1";
-  std::string ip = "127.0.0.1";           // listen and register on this address
-  int port = 0;                           // 0 picks a free port (the real one is registered)
+  std::string ip = "127.0.0.1";  // listen and register on this address
+  int port = 0;                  // 0 picks a free port (the real one is registered)
   std::string registry = "127.0.0.1:8848";
   std::string namespace_id = "public";
   std::string group = "DEFAULT_GROUP";
   std::string provider = "service-provider";  // consumer: the service it calls
-  int beat_interval_ms = 5000;            // until the server says otherwise
-  int refresh_ms = 1000;                  // consumer: instance cache refresh
-  int call_timeout_ms = 5000;             // consumer: provider call timeout
+  int beat_interval_ms = 5000;                // until the server says otherwise
+  int refresh_ms = 1000;                      // consumer: instance cache refresh
+  int call_timeout_ms = 5000;                 // consumer: provider call timeout
 };
 
 // Runs until SIGTERM/SIGINT; returns the process exit code (0 after a clean shutdown, 1 when it

@@ -2,9 +2,8 @@
 
 #include <openssl/evp.h>
 
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/log.h"
 #include "core/strings.h"
@@ -42,13 +41,18 @@ http::Response errorResponse(int status, const std::string& message) {
 
 int statusFor(const Error& error) {
   switch (error.code) {
-    case ErrorCode::kInvalidArgument: return 400;
-    case ErrorCode::kNotFound: return 400;  // update/patch of a missing instance: INVALID_PARAM
-    default: return 500;
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kNotFound:
+      return 400;  // update/patch of a missing instance: INVALID_PARAM
+    default:
+      return 500;
   }
 }
 
-http::Response fromError(const Error& error) { return errorResponse(statusFor(error), error.message); }
+http::Response fromError(const Error& error) {
+  return errorResponse(statusFor(error), error.message);
+}
 
 std::string md5Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -87,8 +91,8 @@ Result<Target> readTarget(const Params& params) {
 
 // clusterName, falling back to the older "cluster", then DEFAULT.
 Result<std::string> readCluster(const Params& params) {
-  std::string cluster =
-      std::string(trim(params.optional("clusterName", params.optional("cluster", kDefaultCluster))));
+  std::string cluster = std::string(
+      trim(params.optional("clusterName", params.optional("cluster", kDefaultCluster))));
   SLUICE_RETURN_IF_ERROR(checkClusterName(cluster));
   return cluster;
 }
@@ -177,8 +181,8 @@ class RequestHandler {
       if (!weight) return fromError(weight.error());
       patch.weight = *weight;
     }
-    for (auto [name, field] : {std::pair{"enabled", &patch.enabled},
-                               std::pair{"healthy", &patch.healthy}}) {
+    for (auto [name, field] :
+         {std::pair{"enabled", &patch.enabled}, std::pair{"healthy", &patch.healthy}}) {
       if (auto v = params_.optional(name, ""); !v.empty()) {
         auto flag = parseBoolParam(name, v);
         if (!flag) return fromError(flag.error());
@@ -291,7 +295,8 @@ class RequestHandler {
     auto healthy_only = optionalBool(params_, "healthyOnly", false);
     if (!healthy_only) return fromError(healthy_only.error());
     if (auto udp = params_.optional("udpPort", "0"); !parseUint(trim(udp), 65535)) {
-      return errorResponse(400, fmt::format("Param 'udpPort' must be a port number, got '{}'", udp));
+      return errorResponse(400,
+                           fmt::format("Param 'udpPort' must be a port number, got '{}'", udp));
     }
     std::set<std::string, std::less<>> wanted;
     for (std::string_view c : split(clusters, ',')) {
@@ -299,8 +304,7 @@ class RequestHandler {
       if (!c.empty()) wanted.emplace(c);
     }
     bool grouped = wantsGroupedNames(request_.head.headers.get("User-Agent").value_or(""));
-    std::string shown_name =
-        grouped ? target->service : splitGroupedName(target->service).second;
+    std::string shown_name = grouped ? target->service : splitGroupedName(target->service).second;
 
     std::vector<const NamingInstance*> selected;
     const ServiceRecord* record = store_.findService(target->ns, target->service);
@@ -349,12 +353,12 @@ class RequestHandler {
     auto page_no = parseUint(trim(*page_no_text), INT32_MAX);
     auto page_size = parseUint(trim(*page_size_text), INT32_MAX);
     if (!page_no || *page_no == 0) {
-      return errorResponse(400, fmt::format("Param 'pageNo' must be a positive integer, got '{}'",
-                                            *page_no_text));
+      return errorResponse(
+          400, fmt::format("Param 'pageNo' must be a positive integer, got '{}'", *page_no_text));
     }
     if (!page_size || *page_size == 0) {
-      return errorResponse(
-          400, fmt::format("Param 'pageSize' must be a positive integer, got '{}'", *page_size_text));
+      return errorResponse(400, fmt::format("Param 'pageSize' must be a positive integer, got '{}'",
+                                            *page_size_text));
     }
     std::string selector = params_.optional("selector", "");
     if (!selector.empty()) {
@@ -428,7 +432,8 @@ class RequestHandler {
       auto v = parseUint(trim(it->second), INT64_MAX);
       return v ? static_cast<int64_t>(*v) : fallback;
     };
-    host["instanceHeartBeatInterval"] = meta(kMetaBeatInterval, store_.options().client_beat_interval_ms);
+    host["instanceHeartBeatInterval"] =
+        meta(kMetaBeatInterval, store_.options().client_beat_interval_ms);
     host["instanceHeartBeatTimeOut"] = meta(kMetaBeatTimeout, store_.options().beat_timeout_ms);
     host["ipDeleteTimeout"] = meta(kMetaDeleteTimeout, store_.options().delete_timeout_ms);
     host["instanceIdGenerator"] = "simple";
@@ -487,21 +492,21 @@ class RequestHandler {
 
 }  // namespace
 
-NamingApi::NamingApi(NamingStore& store, ApiOptions options)
-    : store_(store), options_(options) {}
+NamingApi::NamingApi(NamingStore& store, ApiOptions options) : store_(store), options_(options) {}
 
 http::Response NamingApi::handle(const http::Request& request) {
   const std::string& full = request.head.path.empty() ? request.head.target : request.head.path;
   size_t qmark = full.find('?');
   std::string path = full.substr(0, qmark);
-  std::string_view query = qmark == std::string::npos ? std::string_view() : std::string_view(full).substr(qmark + 1);
+  std::string_view query =
+      qmark == std::string::npos ? std::string_view() : std::string_view(full).substr(qmark + 1);
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   const std::string& method = request.head.method;
 
   auto params = readParams(request, query);
   if (!params) {
-    return errorResponse(400, fmt::format("{}: {}", describeRequest(request, path),
-                                          params.error().message));
+    return errorResponse(
+        400, fmt::format("{}: {}", describeRequest(request, path), params.error().message));
   }
   RequestHandler h(store_, options_, request, std::move(*params));
   auto notAllowed = [&] {

@@ -32,8 +32,8 @@ asio::awaitable<Result<std::string>> NamingClient::call(const std::string& metho
   params["namespaceId"] = options_.namespace_id;
   http::ClientRequest request;
   request.method = method;
-  request.url = fmt::format("http://{}{}{}?{}", options_.server.toString(), kBase, api,
-                            encodeParams(params));
+  request.url =
+      fmt::format("http://{}{}{}?{}", options_.server.toString(), kBase, api, encodeParams(params));
   request.timeout = options_.timeout;
   request.headers.set("User-Agent", options_.user_agent);
   request.headers.set("Client-Version", options_.user_agent);
@@ -54,13 +54,13 @@ asio::awaitable<Result<std::string>> NamingClient::call(const std::string& metho
   if (status == 200) co_return std::move(response->body);
   std::string body = response->body.substr(0, 300);
   if (status >= 500) {
-    co_return registryError(ErrorCode::kUnavailable,
-                            fmt::format("{}: {} {}{}: HTTP {}: {}", what, method, kBase, api, status, body),
-                            true);
+    co_return registryError(
+        ErrorCode::kUnavailable,
+        fmt::format("{}: {} {}{}: HTTP {}: {}", what, method, kBase, api, status, body), true);
   }
-  co_return registryError(ErrorCode::kInvalidArgument,
-                          fmt::format("{}: {} {}{}: HTTP {}: {}", what, method, kBase, api, status, body),
-                          false);
+  co_return registryError(
+      ErrorCode::kInvalidArgument,
+      fmt::format("{}: {} {}{}: HTTP {}: {}", what, method, kBase, api, status, body), false);
 }
 
 asio::awaitable<Status> NamingClient::registerInstance(const std::string& service,
@@ -100,8 +100,7 @@ asio::awaitable<Status> NamingClient::deregisterInstance(const std::string& serv
 
 asio::awaitable<Result<BeatReply>> NamingClient::sendBeat(const std::string& service,
                                                           const std::string& group,
-                                                          const NamingInstance& inst,
-                                                          bool light) {
+                                                          const NamingInstance& inst, bool light) {
   std::string grouped = fmt::format("{}@@{}", group, service);
   std::map<std::string, std::string> params = {
       {"serviceName", grouped},
@@ -111,11 +110,10 @@ asio::awaitable<Result<BeatReply>> NamingClient::sendBeat(const std::string& ser
   };
   std::string form;
   if (!light) {
-    nlohmann::json beat = {{"serviceName", grouped}, {"ip", inst.ip},
-                           {"port", inst.port},      {"cluster", inst.cluster},
-                           {"weight", inst.weight},  {"metadata", inst.metadata},
-                           {"scheduled", false},     {"period", 5000},
-                           {"stopped", false}};
+    nlohmann::json beat = {
+        {"serviceName", grouped},  {"ip", inst.ip},         {"port", inst.port},
+        {"cluster", inst.cluster}, {"weight", inst.weight}, {"metadata", inst.metadata},
+        {"scheduled", false},      {"period", 5000},        {"stopped", false}};
     form = encodeParams({{"beat", beat.dump()}});
   }
   auto body = co_await call("PUT", "/instance/beat", std::move(params), std::move(form));
@@ -171,10 +169,9 @@ asio::awaitable<Result<std::vector<std::string>>> NamingClient::listServices(
       }
       got = doms.size();
     } catch (const nlohmann::json::exception& e) {
-      co_return registryError(ErrorCode::kInvalidArgument,
-                              fmt::format("{}: service list is not valid JSON: {}", describe(),
-                                          e.what()),
-                              false);
+      co_return registryError(
+          ErrorCode::kInvalidArgument,
+          fmt::format("{}: service list is not valid JSON: {}", describe(), e.what()), false);
     }
     if (got == 0 || names.size() >= count) co_return names;
   }

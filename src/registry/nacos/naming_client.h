@@ -6,11 +6,10 @@
 // Threading: every call is a coroutine on the caller's executor; the object holds no mutable
 // state, so concurrent calls are fine.
 
+#include <asio/awaitable.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
-
-#include <asio/awaitable.hpp>
 
 #include "core/result.h"
 #include "net/address.h"
@@ -28,9 +27,9 @@ struct ClientOptions {
 };
 
 struct BeatReply {
-  int code = 0;                       // 10200 ok, 20404 unknown instance (register again)
+  int code = 0;  // 10200 ok, 20404 unknown instance (register again)
   int64_t client_beat_interval_ms = 5000;
-  bool light_beat_enabled = false;    // the next beats may leave the body out
+  bool light_beat_enabled = false;  // the next beats may leave the body out
 };
 
 class NamingClient {

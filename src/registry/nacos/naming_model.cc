@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "core/strings.h"
@@ -10,8 +9,7 @@
 
 namespace sluice::registry::nacos {
 
-Result<std::string> groupedServiceName(std::string_view service_name,
-                                       std::string_view group_name) {
+Result<std::string> groupedServiceName(std::string_view service_name, std::string_view group_name) {
   std::string_view name = trim(service_name);
   if (name.empty()) return invalidArgument("Param 'serviceName' is required.");
   std::string grouped;

@@ -37,8 +37,8 @@ struct NamingInstance {
   bool ephemeral = true;
   Metadata metadata;
   std::string app = "DEFAULT";
-  std::string instance_id;    // ip#port#cluster#group@@name unless the client chose one
-  int64_t last_beat_ms = 0;   // wall clock of the last beat or registration (ephemeral only)
+  std::string instance_id;   // ip#port#cluster#group@@name unless the client chose one
+  int64_t last_beat_ms = 0;  // wall clock of the last beat or registration (ephemeral only)
   bool operator==(const NamingInstance&) const = default;
 };
 

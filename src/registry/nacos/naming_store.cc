@@ -1,7 +1,6 @@
 #include "registry/nacos/naming_store.h"
 
 #include <chrono>
-
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
@@ -91,7 +90,8 @@ void NamingStore::dropIfEmpty(const std::string& ns, const std::string& service)
 Status NamingStore::registerInstance(const std::string& ns, const std::string& service,
                                      NamingInstance inst) {
   InstanceKey key{inst.cluster, inst.ip, inst.port};
-  if (inst.instance_id.empty()) inst.instance_id = makeInstanceId(inst.ip, inst.port, inst.cluster, service);
+  if (inst.instance_id.empty())
+    inst.instance_id = makeInstanceId(inst.ip, inst.port, inst.cluster, service);
   inst.last_beat_ms = clock_();
   const NamingInstance* old = findInstance(ns, service, key);
   bool persistent = !inst.ephemeral || (old != nullptr && !old->ephemeral);
@@ -234,8 +234,8 @@ void NamingStore::sweep() {
         }
         int64_t silent = now - inst.last_beat_ms;
         if (silent > timeoutFor(inst, kMetaDeleteTimeout, options_.delete_timeout_ms)) {
-          SLUICE_LOG_INFO("nacos: removed {}:{} of {} in namespace {}: no beat for {} ms",
-                          inst.ip, inst.port, svc_it->first, ns_it->first, silent);
+          SLUICE_LOG_INFO("nacos: removed {}:{} of {} in namespace {}: no beat for {} ms", inst.ip,
+                          inst.port, svc_it->first, ns_it->first, silent);
           it = record.instances.erase(it);
           changed = true;
           continue;

@@ -26,9 +26,9 @@
 namespace sluice::registry::nacos {
 
 struct StoreOptions {
-  int64_t beat_timeout_ms = 15'000;          // healthy -> unhealthy without a beat
-  int64_t delete_timeout_ms = 30'000;        // removed without a beat
-  int64_t client_beat_interval_ms = 5'000;   // what the beat answer tells clients
+  int64_t beat_timeout_ms = 15'000;         // healthy -> unhealthy without a beat
+  int64_t delete_timeout_ms = 30'000;       // removed without a beat
+  int64_t client_beat_interval_ms = 5'000;  // what the beat answer tells clients
 };
 
 using Clock = std::function<int64_t()>;  // wall clock, unix milliseconds
@@ -69,7 +69,7 @@ struct BeatInfo {
 };
 
 struct BeatResult {
-  bool found = false;                      // false: unknown instance and no beat body (20404)
+  bool found = false;  // false: unknown instance and no beat body (20404)
   int64_t client_beat_interval_ms = 0;
 };
 
@@ -95,8 +95,8 @@ class NamingStore {
   Status deregisterInstance(const std::string& ns, const std::string& service,
                             const InstanceKey& key, bool ephemeral);
   // PUT /instance/beat.
-  Result<BeatResult> beat(const std::string& ns, const std::string& service,
-                          const InstanceKey& key, const BeatInfo* info);
+  Result<BeatResult> beat(const std::string& ns, const std::string& service, const InstanceKey& key,
+                          const BeatInfo* info);
 
   const ServiceRecord* findService(const std::string& ns, const std::string& service) const;
   const NamingInstance* findInstance(const std::string& ns, const std::string& service,

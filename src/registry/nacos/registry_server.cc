@@ -1,9 +1,8 @@
 #include "registry/nacos/registry_server.h"
 
 #include <algorithm>
-#include <chrono>
-
 #include <asio/steady_timer.hpp>
+#include <chrono>
 
 #include "core/log.h"
 #include "http/server.h"
@@ -59,12 +58,11 @@ void RegistryServer::scheduleSweep() {
   int64_t shortest = std::min(options_.store.beat_timeout_ms, options_.store.delete_timeout_ms);
   auto period = std::chrono::milliseconds(std::clamp<int64_t>(shortest / 5, 20, 1000));
   runtime_->sweep_timer.expires_after(period);
-  runtime_->sweep_timer.async_wait(
-      [this, runtime = runtime_](const asio::error_code& ec) {
-        if (ec || runtime->stopped) return;
-        store_->sweep();
-        scheduleSweep();
-      });
+  runtime_->sweep_timer.async_wait([this, runtime = runtime_](const asio::error_code& ec) {
+    if (ec || runtime->stopped) return;
+    store_->sweep();
+    scheduleSweep();
+  });
 }
 
 void RegistryServer::stop() {

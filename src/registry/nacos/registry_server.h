@@ -5,10 +5,9 @@
 // Threading: everything runs on the io_context given to the constructor (single thread); the
 // store needs no lock because nothing else touches it.
 
+#include <asio/io_context.hpp>
 #include <memory>
 #include <string>
-
-#include <asio/io_context.hpp>
 
 #include "core/result.h"
 #include "net/address.h"

@@ -12,8 +12,7 @@ namespace sluice::registry::nacos {
 
 namespace {
 
-tl::unexpected<Error> ioError(const std::string& what, const std::filesystem::path& path,
-                              int err) {
+tl::unexpected<Error> ioError(const std::string& what, const std::filesystem::path& path, int err) {
   return makeError(ErrorCode::kIo, ErrorSource::kRegistry,
                    fmt::format("{} {}: {}", what, path.string(), std::strerror(err)));
 }

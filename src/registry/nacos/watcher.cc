@@ -1,16 +1,15 @@
 #include "registry/nacos/watcher.h"
 
 #include <algorithm>
-#include <atomic>
-#include <mutex>
-#include <thread>
-
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 #include "core/log.h"
 #include "core/strings.h"
@@ -78,7 +77,7 @@ struct NacosWatcher::State {
 
   std::atomic<bool> stopped{false};
   bool started = false;
-  bool detached = false;  // stop() ran on the watcher's own thread
+  bool detached = false;                   // stop() ran on the watcher's own thread
   asio::steady_timer* sleeping = nullptr;  // the poll timer while waiting (io thread only)
 
   // Held while calling on_change, and by stop() while setting `stopped`: after stop() returns no
@@ -106,8 +105,7 @@ int64_t unixMs() {
 }
 
 asio::awaitable<Result<std::vector<Service>>> pollOnce(NamingClient& client,
-                                                       const NacosSource& source,
-                                                       int page_size) {
+                                                       const NacosSource& source, int page_size) {
   auto names = co_await client.listServices(source.group, page_size);
   if (!names) co_return tl::unexpected(names.error());
   std::sort(names->begin(), names->end());

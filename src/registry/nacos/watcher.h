@@ -11,13 +11,12 @@
 //
 // Works against real Nacos 1.x and 2.x servers (both keep the v1 HTTP API) and sluice registry.
 
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <asio/awaitable.hpp>
-#include <asio/io_context.hpp>
 
 #include "core/result.h"
 #include "net/address.h"

@@ -1,9 +1,9 @@
-#include "registry/nacos/naming_api.h"
-
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "http/url.h"
+#include "registry/nacos/naming_api.h"
 
 namespace sluice::registry::nacos {
 namespace {
@@ -45,11 +45,12 @@ class ApiTest : public ::testing::Test {
   // Registers like the Node SDK does: every parameter in the query string of a POST.
   void registerNodeStyle(const std::string& ip, int port, const std::string& extra = "") {
     std::string metadata = http::percentEncode(R"({"label":"v1","version":"v1"})");
-    auto r = call("POST", "/nacos/v1/ns/instance?namespaceId=public&serviceName=DEFAULT_GROUP%40%40"
-                          "service-provider&groupName=DEFAULT_GROUP&clusterName=DEFAULT&ip=" +
-                              ip + "&port=" + std::to_string(port) +
-                              "&weight=1&enable=true&healthy=true&ephemeral=true&metadata=" +
-                              metadata + extra);
+    auto r =
+        call("POST",
+             "/nacos/v1/ns/instance?namespaceId=public&serviceName=DEFAULT_GROUP%40%40"
+             "service-provider&groupName=DEFAULT_GROUP&clusterName=DEFAULT&ip=" +
+                 ip + "&port=" + std::to_string(port) +
+                 "&weight=1&enable=true&healthy=true&ephemeral=true&metadata=" + metadata + extra);
     ASSERT_EQ(r.head.status, 200) << r.body;
     EXPECT_EQ(r.body, "ok");
   }
@@ -61,9 +62,10 @@ class ApiTest : public ::testing::Test {
 
 TEST_F(ApiTest, InstanceListHasTheUnionShapeAndEchoesNameAndClusters) {
   registerNodeStyle("10.0.0.11", 8070);
-  json doc = callJson("GET",
-                      "/nacos/v1/ns/instance/list?namespaceId=public&serviceName=DEFAULT_GROUP%40%40"
-                      "service-provider&clusters=&udpPort=55000&clientIP=10.0.0.1&healthyOnly=false");
+  json doc =
+      callJson("GET",
+               "/nacos/v1/ns/instance/list?namespaceId=public&serviceName=DEFAULT_GROUP%40%40"
+               "service-provider&clusters=&udpPort=55000&clientIP=10.0.0.1&healthyOnly=false");
   EXPECT_EQ(doc["dom"], "DEFAULT_GROUP@@service-provider");
   EXPECT_EQ(doc["name"], "DEFAULT_GROUP@@service-provider");
   EXPECT_EQ(doc["groupName"], "DEFAULT_GROUP");
@@ -110,23 +112,27 @@ TEST_F(ApiTest, ClustersFilterIsAppliedAndEchoedVerbatim) {
                 "clusterName=EDGE");
   ASSERT_EQ(r.head.status, 200);
   // subscribe() in the Node SDK asks for clusters=DEFAULT, getAllInstances for clusters=''.
-  json def = callJson("GET", "/nacos/v1/ns/instance/list?serviceName=DEFAULT_GROUP%40%40"
-                             "service-provider&clusters=DEFAULT");
+  json def = callJson("GET",
+                      "/nacos/v1/ns/instance/list?serviceName=DEFAULT_GROUP%40%40"
+                      "service-provider&clusters=DEFAULT");
   EXPECT_EQ(def["clusters"], "DEFAULT");
   EXPECT_EQ(def["hosts"].size(), 2u);
-  json all = callJson("GET", "/nacos/v1/ns/instance/list?serviceName=DEFAULT_GROUP%40%40"
-                             "service-provider&clusters=");
+  json all = callJson("GET",
+                      "/nacos/v1/ns/instance/list?serviceName=DEFAULT_GROUP%40%40"
+                      "service-provider&clusters=");
   EXPECT_EQ(all["clusters"], "");
   EXPECT_EQ(all["hosts"].size(), 3u);
-  json both = callJson("GET", "/nacos/v1/ns/instance/list?serviceName=service-provider&"
-                              "clusters=EDGE,DEFAULT");
+  json both = callJson("GET",
+                       "/nacos/v1/ns/instance/list?serviceName=service-provider&"
+                       "clusters=EDGE,DEFAULT");
   EXPECT_EQ(both["clusters"], "EDGE,DEFAULT");
   EXPECT_EQ(both["hosts"].size(), 3u);
 }
 
 TEST_F(ApiTest, UnknownServiceListsNoHostsWithTheRequestedName) {
-  json doc = callJson("GET", "/nacos/v1/ns/instance/list?serviceName=DEFAULT_GROUP%40%40nobody&"
-                             "clusters=DEFAULT");
+  json doc = callJson("GET",
+                      "/nacos/v1/ns/instance/list?serviceName=DEFAULT_GROUP%40%40nobody&"
+                      "clusters=DEFAULT");
   EXPECT_EQ(doc["name"], "DEFAULT_GROUP@@nobody");
   EXPECT_EQ(doc["clusters"], "DEFAULT");
   EXPECT_EQ(doc["hosts"], json::array());
@@ -135,8 +141,7 @@ TEST_F(ApiTest, UnknownServiceListsNoHostsWithTheRequestedName) {
 
 TEST_F(ApiTest, AgentsOtherThanJavaGetUngroupedDomAndServiceName) {
   registerNodeStyle("10.0.0.11", 8070);
-  json doc = callJson("GET", "/nacos/v1/ns/instance/list?serviceName=service-provider",
-                      "curl/8.0");
+  json doc = callJson("GET", "/nacos/v1/ns/instance/list?serviceName=service-provider", "curl/8.0");
   EXPECT_EQ(doc["dom"], "service-provider");
   EXPECT_EQ(doc["name"], "DEFAULT_GROUP@@service-provider");
   EXPECT_EQ(doc["hosts"][0]["serviceName"], "service-provider");
@@ -146,11 +151,13 @@ TEST_F(ApiTest, DisabledInstancesAreNeverListedAndHealthyOnlyDropsUnhealthyOnes)
   registerNodeStyle("10.0.0.11", 8070);
   registerNodeStyle("10.0.0.12", 8070, "");
   registerNodeStyle("10.0.0.13", 8070, "");
-  auto patch = call("PATCH", "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.12&"
-                             "port=8070&enabled=false");
+  auto patch = call("PATCH",
+                    "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.12&"
+                    "port=8070&enabled=false");
   ASSERT_EQ(patch.head.status, 200) << patch.body;
-  patch = call("PATCH", "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.13&"
-                        "port=8070&healthy=false");
+  patch = call("PATCH",
+               "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.13&"
+               "port=8070&healthy=false");
   ASSERT_EQ(patch.head.status, 200) << patch.body;
 
   json all = callJson("GET", "/nacos/v1/ns/instance/list?serviceName=service-provider");
@@ -159,8 +166,9 @@ TEST_F(ApiTest, DisabledInstancesAreNeverListedAndHealthyOnlyDropsUnhealthyOnes)
   EXPECT_EQ(all["hosts"][1]["ip"], "10.0.0.13");
   EXPECT_EQ(all["hosts"][1]["healthy"], false);
   EXPECT_EQ(all["hosts"][1]["valid"], false);
-  json healthy = callJson("GET", "/nacos/v1/ns/instance/list?serviceName=service-provider&"
-                                 "healthyOnly=true");
+  json healthy = callJson("GET",
+                          "/nacos/v1/ns/instance/list?serviceName=service-provider&"
+                          "healthyOnly=true");
   ASSERT_EQ(healthy["hosts"].size(), 1u);
   EXPECT_EQ(healthy["hosts"][0]["ip"], "10.0.0.11");
 }
@@ -169,12 +177,13 @@ TEST_F(ApiTest, ProtectThresholdWhenEnabledAnswersEveryoneHealthy) {
   NamingApi protecting(store_, ApiOptions{3000, 0.5});
   registerNodeStyle("10.0.0.11", 8070);
   registerNodeStyle("10.0.0.12", 8070, "");
-  ASSERT_EQ(call("PATCH", "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.12&"
-                          "port=8070&healthy=false")
+  ASSERT_EQ(call("PATCH",
+                 "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.12&"
+                 "port=8070&healthy=false")
                 .head.status,
             200);
-  auto r = protecting.handle(
-      request("GET", "/nacos/v1/ns/instance/list?serviceName=service-provider"));
+  auto r =
+      protecting.handle(request("GET", "/nacos/v1/ns/instance/list?serviceName=service-provider"));
   json doc = json::parse(r.body);
   EXPECT_EQ(doc["reachProtectionThreshold"], true);
   EXPECT_EQ(doc["hosts"][1]["healthy"], true);
@@ -186,16 +195,17 @@ TEST_F(ApiTest, JavaClientStyleQueryPlusFormBodyIsMerged) {
                 "application/x-www-form-urlencoded; charset=UTF-8");
   ASSERT_EQ(r.head.status, 200) << r.body;
   // The query's ip wins over the body's (servlet getParameter returns the first value).
-  const NamingInstance* inst = store_.findInstance("public", "DEFAULT_GROUP@@svc",
-                                                   {"DEFAULT", "10.0.0.5", 9000});
+  const NamingInstance* inst =
+      store_.findInstance("public", "DEFAULT_GROUP@@svc", {"DEFAULT", "10.0.0.5", 9000});
   ASSERT_NE(inst, nullptr);
   EXPECT_EQ(inst->metadata.at("version"), "v2");
 }
 
 TEST_F(ApiTest, DeregisterWithTheUngroupedNameLikeTheNodeSdk) {
   registerNodeStyle("10.0.0.11", 8070);
-  auto r = call("DELETE", "/nacos/v1/ns/instance?namespaceId=public&serviceName=service-provider&"
-                          "clusterName=DEFAULT&ip=10.0.0.11&port=8070&ephemeral=true");
+  auto r = call("DELETE",
+                "/nacos/v1/ns/instance?namespaceId=public&serviceName=service-provider&"
+                "clusterName=DEFAULT&ip=10.0.0.11&port=8070&ephemeral=true");
   ASSERT_EQ(r.head.status, 200) << r.body;
   EXPECT_EQ(r.body, "ok");
   EXPECT_EQ(store_.findService("public", "DEFAULT_GROUP@@service-provider"), nullptr);
@@ -205,12 +215,14 @@ TEST_F(ApiTest, DeregisterWithTheUngroupedNameLikeTheNodeSdk) {
 
 TEST_F(ApiTest, NamespacesAreSeparate) {
   registerNodeStyle("10.0.0.11", 8070, "");
-  auto r = call("POST", "/nacos/v1/ns/instance?namespaceId=dev&serviceName=service-provider&"
-                        "ip=10.0.0.99&port=1");
+  auto r = call("POST",
+                "/nacos/v1/ns/instance?namespaceId=dev&serviceName=service-provider&"
+                "ip=10.0.0.99&port=1");
   ASSERT_EQ(r.head.status, 200);
   json pub = callJson("GET", "/nacos/v1/ns/instance/list?serviceName=service-provider");
-  json dev = callJson("GET", "/nacos/v1/ns/instance/list?namespaceId=dev&"
-                             "serviceName=service-provider");
+  json dev = callJson("GET",
+                      "/nacos/v1/ns/instance/list?namespaceId=dev&"
+                      "serviceName=service-provider");
   ASSERT_EQ(pub["hosts"].size(), 1u);
   ASSERT_EQ(dev["hosts"].size(), 1u);
   EXPECT_EQ(dev["hosts"][0]["ip"], "10.0.0.99");
@@ -248,8 +260,9 @@ TEST_F(ApiTest, BadRequestsGet400WithCausedMessageAndWriteNothing) {
 }
 
 TEST_F(ApiTest, BeatForUnknownInstanceWithoutBodyAnswers20404) {
-  auto r = call("PUT", "/nacos/v1/ns/instance/beat?serviceName=DEFAULT_GROUP%40%40svc&"
-                       "ip=10.0.0.1&port=8070");
+  auto r = call("PUT",
+                "/nacos/v1/ns/instance/beat?serviceName=DEFAULT_GROUP%40%40svc&"
+                "ip=10.0.0.1&port=8070");
   ASSERT_EQ(r.head.status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body), json::parse(R"({"clientBeatInterval":5000,"code":20404})"));
 }
@@ -279,17 +292,18 @@ TEST_F(ApiTest, JavaBeatInFormBodyKeepsTheInstanceAliveAndEchoesItsInterval) {
   ASSERT_EQ(reg.head.status, 200) << reg.body;
   now_ += 16'000;
   store_.sweep();
-  json beat = {{"ip", "10.0.0.1"}, {"port", 8070}, {"serviceName", "DEFAULT_GROUP@@svc"},
+  json beat = {{"ip", "10.0.0.1"},     {"port", 8070},   {"serviceName", "DEFAULT_GROUP@@svc"},
                {"cluster", "DEFAULT"}, {"period", 5000}, {"stopped", false}};
-  auto r = call("PUT", "/nacos/v1/ns/instance/beat?serviceName=DEFAULT_GROUP%40%40svc&"
-                       "clusterName=DEFAULT&ip=10.0.0.1&port=8070",
+  auto r = call("PUT",
+                "/nacos/v1/ns/instance/beat?serviceName=DEFAULT_GROUP%40%40svc&"
+                "clusterName=DEFAULT&ip=10.0.0.1&port=8070",
                 "beat=" + http::percentEncode(beat.dump()), "application/x-www-form-urlencoded");
   ASSERT_EQ(r.head.status, 200) << r.body;
   json doc = json::parse(r.body);
   EXPECT_EQ(doc["code"], 10200);
   EXPECT_EQ(doc["clientBeatInterval"], 2000);
-  EXPECT_TRUE(store_.findInstance("public", "DEFAULT_GROUP@@svc", {"DEFAULT", "10.0.0.1", 8070})
-                  ->healthy);
+  EXPECT_TRUE(
+      store_.findInstance("public", "DEFAULT_GROUP@@svc", {"DEFAULT", "10.0.0.1", 8070})->healthy);
 }
 
 TEST_F(ApiTest, MalformedBeatIs400) {
@@ -304,8 +318,9 @@ TEST_F(ApiTest, MalformedBeatIs400) {
 
 TEST_F(ApiTest, InstanceDetailShapeAndNotFoundAnswers) {
   registerNodeStyle("10.0.0.11", 8070);
-  json doc = callJson("GET", "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.11&"
-                             "port=8070");
+  json doc = callJson("GET",
+                      "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.11&"
+                      "port=8070");
   json expected = {{"service", "DEFAULT_GROUP@@service-provider"},
                    {"ip", "10.0.0.11"},
                    {"port", 8070},
@@ -318,8 +333,9 @@ TEST_F(ApiTest, InstanceDetailShapeAndNotFoundAnswers) {
   auto r = call("GET", "/nacos/v1/ns/instance?serviceName=nobody&ip=10.0.0.11&port=8070");
   EXPECT_EQ(r.head.status, 404);
   EXPECT_EQ(r.body, "caused: no service DEFAULT_GROUP@@nobody found!;");
-  r = call("GET", "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.11&port=8070&"
-                  "clusterName=X");
+  r = call("GET",
+           "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.11&port=8070&"
+           "clusterName=X");
   EXPECT_EQ(r.head.status, 404);
   r = call("GET", "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.12&port=8070");
   EXPECT_EQ(r.head.status, 404);
@@ -328,8 +344,9 @@ TEST_F(ApiTest, InstanceDetailShapeAndNotFoundAnswers) {
 
 TEST_F(ApiTest, UpdateReplacesFieldsAndRejectsUnknownInstances) {
   registerNodeStyle("10.0.0.11", 8070);
-  auto r = call("PUT", "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.11&port=8070&"
-                       "weight=5&metadata=version%3Dv9");
+  auto r = call("PUT",
+                "/nacos/v1/ns/instance?serviceName=service-provider&ip=10.0.0.11&port=8070&"
+                "weight=5&metadata=version%3Dv9");
   ASSERT_EQ(r.head.status, 200) << r.body;
   const NamingInstance* inst = store_.findInstance("public", "DEFAULT_GROUP@@service-provider",
                                                    {"DEFAULT", "10.0.0.11", 8070});
@@ -348,22 +365,24 @@ TEST_F(ApiTest, UpdateReplacesFieldsAndRejectsUnknownInstances) {
 
 TEST_F(ApiTest, ServiceListPagesStripsGroupsAndCountsAll) {
   for (const char* name : {"c", "a", "b"}) {
-    auto r = call("POST", std::string("/nacos/v1/ns/instance?serviceName=") + name +
-                              "&ip=10.0.0.1&port=1");
+    auto r = call("POST",
+                  std::string("/nacos/v1/ns/instance?serviceName=") + name + "&ip=10.0.0.1&port=1");
     ASSERT_EQ(r.head.status, 200);
   }
   ASSERT_EQ(call("POST", "/nacos/v1/ns/instance?serviceName=z&groupName=OTHER&ip=10.0.0.1&port=1")
                 .head.status,
             200);
-  json first = callJson("GET", "/nacos/v1/ns/service/list?pageNo=1&pageSize=2&namespaceId=public"
-                               "&groupName=DEFAULT_GROUP");
+  json first = callJson("GET",
+                        "/nacos/v1/ns/service/list?pageNo=1&pageSize=2&namespaceId=public"
+                        "&groupName=DEFAULT_GROUP");
   EXPECT_EQ(first, json::parse(R"({"count":3,"doms":["a","b"]})"));
   json second = callJson("GET", "/nacos/v1/ns/service/list?pageNo=2&pageSize=2");
   EXPECT_EQ(second, json::parse(R"({"count":3,"doms":["c"]})"));
   json beyond = callJson("GET", "/nacos/v1/ns/service/list?pageNo=9&pageSize=2");
   EXPECT_EQ(beyond, json::parse(R"({"count":3,"doms":[]})"));
-  json other = callJson("GET", "/nacos/v1/ns/service/list?pageNo=1&pageSize=2147483647&"
-                               "groupName=OTHER");
+  json other = callJson("GET",
+                        "/nacos/v1/ns/service/list?pageNo=1&pageSize=2147483647&"
+                        "groupName=OTHER");
   EXPECT_EQ(other, json::parse(R"({"count":1,"doms":["z"]})"));
   json empty = callJson("GET", "/nacos/v1/ns/service/list?pageNo=1&pageSize=10&namespaceId=none");
   EXPECT_EQ(empty, json::parse(R"({"count":0,"doms":[]})"));
@@ -406,8 +425,9 @@ TEST_F(ApiTest, PersistFailureIs500AndLeavesNothingBehind) {
   };
   NamingStore store(StoreOptions{}, std::make_unique<Broken>());
   NamingApi api(store);
-  auto r = api.handle(request("POST", "/nacos/v1/ns/instance?serviceName=db&ip=10.0.0.1&port=5432&"
-                                      "ephemeral=false"));
+  auto r = api.handle(request("POST",
+                              "/nacos/v1/ns/instance?serviceName=db&ip=10.0.0.1&port=5432&"
+                              "ephemeral=false"));
   EXPECT_EQ(r.head.status, 500);
   EXPECT_NE(r.body.find("No space left"), std::string::npos) << r.body;
   EXPECT_EQ(store.serviceCount(), 0u);

@@ -1,11 +1,10 @@
-#include "registry/nacos/naming_store.h"
-
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <gtest/gtest.h>
+#include "registry/nacos/naming_store.h"
 
 namespace sluice::registry::nacos {
 namespace {
@@ -308,7 +307,8 @@ TEST_F(StoreTest, ATornTempFileFromACrashIsIgnoredAndRemoved) {
   {
     auto store = makeStore(std::make_unique<FileSnapshotStorage>(dir.path()));
     ASSERT_TRUE(store->load());
-    ASSERT_TRUE(store->registerInstance(kNs, kSvc, makeInstance("10.0.0.1", 8070, "DEFAULT", false)));
+    ASSERT_TRUE(
+        store->registerInstance(kNs, kSvc, makeInstance("10.0.0.1", 8070, "DEFAULT", false)));
   }
   // A save() killed between write and rename leaves half a document in the temp file.
   fs::path tmp = dir.path() / "nacos-persistent.json.tmp";
@@ -344,7 +344,8 @@ TEST_F(StoreTest, AFailedPersistentWriteLeavesMemoryUnchanged) {
   ASSERT_TRUE(store->registerInstance(kNs, kSvc, first));
 
   // The second write fails: neither a new instance nor a change to the first may stay.
-  auto status = store->registerInstance(kNs, kSvc, makeInstance("10.0.0.2", 8070, "DEFAULT", false));
+  auto status =
+      store->registerInstance(kNs, kSvc, makeInstance("10.0.0.2", 8070, "DEFAULT", false));
   ASSERT_FALSE(status);
   EXPECT_EQ(status.error().code, ErrorCode::kIo);
   EXPECT_EQ(store->findInstance(kNs, kSvc, {"DEFAULT", "10.0.0.2", 8070}), nullptr);
@@ -357,7 +358,8 @@ TEST_F(StoreTest, AFailedPersistentWriteLeavesMemoryUnchanged) {
   ASSERT_FALSE(store->deregisterInstance(kNs, kSvc, {"DEFAULT", "10.0.0.1", 8070}, false));
   EXPECT_NE(store->findInstance(kNs, kSvc, {"DEFAULT", "10.0.0.1", 8070}), nullptr);
 
-  ASSERT_FALSE(store->registerInstance("fresh", "G@@new", makeInstance("10.0.0.9", 1, "DEFAULT", false)));
+  ASSERT_FALSE(
+      store->registerInstance("fresh", "G@@new", makeInstance("10.0.0.9", 1, "DEFAULT", false)));
   EXPECT_EQ(store->findService("fresh", "G@@new"), nullptr);
   EXPECT_TRUE(store->serviceNames("fresh", "*").empty());
 

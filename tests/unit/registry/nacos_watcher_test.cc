@@ -1,18 +1,16 @@
-#include "registry/nacos/watcher.h"
+#include <gtest/gtest.h>
 
+#include <asio/co_spawn.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/use_future.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
-#include <asio/ip/tcp.hpp>
-#include <gtest/gtest.h>
-
-#include <asio/co_spawn.hpp>
-#include <asio/use_future.hpp>
-
 #include "http/client.h"
 #include "registry/nacos/naming_client.h"
 #include "registry/nacos/registry_server.h"
+#include "registry/nacos/watcher.h"
 
 namespace sluice::registry::nacos {
 namespace {
@@ -295,8 +293,7 @@ TEST(NacosClient, A4xxAnswerIsANonRetryableRegistryErrorWithTheServersText) {
   EXPECT_EQ(st.error().source, ErrorSource::kRegistry);
   EXPECT_FALSE(st.error().retryable);
   EXPECT_NE(st.error().message.find("HTTP 400"), std::string::npos) << st.error().message;
-  EXPECT_NE(st.error().message.find("caused: Param 'ip'"), std::string::npos)
-      << st.error().message;
+  EXPECT_NE(st.error().message.find("caused: Param 'ip'"), std::string::npos) << st.error().message;
 }
 
 TEST(NacosWatcher, MakeWatcherRejectsBadUrls) {
