@@ -41,16 +41,19 @@ std::string reverseDns(std::string_view filter_name = "com.aliyun.reverse_dns",
          "        name: " + std::string(filter_name) + "\n"
          "        typed_config:\n"
          "          \"@type\": \"type.googleapis.com/udpa.type.v1.TypedStruct\"\n"
-         "          type_url: type.googleapis.com/envoy.config.filter.reverse_dns.v3alpha.CommonConfig\n"
+         "          type_url: "
+         "type.googleapis.com/envoy.config.filter.reverse_dns.v3alpha.CommonConfig\n"
          "          value:\n"
          "            " + std::string(cidr_key) + ":\n" +
          testing::indent(cidrs, 12) + "\n";
 }
 
-std::string nacosLua(std::string_view name = "envoy.lua", std::string_view path =
-                         "/nacos/v1/ns/instance/list",
-                     std::string_view rewrite =
-                         R"lua(body = string.gsub(body,"(ip\":\")(%d+.%d+.%d+.%d+)","%1"..servicename))lua") {
+constexpr const char* kSeedIpRewrite =
+    R"lua(body = string.gsub(body,"(ip\":\")(%d+.%d+.%d+.%d+)","%1"..servicename))lua";
+
+std::string nacosLua(std::string_view name = "envoy.lua",
+                     std::string_view path = "/nacos/v1/ns/instance/list",
+                     std::string_view rewrite = kSeedIpRewrite) {
   return "apiVersion: networking.istio.io/v1alpha3\n"
          "kind: EnvoyFilter\n"
          "metadata:\n"
@@ -73,7 +76,8 @@ std::string nacosLua(std::string_view name = "envoy.lua", std::string_view path 
          "            function envoy_on_request(request_handle)\n"
          "              local path = request_handle:headers():get(\":path\")\n"
          "              if string.match(path,\"^" + std::string(path) + "\") then\n"
-         "                request_handle:streamInfo():dynamicMetadata():set(\"context\", \"request.path\", path)\n"
+         "                request_handle:streamInfo():dynamicMetadata()"
+         ":set(\"context\", \"request.path\", path)\n"
          "              end\n"
          "            end\n"
          "            function envoy_on_response(response_handle)\n"

@@ -46,7 +46,8 @@ std::vector<RuleCase> cases() {
   c.push_back({"vs_host_format", vs("hosts: [\"bad_host!\"]\nhttp:\n- " + std::string(kRoute)),
                vs("hosts: [svc.example.com]\nhttp:\n- route:\n  - destination: {host: svc}"),
                "invalid (label"});
-  c.push_back({"vs_wildcard_mesh", vs("hosts: [\"*\"]\nhttp:\n- route:\n  - destination: {host: svc}"),
+  c.push_back({"vs_wildcard_mesh",
+               vs("hosts: [\"*\"]\nhttp:\n- route:\n  - destination: {host: svc}"),
                vs("hosts: [\"*\"]\ngateways: [gw]\nhttp:\n- route:\n  - destination: {host: svc}") +
                    kGateway,
                "wildcard host * is not allowed for virtual services bound to the mesh gateway"});
@@ -275,7 +276,8 @@ std::vector<RuleCase> cases() {
                "\"FETCH\" is not a supported HTTP method"});
 
   // ---- DestinationRule
-  c.push_back({"dr_host_required", dr("subsets:\n- name: v1"), dr("host: svc\nsubsets:\n- name: v1"),
+  c.push_back({"dr_host_required", dr("subsets:\n- name: v1"),
+               dr("host: svc\nsubsets:\n- name: v1"),
                "host is required"});
   c.push_back({"dr_host_format", dr("host: \"bad host\""), dr("host: \"*.example.com\""),
                "invalid (label"});
