@@ -333,7 +333,7 @@ class Demo {
 
   StepResult send(const std::string& label, const std::string& word,
                   const std::string& expectation) {
-    StepResult step{label, "/echo/" + word, {}, expectation, false};
+    StepResult step{label, "/echo/" + word, {}, expectation, false, {}};
     fmt::print("  curl http://127.0.0.1:{}/echo/{}  (x{})\n", gateway_port_, word,
                options_.requests_per_step);
     for (int i = 0; i < options_.requests_per_step; ++i) {
