@@ -158,6 +158,15 @@ EndpointState* ClusterState::pick(const PickContext& context, Clock::time_point 
   return nullptr;
 }
 
+// The host a retry wanted to avoid, when it is the only one left. `avoid` may be a retired (freed)
+// endpoint, so it is only compared, never dereferenced, unless found in current_.
+EndpointState* ClusterState::availableAvoided(const EndpointState* avoid, Clock::time_point now) {
+  for (auto* e : current_) {
+    if (e == avoid && e->available(now)) return e;
+  }
+  return nullptr;
+}
+
 EndpointState* ClusterState::pickRoundRobin(Clock::time_point now, const EndpointState* avoid) {
   size_t n = current_.size();
   if (equal_weights_) {
@@ -186,8 +195,7 @@ EndpointState* ClusterState::pickRoundRobin(Clock::time_point now, const Endpoin
     if (best < 0 || wrr_current_[i] > wrr_current_[best]) best = static_cast<int>(i);
   }
   if (best < 0) {
-    if (avoid != nullptr && avoid->available(now)) return const_cast<EndpointState*>(avoid);
-    return nullptr;
+    return availableAvoided(avoid, now);
   }
   wrr_current_[best] -= total;
   return current_[best];
@@ -199,8 +207,7 @@ EndpointState* ClusterState::pickRandom(Clock::time_point now, const EndpointSta
     if (e->available(now) && e != avoid) total += std::max<uint32_t>(1, e->endpoint.weight);
   }
   if (total == 0) {
-    if (avoid != nullptr && avoid->available(now)) return const_cast<EndpointState*>(avoid);
-    return nullptr;
+    return availableAvoided(avoid, now);
   }
   uint64_t roll = std::uniform_int_distribution<uint64_t>(0, total - 1)(rng_);
   for (auto* e : current_) {
@@ -218,8 +225,7 @@ EndpointState* ClusterState::pickLeastRequest(Clock::time_point now, const Endpo
   size_t available = 0;
   for (auto* e : current_) available += (e->available(now) && e != avoid) ? 1 : 0;
   if (available == 0) {
-    if (avoid != nullptr && avoid->available(now)) return const_cast<EndpointState*>(avoid);
-    return nullptr;
+    return availableAvoided(avoid, now);
   }
   for (auto& c : candidates) {
     uint64_t k = std::uniform_int_distribution<uint64_t>(0, available - 1)(rng_);

@@ -102,6 +102,7 @@ class ClusterState {
   EndpointState* pickRandom(Clock::time_point now, const EndpointState* avoid);
   EndpointState* pickLeastRequest(Clock::time_point now, const EndpointState* avoid);
   EndpointState* pickHashed(uint64_t hash, Clock::time_point now);
+  EndpointState* availableAvoided(const EndpointState* avoid, Clock::time_point now);
   void buildRing();
   void buildMaglev();
   void maybeUneject(EndpointState& e, Clock::time_point now);
