@@ -198,6 +198,40 @@ bool rollPercent(Worker& w, double percent) {
   return static_cast<double>(roll) < percent * 10000.0;
 }
 
+// Arms a timer that closes `conn`'s socket at `deadline` (route timeout / perTryTimeout). The
+// expiry handler may already be queued when the coroutine disarms it and moves on, so the state
+// it touches is shared, and the socket is reached only while still armed.
+struct AttemptTimer {
+  struct State {
+    bool fired = false;
+    tcp::socket* socket = nullptr;
+  };
+  explicit AttemptTimer(asio::io_context& io) : timer(io) {}
+  asio::steady_timer timer;
+  std::shared_ptr<State> state;
+  bool fired() const { return state && state->fired; }
+  void arm(steady_clock::time_point deadline, tcp::socket& socket) {
+    disarm();
+    state = std::make_shared<State>();
+    state->socket = &socket;
+    timer.expires_at(deadline);
+    timer.async_wait([st = state](asio::error_code e) {
+      if (e || st->socket == nullptr) return;
+      st->fired = true;
+      asio::error_code ignored;
+      st->socket->cancel(ignored);
+      st->socket->close(ignored);
+    });
+  }
+  void disarm() {
+    if (state && state->socket != nullptr) {
+      state->socket = nullptr;
+      timer.cancel();
+    }
+  }
+  ~AttemptTimer() { disarm(); }
+};
+
 // ---- upstream connections ----------------------------------------------------------------
 
 enum class ConnectResult { kOk, kConnectFailure, kOverflow, kTimeout };
@@ -282,16 +316,8 @@ awaitable<ConnectResult> acquireConnection(Worker& w, ClusterState& cs, Endpoint
   ++w.stats().upstream_connections_total;
   tcp::socket socket(w.io());
   asio::error_code ec;
-  asio::steady_timer timer(w.io());
-  bool timed_out = false;
-  timer.expires_at(deadline);
-  timer.async_wait([&](asio::error_code e) {
-    if (!e) {
-      timed_out = true;
-      asio::error_code ignored;
-      socket.close(ignored);
-    }
-  });
+  AttemptTimer timer(w.io());
+  timer.arm(deadline, socket);
   auto ip = asio::ip::make_address(ep.endpoint.ip, ec);
   if (!ec) {
     co_await socket.async_connect(tcp::endpoint(ip, ep.endpoint.port), withEc(ec));
@@ -303,40 +329,16 @@ awaitable<ConnectResult> acquireConnection(Worker& w, ClusterState& cs, Endpoint
                                                    withEc(ec));
     if (!ec) co_await asio::async_connect(socket, results, withEc(ec));
   }
-  timer.cancel();
-  if (ec || timed_out) {
+  timer.disarm();
+  if (ec || timer.fired()) {
     --ep.open_connections;
     wakeWaiter(ep);
-    co_return timed_out ? ConnectResult::kTimeout : ConnectResult::kConnectFailure;
+    co_return timer.fired() ? ConnectResult::kTimeout : ConnectResult::kConnectFailure;
   }
   socket.set_option(tcp::no_delay(true), ec);
   out = std::make_unique<UpstreamConnection>(std::move(socket));
   co_return ConnectResult::kOk;
 }
-
-// Arms a timer that closes `conn`'s socket at `deadline` (route timeout / perTryTimeout).
-struct AttemptTimer {
-  explicit AttemptTimer(asio::io_context& io) : timer(io) {}
-  asio::steady_timer timer;
-  bool fired = false;
-  bool armed = false;
-  void arm(steady_clock::time_point deadline, tcp::socket& socket) {
-    armed = true;
-    fired = false;
-    timer.expires_at(deadline);
-    timer.async_wait([this, &socket](asio::error_code e) {
-      if (e) return;
-      fired = true;
-      asio::error_code ignored;
-      socket.cancel(ignored);
-      socket.close(ignored);
-    });
-  }
-  void disarm() {
-    if (armed) timer.cancel();
-    armed = false;
-  }
-};
 
 // Access log line, Envoy-like: [start] "METHOD PATH PROTO" CODE FLAGS RX TX DURATION
 // "XFF" "UA" "REQUEST-ID" "AUTHORITY" "UPSTREAM" ROUTE
@@ -821,7 +823,7 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
     }
     if (ec || rh.status != http::ParseStatus::kComplete) {
       timer.disarm();
-      bool timed_out = timer.fired;
+      bool timed_out = timer.fired();
       bool protocol_error = !ec && rh.status == http::ParseStatus::kError;
       if (cs != nullptr) releaseConnection(*cs, *ep, std::move(conn), false);
       // A pooled connection the upstream had closed while idle: retry once on a fresh one.
@@ -899,11 +901,11 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
     bool reusable = false;
     if (ok) reusable = co_await streamResponseBody(rc, conn->socket, rh, dechunk, ok);
     timer.disarm();
-    if (timer.fired) ok = false;
+    if (timer.fired()) ok = false;
     if (!ok) rc.keep_alive = false;
     if (cs != nullptr) {
       cs->recordResult(*ep, resp.status, false, steady_clock::now());
-      releaseConnection(*cs, *ep, std::move(conn), reusable && ok && !timer.fired);
+      releaseConnection(*cs, *ep, std::move(conn), reusable && ok && !timer.fired());
     }
     co_return;
   }
