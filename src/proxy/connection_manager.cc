@@ -896,10 +896,23 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
     resp.version = http::Version::kHttp11;
     rc.d.out.clear();
     http::serializeResponseHead(resp, rc.d.out);
-    co_await asio::async_write(rc.d.socket, asio::buffer(rc.d.out), withEc(ec));
-    bool ok = !ec;
+    bool ok = true;
     bool reusable = false;
-    if (ok) reusable = co_await streamResponseBody(rc, conn->socket, rh, dechunk, ok);
+    if (rh.framing.kind == http::BodyKind::kContentLength && ubuf.size() >= rh.framing.length) {
+      // The whole body is already here (the common small response): one gathered write.
+      size_t n = static_cast<size_t>(rh.framing.length);
+      std::array<asio::const_buffer, 2> out = {asio::buffer(rc.d.out),
+                                               asio::buffer(ubuf.view().data(), n)};
+      co_await asio::async_write(rc.d.socket, out, withEc(ec));
+      ok = !ec;
+      rc.outcome.bytes_sent += n;
+      ubuf.consume(n);
+      reusable = rh.keep_alive && ubuf.empty();
+    } else {
+      co_await asio::async_write(rc.d.socket, asio::buffer(rc.d.out), withEc(ec));
+      ok = !ec;
+      if (ok) reusable = co_await streamResponseBody(rc, conn->socket, rh, dechunk, ok);
+    }
     timer.disarm();
     if (timer.fired()) ok = false;
     if (!ok) rc.keep_alive = false;
