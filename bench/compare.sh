@@ -45,15 +45,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Sets PORT to a loopback port nobody listens on (random high port checked with ss; bounded
+# Sets PORT to a loopback port no socket uses (random high port checked with ss; bounded
 # tries; never the same port twice in one run). Not run in a subshell so the list sticks.
 used_ports=" "
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 40000 ))
+    p=$(( 20000 + RANDOM % 12000 ))  # below the usual ephemeral range (32768-60999)
     [[ "$used_ports" == *" $p "* ]] && continue
-    if ! ss -Htln "sport = :$p" | grep -q .; then used_ports+="$p "; PORT=$p; return 0; fi
+    if ! ss -Htan "sport = :$p" | grep -q .; then used_ports+="$p "; PORT=$p; return 0; fi
   done
   echo "compare.sh: no free port found" >&2; return 1
 }
@@ -201,9 +201,9 @@ spec:
   - match: [{uri: {prefix: /bench}}]
     route: [{destination: {host: $MESH_HOST, subset: v1}}]
 EOF
-    free_port; SP=$PORT; free_port; SA=$PORT
+    # Port 0 for both: sluice binds and reports the real ports on its readiness line.
     taskset -c "$PROXY_CPU" "$SLUICE_BIN" --log-level warn proxy --config "$work/sluice/config" \
-      --listen "127.0.0.1:$SP" --admin "127.0.0.1:$SA" --concurrency 1 \
+      --listen 127.0.0.1:0 --admin 127.0.0.1:0 --concurrency 1 \
       >"$work/sluice/out.log" 2>"$work/sluice/err.log" &
     spid=$!; pids+=($spid)
     ready=0
@@ -213,6 +213,7 @@ EOF
       sleep 0.1
     done
     if (( ready )); then
+      SP=$(sed -nE 's/.*ready: listen 127\.0\.0\.1:([0-9]+) .*/\1/p' "$work/sluice/out.log" | head -1)
       target="http://$MESH_HOST/bench/x"
       if check_route sluice "http://127.0.0.1:$SP" "$target"; then :; else
         echo "compare.sh: sluice proxy is not routing yet; numbers below measure its error path" >&2

@@ -30,8 +30,10 @@ class ProxyServerSink : public SnapshotSink {
   proxy::ProxyServer& server_;
 };
 
-int exitCodeFor(const Error& e) { return e.code == ErrorCode::kInvalidArgument ||
-                                         e.code == ErrorCode::kNotFound ? 2 : 1; }
+// Bad flags or a missing config dir are usage errors (2); anything else failed to start (1).
+int exitCodeFor(const Error& e) {
+  return e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kNotFound ? 2 : 1;
+}
 
 }  // namespace
 
