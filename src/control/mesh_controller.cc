@@ -56,7 +56,8 @@ MeshController::MeshController(asio::io_context& io, ControllerOptions options,
       deps_(std::move(deps)),
       alive_(std::make_shared<bool>(true)),
       status_timer_(io),
-      sync_timer_(io) {}
+      sync_timer_(io),
+      damper_timer_(io) {}
 
 MeshController::~MeshController() {
   stop();
@@ -200,9 +201,34 @@ void MeshController::onRegistryChange(size_t index, std::vector<registry::Servic
     return;
   }
   s.services = std::move(services);
+  s.damper.update(s.services, RegistryDamper::Clock::now());
   SLUICE_LOG_INFO("registry {}: {} service(s)", s.url, s.services.size());
+  for (const auto& key : s.damper.protectedServices()) {
+    SLUICE_LOG_WARN("registry {}: {} has no instances now; keeping its last instances for a "
+                    "while (empty protection: a restarting registry loses instances until their "
+                    "next beat)",
+                    s.url, key);
+  }
   scheduleRebuild();
+  armDamperTimer();
   checkSynced();
+}
+
+void MeshController::armDamperTimer() {
+  std::optional<RegistryDamper::Clock::time_point> next;
+  for (const auto& s : sources_) {
+    auto t = s.damper.nextExpiry();
+    if (t && (!next || *t < *next)) next = t;
+  }
+  if (!next || stopped_) return;
+  damper_timer_.expires_at(*next);
+  std::weak_ptr<bool> alive = alive_;
+  damper_timer_.async_wait([this, alive](const std::error_code& ec) {
+    if (ec || alive.expired() || stopped_) return;
+    for (auto& s : sources_) s.damper.refresh(RegistryDamper::Clock::now());
+    scheduleRebuild();
+    armDamperTimer();
+  });
 }
 
 void MeshController::scheduleRebuild() {
@@ -222,8 +248,12 @@ std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
   proxy::SnapshotInputs inputs;
   inputs.config = good_config_;
   for (const auto& s : sources_) {
-    inputs.registry_services.insert(inputs.registry_services.end(), s.services.begin(),
-                                    s.services.end());
+    const auto& effective = s.damper.effective();
+    inputs.registry_services.insert(inputs.registry_services.end(), effective.begin(),
+                                    effective.end());
+    auto retired = s.damper.retired();
+    inputs.retired_instances.insert(inputs.retired_instances.end(), retired.begin(),
+                                    retired.end());
   }
   inputs.version = ++version_;
   inputs.default_namespace = options_.default_namespace;
@@ -279,6 +309,7 @@ void MeshController::stop() {
   }
   status_timer_.cancel();
   sync_timer_.cancel();
+  damper_timer_.cancel();
   on_synced_ = nullptr;
 }
 

@@ -37,6 +37,7 @@
 
 #include "config/model.h"
 #include "control/dir_watcher.h"
+#include "control/registry_damper.h"
 #include "core/result.h"
 #include "proxy/snapshot.h"
 #include "registry/registry.h"
@@ -117,10 +118,12 @@ class MeshController {
     std::vector<registry::Service> services;
     bool synced = false;  // first list delivered
     registry::SourceStatus last_status;
+    RegistryDamper damper{RegistryDamper::Options{}};  // what routing sees of `services`
   };
 
   void onRegistryChange(size_t index, std::vector<registry::Service> services);
   void scheduleRebuild();
+  void armDamperTimer();
   std::shared_ptr<const proxy::MeshSnapshot> rebuild();
   std::vector<registry::SourceStatus> registryStatus() const;
   void pollRegistryStatus();
@@ -144,6 +147,7 @@ class MeshController {
   bool stopped_ = false;
   asio::steady_timer status_timer_;
   asio::steady_timer sync_timer_;
+  asio::steady_timer damper_timer_;
   std::function<void()> on_synced_;
   std::function<void(bool)> on_reload_;
 };

@@ -960,6 +960,19 @@ class Builder {
         }
       }
     }
+    // Recently departed instances last, so a current instance at the same address wins.
+    for (const auto& retired : in_.retired_instances) {
+      int idx = serviceIndex(registryFqdn(retired.service));
+      auto ip = net::IpAddress::parse(retired.ip);
+      if (idx < 0 || !ip) continue;
+      bool inside = false;
+      for (const auto& rule : snap_->reverse_dns_rules) {
+        for (const auto& c : rule.pod_cidrs) inside = inside || c.contains(*ip);
+      }
+      if (!inside) continue;
+      net::HostPort address{retired.ip, retired.port};
+      snap_->reverse_dns.emplace(address.toString(), idx);
+    }
   }
 
   void noteUnenforced() {

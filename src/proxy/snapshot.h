@@ -38,9 +38,20 @@
 
 namespace sluice::proxy {
 
+// A registry instance that left recently. Applications cache instance lists (Spring's load
+// balancer cache, a Nacos client's poll interval), so for a while they still dial the old
+// address; reverse DNS keeps mapping it to its service so the VirtualService sends the request to
+// a live endpoint instead of a dead one.
+struct RetiredInstance {
+  std::string service;  // registry service name
+  std::string ip;
+  uint16_t port = 0;
+};
+
 struct SnapshotInputs {
   config::ConfigSet config;
   std::vector<registry::Service> registry_services;
+  std::vector<RetiredInstance> retired_instances;  // never override a current instance
   uint64_t version = 0;
   std::string default_namespace = "default";
   std::string domain_suffix = "svc.cluster.local";
