@@ -1043,6 +1043,54 @@ class Decoder {
     return out;
   }
 
+  // TCP and TLS routes share their shape; TLS matches add sniHosts, TCP matches sourceSubnet
+  // (accepted, deprecated in Istio, not stored).
+  template <typename Route>
+  Route l4Route(const YAML::Node& item, const std::string& ip) {
+    using Match = typename decltype(Route::match)::value_type;
+    constexpr bool kTls = std::is_same_v<Match, TLSMatchAttributes>;
+    Route r;
+    r.pos = pos(item);
+    fields(item, ip, {"match", "route"},
+           [&](std::string_view k, const YAML::Node& rv, const std::string& rp) {
+      if (k == "route") {
+        r.route = routeDestinations(rv, rp);
+        return;
+      }
+      list(rv, rp, [&](const YAML::Node& mi, const std::string& mp) {
+        Match m;
+        m.pos = pos(mi);
+        auto on_field = [&](std::string_view mk, const YAML::Node& mv, const std::string& mpp) {
+          if (mk == "destinationSubnets") {
+            m.destination_subnets = subnets(mv, mpp);
+          } else if (mk == "port") {
+            m.port = port(mv, mpp);
+          } else if (mk == "sourceLabels") {
+            m.source_labels = stringMap(mv, mpp);
+          } else if (mk == "gateways") {
+            m.gateways = stringList(mv, mpp);
+          } else if (mk == "sourceNamespace") {
+            m.source_namespace = strOr(mv, mpp);
+          } else if constexpr (kTls) {
+            m.sni_hosts = stringList(mv, mpp);  // sniHosts
+          } else {
+            strOr(mv, mpp);  // sourceSubnet
+          }
+        };
+        // Two calls, not one with a chosen list: an initializer_list must not outlive its array.
+        if constexpr (kTls) {
+          fields(mi, mp, {"sniHosts", "destinationSubnets", "port", "sourceLabels", "gateways",
+                          "sourceNamespace"}, on_field);
+        } else {
+          fields(mi, mp, {"destinationSubnets", "port", "sourceLabels", "gateways",
+                          "sourceNamespace", "sourceSubnet"}, on_field);
+        }
+        r.match.push_back(std::move(m));
+      });
+    });
+    return r;
+  }
+
   void decodeVirtualService(const YAML::Node& spec) {
     VirtualService vs;
     vs.meta = meta_;
@@ -1066,75 +1114,11 @@ class Decoder {
         });
       } else if (key == "tcp") {
         list(v, p, [&](const YAML::Node& item, const std::string& ip) {
-          TCPRoute r;
-          r.pos = pos(item);
-          fields(item, ip, {"match", "route"},
-                 [&](std::string_view k, const YAML::Node& rv, const std::string& rp) {
-            if (k == "route") {
-              r.route = routeDestinations(rv, rp);
-              return;
-            }
-            list(rv, rp, [&](const YAML::Node& mi, const std::string& mp) {
-              L4MatchAttributes m;
-              m.pos = pos(mi);
-              fields(mi, mp,
-                     {"destinationSubnets", "port", "sourceLabels", "gateways",
-                      "sourceNamespace", "sourceSubnet"},
-                     [&](std::string_view mk, const YAML::Node& mv, const std::string& mpp) {
-                if (mk == "destinationSubnets") {
-                  m.destination_subnets = subnets(mv, mpp);
-                } else if (mk == "port") {
-                  m.port = port(mv, mpp);
-                } else if (mk == "sourceLabels") {
-                  m.source_labels = stringMap(mv, mpp);
-                } else if (mk == "gateways") {
-                  m.gateways = stringList(mv, mpp);
-                } else if (mk == "sourceNamespace") {
-                  m.source_namespace = strOr(mv, mpp);
-                } else {
-                  strOr(mv, mpp);
-                }
-              });
-              r.match.push_back(std::move(m));
-            });
-          });
-          vs.tcp.push_back(std::move(r));
+          vs.tcp.push_back(l4Route<TCPRoute>(item, ip));
         });
       } else if (key == "tls") {
         list(v, p, [&](const YAML::Node& item, const std::string& ip) {
-          TLSRoute r;
-          r.pos = pos(item);
-          fields(item, ip, {"match", "route"},
-                 [&](std::string_view k, const YAML::Node& rv, const std::string& rp) {
-            if (k == "route") {
-              r.route = routeDestinations(rv, rp);
-              return;
-            }
-            list(rv, rp, [&](const YAML::Node& mi, const std::string& mp) {
-              TLSMatchAttributes m;
-              m.pos = pos(mi);
-              fields(mi, mp,
-                     {"sniHosts", "destinationSubnets", "port", "sourceLabels", "gateways",
-                      "sourceNamespace"},
-                     [&](std::string_view mk, const YAML::Node& mv, const std::string& mpp) {
-                if (mk == "sniHosts") {
-                  m.sni_hosts = stringList(mv, mpp);
-                } else if (mk == "destinationSubnets") {
-                  m.destination_subnets = subnets(mv, mpp);
-                } else if (mk == "port") {
-                  m.port = port(mv, mpp);
-                } else if (mk == "sourceLabels") {
-                  m.source_labels = stringMap(mv, mpp);
-                } else if (mk == "gateways") {
-                  m.gateways = stringList(mv, mpp);
-                } else {
-                  m.source_namespace = strOr(mv, mpp);
-                }
-              });
-              r.match.push_back(std::move(m));
-            });
-          });
-          vs.tls.push_back(std::move(r));
+          vs.tls.push_back(l4Route<TLSRoute>(item, ip));
         });
       } else if (key == "exportTo") {
         vs.export_to = stringList(v, p);
