@@ -321,4 +321,12 @@ EndpointState* ClusterState::pickHashed(uint64_t hash, Clock::time_point now) {
   return nullptr;
 }
 
+void ClusterState::closeIdleConnections() {
+  for (auto& [address, endpoint] : by_address_) {
+    endpoint->open_connections -= std::min<uint32_t>(
+        endpoint->open_connections, static_cast<uint32_t>(endpoint->idle.size()));
+    endpoint->idle.clear();
+  }
+}
+
 }  // namespace sluice::proxy

@@ -72,6 +72,9 @@ class ClusterState {
   // over by address (ejections and counters survive updates), endpoints no longer present are
   // retired and freed once idle. The state keeps no pointer into the snapshot.
   void update(const Cluster& cluster);
+  // Drops every pooled keep-alive connection. The worker calls it before its io_context goes:
+  // a socket must not outlive the io_context it was opened on.
+  void closeIdleConnections();
 
   const std::string& name() const { return name_; }
   const LbSettings& lb() const { return lb_; }

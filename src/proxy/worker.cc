@@ -21,6 +21,9 @@ Worker::~Worker() {
   stop();
   join();
   acceptors_.clear();
+  // io_ is destroyed before states_ (see worker.h), so pooled sockets must go now, while the
+  // io_context they belong to still exists (ASan: heap-use-after-free otherwise).
+  for (auto& [name, state] : states_) state->closeIdleConnections();
 }
 
 void Worker::setSnapshot(std::shared_ptr<const MeshSnapshot> snapshot) {

@@ -19,15 +19,13 @@ namespace {
 namespace fs = std::filesystem;
 using testing::dump;
 
-constexpr auto kTimeLimit = std::chrono::seconds(20);
 
+// "Never hangs" is guarded by ctest's per-test TIMEOUT, not by a timed assertion: speed belongs
+// in benchmarks, and a loaded CI machine must not turn a correct rejection into a failure.
 void expectRejectedQuickly(const std::string& path) {
-  const auto start = std::chrono::steady_clock::now();
   ConfigSet set = loadPaths({path});
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_TRUE(set.io_errors.empty()) << path;
   EXPECT_GE(set.errorCount(), 1u) << path << " produced no error:\n" << dump(set);
-  EXPECT_LT(elapsed, kTimeLimit) << path;
   EXPECT_LT(set.diagnostics.size(), 1000u) << path;
   for (const auto& d : set.diagnostics) {
     EXPECT_EQ(d.pos.file, path);
