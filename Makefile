@@ -21,8 +21,10 @@ build: deps $(BUILD_DIR)/build.ninja
 demo: build
 	$(BUILD_DIR)/sluice demo --examples examples/seed
 
+# Every test, then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) sanitize
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
@@ -30,10 +32,11 @@ unit: build
 e2e: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
 
-# ASan/UBSan configuration of the unit tests (CI runs it through `make test`'s sanitize test).
+# ASan/UBSan configuration of the unit tests (part of `make test`, so CI runs it).
+SANITIZE_TARGETS = unit_core unit_net unit_http unit_config unit_registry unit_proxy unit_control
 sanitize: deps
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON
-	cmake --build build-asan -j $(JOBS)
+	cmake --build build-asan -j $(JOBS) --target $(SANITIZE_TARGETS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
 
 bench: build
