@@ -221,12 +221,21 @@ class App {
                         service.error().message);
       }
       refresh_error_ = service.error().message;
+      last_failure_ = std::chrono::steady_clock::now();
       co_return;
     }
     refresh_error_.clear();
     std::vector<registry::Instance> usable;
     for (auto& inst : service->instances) {
       if (inst.healthy && inst.enabled && inst.weight > 0) usable.push_back(std::move(inst));
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (usable.empty() && !providers_.empty() && now - last_failure_ < kEmptyProtection) {
+      // Empty-list protection right after a registry outage (Nacos clients' push-empty
+      // protection, Spring's load-balancer cache): a registry that just restarted has lost its
+      // ephemeral instances until their next beat. An empty list at any other time is believed.
+      refreshed_at_ = now;
+      co_return;
     }
     if (usable != providers_) {
       std::string list;
@@ -303,6 +312,8 @@ class App {
   nacos::NamingInstance self_;
   asio::steady_timer beat_timer_;
   asio::steady_timer refresh_timer_;
+  static constexpr std::chrono::seconds kEmptyProtection{30};
+  std::chrono::steady_clock::time_point last_failure_{};  // last failed registry lookup
   bool registered_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;

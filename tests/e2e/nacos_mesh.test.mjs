@@ -18,6 +18,7 @@ let providers = {};
 let gatewayPort;
 let configDir;
 let sidecarAdmin;
+let consumer;
 
 function seed(name) {
   return readFileSync(join(e2e.sourceDir(), 'examples/seed', name), 'utf8');
@@ -68,7 +69,7 @@ before(async () => {
     '--admin', '127.0.0.1:0', '--registry', nacos, '--concurrency', '1'], { name: 'sidecar' });
   const { listen, admin } = e2e.parseProxyReady(sidecar);
   sidecarAdmin = admin;
-  await e2e.startSluice(['demo-app', 'consumer', '--service', 'consumer', '--provider',
+  consumer = await e2e.startSluice(['demo-app', 'consumer', '--service', 'consumer', '--provider',
     'service-provider', '--ip', CONSUMER_IP, '--port', String(consumerPort),
     '--registry', `127.0.0.1:${registryPort}`],
   { name: 'consumer', readyLine: /listening on/, env: { http_proxy: `http://127.0.0.1:${listen.port}` } });
@@ -166,6 +167,8 @@ test('registry down: routing keeps working from the last known endpoints, and af
     const r = await e2e.request({ port: sidecarAdmin.port, path: '/clusters' });
     return /reachable::false/.test(r.body);
   }, { timeoutMs: 5_000, what: 'the sidecar to report the registry unreachable' });
+  // ... and on the consumer's side once its own lookup failed (it logs the first failure).
+  await consumer.waitForLine(/cannot look up service-provider/, { stream: 'stderr', timeoutMs: 5_000 });
   for (let i = 0; i < 10; ++i) {
     const r = await echo('world');
     assert.equal(r.status, 200, `with the registry known down: ${r.status} ${r.body}`);
