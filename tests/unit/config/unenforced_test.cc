@@ -11,7 +11,9 @@ using testing::dump;
 using testing::find;
 
 TEST(UnenforcedTest, TableLookup) {
-  EXPECT_NE(findUnenforced("VirtualService.spec.http.mirror"), nullptr);
+  EXPECT_NE(findUnenforced("VirtualService.spec.http.match.sourceLabels"), nullptr);
+  EXPECT_EQ(findUnenforced("VirtualService.spec.http.mirror"), nullptr);  // enforced
+  EXPECT_EQ(findUnenforced("VirtualService.spec.http.corsPolicy"), nullptr);  // enforced
   EXPECT_NE(findUnenforced("ServiceEntry.spec.resolution=dns"), nullptr);  // case-insensitive
   EXPECT_EQ(findUnenforced("ServiceEntry.spec.resolution=STATIC"), nullptr);
   EXPECT_EQ(findUnenforced("VirtualService.spec.http.timeout"), nullptr);
@@ -37,15 +39,19 @@ spec:
     corsPolicy:
       allowOrigins:
       - exact: https://example.com
+  tcp:
+  - route:
+    - destination: {host: svc}
 )";
   ConfigSet set = loadString(yaml, "vs.yaml");
   EXPECT_EQ(set.errorCount(), 0u) << dump(set);
-  auto mirror = find(set, Severity::kWarning, "parsed but not enforced: spec.http[0].mirror");
-  ASSERT_EQ(mirror.size(), 1u) << dump(set);
-  EXPECT_EQ(mirror[0]->pos.line, 10);
-  EXPECT_EQ(mirror[0]->field_path, "spec.http[0].mirror");
-  EXPECT_EQ(find(set, Severity::kWarning, "corsPolicy").size(), 1u);
-  EXPECT_TRUE(find(set, Severity::kWarning, "timeout").empty());  // enforced
+  auto tcp = find(set, Severity::kWarning, "parsed but not enforced: spec.tcp");
+  ASSERT_EQ(tcp.size(), 1u) << dump(set);
+  EXPECT_EQ(tcp[0]->pos.line, 15);
+  EXPECT_EQ(tcp[0]->field_path, "spec.tcp");
+  EXPECT_TRUE(find(set, Severity::kWarning, "timeout").empty());     // enforced
+  EXPECT_TRUE(find(set, Severity::kWarning, "mirror").empty());      // enforced
+  EXPECT_TRUE(find(set, Severity::kWarning, "corsPolicy").empty());  // enforced
 }
 
 TEST(UnenforcedTest, NestedFieldsOfAListedParentAreNotRepeated) {
