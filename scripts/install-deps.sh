@@ -27,10 +27,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The official registry client SDKs used as real peers by the end-to-end tests.
+# The official registry client SDKs used as real peers by the end-to-end tests. nodesource's
+# nodejs ships npm; Debian's nodejs does not, so Debian's npm package is added only then.
 if ! command -v npm >/dev/null 2>&1; then
-  echo "install-deps: npm is missing (it ships with nodejs from nodesource, or Debian's npm)" >&2
-  exit 1
+  echo "install-deps: installing npm"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm
 fi
 if [[ ! -f tests/e2e/node_modules/.sluice-installed ]] || \
    [[ tests/e2e/package.json -nt tests/e2e/node_modules/.sluice-installed ]]; then
