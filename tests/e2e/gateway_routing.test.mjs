@@ -66,11 +66,7 @@ test('gateway: undefined subset gives 503', async () => {
 });
 
 test('gateway: weights 80/20 split 1000 requests 80±5% / 20±5%', async () => {
-  const agent = e2e.keepAliveAgent(8);
-  const results = await e2e.runConcurrently(1000, 8, () => get('/split', {}, { agent }));
-  agent.destroy();
-  const counts = { v1: 0, v2: 0, other: 0 };
-  for (const r of results) counts[e2e.who(r) ?? 'other'] += 1;
+  const counts = { v1: 0, v2: 0, ...await e2e.countUpstreams(1000, 8, (agent) => get('/split', {}, { agent })) };
   assert.equal(counts.other, 0, `non-upstream answers: ${JSON.stringify(counts)}`);
   assert.ok(counts.v1 >= 750 && counts.v1 <= 850, `v1 got ${counts.v1}/1000`);
   assert.ok(counts.v2 >= 150 && counts.v2 <= 250, `v2 got ${counts.v2}/1000`);

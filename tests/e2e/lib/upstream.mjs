@@ -8,6 +8,7 @@
 //   x-test-fail-first: N    per (x-test-key or url), the first N requests get 503 (retries)
 //   x-test-reset-first: N   per key, the first N requests have their connection destroyed
 import http from 'node:http';
+import { keepAliveAgent, runConcurrently } from './net.mjs';
 
 const servers = new Set();
 
@@ -85,5 +86,22 @@ export function who(response) {
     return JSON.parse(response.body).who ?? null;
   } catch {
     return null;
+  }
+}
+
+// Sends `total` requests with `send(agent)` over `connections` keep-alive connections and counts
+// which upstream answered each ({ v1, v2, ..., other }).
+export async function countUpstreams(total, connections, send) {
+  const agent = keepAliveAgent(connections);
+  try {
+    const results = await runConcurrently(total, connections, () => send(agent));
+    const counts = { other: 0 };
+    for (const r of results) {
+      const name = who(r) ?? 'other';
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+    return counts;
+  } finally {
+    agent.destroy();
   }
 }
