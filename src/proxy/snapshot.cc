@@ -135,6 +135,7 @@ class Builder {
     buildMeshRoutes();
     buildGatewayListeners();
     buildReverseDns();
+    buildNacosRewrite();
     noteUnenforced();
     return snap_;
   }
@@ -933,6 +934,12 @@ class Builder {
     }
   }
 
+  void buildNacosRewrite() {
+    for (const auto& nr : in_.config.nacos_rewrite) {
+      snap_->nacos_rewrite_rules.push_back({nr.port, nr.filter_name});
+    }
+  }
+
   void buildReverseDns() {
     for (const auto& rd : in_.config.reverse_dns) {
       MeshSnapshot::ReverseDnsRule rule;
@@ -1030,6 +1037,13 @@ const MeshService* MeshSnapshot::findService(std::string_view authority) const {
   auto host = lowerInto(splitAuthority(authority).first, buf, sizeof buf, heap);
   auto it = service_by_host.find(host);
   return it == service_by_host.end() ? nullptr : &services[it->second];
+}
+
+const MeshSnapshot::NacosRewriteRule* MeshSnapshot::nacosRewriteFor(uint32_t port) const {
+  for (const auto& r : nacos_rewrite_rules) {
+    if (!r.port || *r.port == port) return &r;
+  }
+  return nullptr;
 }
 
 const MeshService* MeshSnapshot::findByAddress(std::string_view ip, uint16_t port) const {
@@ -1202,6 +1216,11 @@ nlohmann::json MeshSnapshot::toJson() const {
     rd["rules"].push_back({{"filter", r.filter_name},
                            {"port", r.port ? nlohmann::json(*r.port) : nlohmann::json("all")},
                            {"pod_cidrs", cidrs}});
+  }
+  auto& nr = j["nacos_rewrite"] = nlohmann::json::array();
+  for (const auto& r : nacos_rewrite_rules) {
+    nr.push_back({{"filter", r.filter_name},
+                  {"port", r.port ? nlohmann::json(*r.port) : nlohmann::json("all")}});
   }
   rd["addresses"] = nlohmann::json::object();
   for (const auto& [addr, idx] : reverse_dns) rd["addresses"][addr] = services[idx].fqdn;

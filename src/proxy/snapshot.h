@@ -100,6 +100,16 @@ struct MeshSnapshot {
   };
   std::vector<ReverseDnsRule> reverse_dns_rules;  // empty = method 1 disabled
 
+  // Nacos instance-list rewrite (method 2): the listener ports of recognised Nacos-subscribe
+  // EnvoyFilters (nullopt = every port). Empty = method 2 disabled.
+  struct NacosRewriteRule {
+    std::optional<uint16_t> port;
+    std::string filter_name;
+  };
+  std::vector<NacosRewriteRule> nacos_rewrite_rules;
+  // The rule that applies to a request to `port`, or nullptr.
+  const NacosRewriteRule* nacosRewriteFor(uint32_t port) const;
+
   std::vector<std::string> diagnostics;      // problems found while building
   std::vector<std::string> unenforced;       // config fields accepted but not enforced
   std::vector<std::string> registry_status;  // copied from the inputs
