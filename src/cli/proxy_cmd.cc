@@ -2,6 +2,7 @@
 // flag wiring only; the process logic is control::runDataPlane.
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,19 +82,68 @@ void addProxyCommands(CLI::App& app, int& exit_code) {
   // Flag storage must outlive parsing: owned by the callbacks through shared_ptr.
   {
     auto f = std::make_shared<CommonFlags>();
-    auto listen = std::make_shared<std::vector<std::string>>();
+    struct SidecarFlags {
+      std::vector<std::string> listen;
+      std::vector<std::string> transparent;
+      std::string dns_listen;
+      std::vector<std::string> dns_upstreams;
+      std::string vip_cidr;
+      std::optional<uint32_t> upstream_mark;
+    };
+    auto sf = std::make_shared<SidecarFlags>();
     auto* cmd = app.add_subcommand(
-        "proxy", "Sidecar: explicit HTTP proxy applying VirtualService/DestinationRule routing");
+        "proxy",
+        "Sidecar: applies VirtualService/DestinationRule routing to the pod's outbound traffic, "
+        "as an explicit HTTP proxy (--listen) and/or transparently (--transparent-listen, after "
+        "`sluice init-netfilter`)");
     addCommon(*cmd, *f, /*config_required=*/false);
-    cmd->add_option("--listen", *listen,
-                    "Explicit-proxy listen address, repeatable (port 0 picks one)")
-        ->check(kHostPort)
-        ->default_str("127.0.0.1:15001");
-    cmd->callback([f, listen, &exit_code] {
+    cmd->add_option("--listen", sf->listen,
+                    "Explicit-proxy listen address, repeatable (port 0 picks one); default "
+                    "127.0.0.1:15001 unless --transparent-listen is given")
+        ->check(kHostPort);
+    cmd->add_option("--transparent-listen", sf->transparent,
+                    "Transparent listener for traffic redirected by `sluice init-netfilter` "
+                    "(original destination, HTTP sniffing, TCP passthrough), repeatable")
+        ->check(kHostPort);
+    cmd->add_option("--dns-listen", sf->dns_listen,
+                    "DNS proxy address (UDP+TCP): mesh names answered with VIPs, the rest "
+                    "forwarded; unset = no DNS proxy")
+        ->check(kHostPort);
+    cmd->add_option("--dns-upstream", sf->dns_upstreams,
+                    "Resolver the DNS proxy forwards to, repeatable (IP:PORT); default: the "
+                    "nameservers of /etc/resolv.conf")
+        ->check(kHostPort);
+    cmd->add_option("--vip-cidr", sf->vip_cidr,
+                    "IPv4 range of the virtual IPs given to mesh services (stable per service); "
+                    "default 240.240.0.0/16 when --dns-listen is set");
+    cmd->add_option("--upstream-mark", sf->upstream_mark,
+                    "Socket mark of every connection the sidecar makes (pair with "
+                    "`init-netfilter --proxy-mark`; needs CAP_NET_ADMIN)");
+    cmd->callback([f, sf, &exit_code] {
       auto o = baseOptions(*f, "sluice proxy");
       o.proxy.mode = proxy::ProxyOptions::Mode::kSidecar;
-      if (listen->empty()) listen->push_back("127.0.0.1:15001");
-      for (const auto& l : *listen) o.proxy.listen.push_back(hostPort(l));
+      if (sf->listen.empty() && sf->transparent.empty()) sf->listen.push_back("127.0.0.1:15001");
+      for (const auto& l : sf->listen) o.proxy.listen.push_back(hostPort(l));
+      for (const auto& l : sf->transparent) o.proxy.transparent_listen.push_back(hostPort(l));
+      std::string vip_cidr = sf->vip_cidr;
+      if (vip_cidr.empty() && !sf->dns_listen.empty()) vip_cidr = "240.240.0.0/16";
+      if (!vip_cidr.empty()) {
+        auto cidr = net::Cidr::parse(vip_cidr);
+        if (!cidr) throw CLI::ValidationError("--vip-cidr", cidr.error().message);
+        o.controller.vip_range = *cidr;
+      }
+      if (!sf->dns_listen.empty()) {
+        proxy::DnsProxyOptions dns;
+        dns.listen = hostPort(sf->dns_listen);
+        for (const auto& u : sf->dns_upstreams) dns.upstreams.push_back(hostPort(u));
+        o.dns = dns;
+      }
+      o.upstream_mark = sf->upstream_mark;
+      if (!sf->transparent.empty() && !sf->upstream_mark) {
+        std::cerr << "sluice proxy: warning: --transparent-listen without --upstream-mark: the "
+                     "interception rules must exempt the sidecar by uid (init-netfilter "
+                     "--proxy-uid), or its own connections loop back into it\n";
+      }
       exit_code = control::runDataPlane(o, std::cout, std::cerr);
     });
   }

@@ -7,6 +7,7 @@
 #include <asio/signal_set.hpp>
 
 #include "core/log.h"
+#include "net/socket_mark.h"
 
 namespace sluice::control {
 
@@ -15,8 +16,9 @@ namespace {
 // Forwards the controller's output to the data plane.
 class ProxyServerSink : public SnapshotSink {
  public:
-  explicit ProxyServerSink(proxy::ProxyServer& server) : server_(server) {}
+  ProxyServerSink(proxy::ProxyServer& server, proxy::DnsProxy* dns) : server_(server), dns_(dns) {}
   void publish(std::shared_ptr<const proxy::MeshSnapshot> snapshot) override {
+    if (dns_ != nullptr) dns_->publish(snapshot);
     server_.publish(std::move(snapshot));
   }
   void setConfigErrors(std::vector<std::string> errors) override {
@@ -28,6 +30,7 @@ class ProxyServerSink : public SnapshotSink {
 
  private:
   proxy::ProxyServer& server_;
+  proxy::DnsProxy* dns_;
 };
 
 // Bad flags or a missing config dir are usage errors (2); anything else failed to start (1).
@@ -38,14 +41,16 @@ int exitCodeFor(const Error& e) {
 }  // namespace
 
 std::string readinessLine(const std::string& name, const std::vector<net::HostPort>& listen,
-                          const net::HostPort& admin) {
+                          const net::HostPort& admin, const std::optional<net::HostPort>& dns) {
   std::string addrs;
   for (const auto& a : listen) {
     if (!addrs.empty()) addrs += ',';
     addrs += a.toString();
   }
   if (addrs.empty()) addrs = "none";
-  return fmt::format("{} ready: listen {} admin {}", name, addrs, admin.toString());
+  std::string line = fmt::format("{} ready: listen {} admin {}", name, addrs, admin.toString());
+  if (dns) line += fmt::format(" dns {}", dns->toString());
+  return line;
 }
 
 int runDataPlane(const DataPlaneOptions& options, std::ostream& out, std::ostream& err) {
@@ -55,6 +60,8 @@ int runDataPlane(const DataPlaneOptions& options, std::ostream& out, std::ostrea
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   asio::signal_set reload_signal(io, SIGHUP);
 
+  // Before any socket is opened (the registry watchers dial out from initialize() on).
+  net::setOutboundSocketMark(options.upstream_mark);
   MeshController controller(io, options.controller, ControllerDeps::production());
   auto initial = controller.initialize();
   if (!initial) {
@@ -67,7 +74,16 @@ int runDataPlane(const DataPlaneOptions& options, std::ostream& out, std::ostrea
     err << options.name << ": " << st.error().message << "\n";
     return exitCodeFor(st.error());
   }
-  ProxyServerSink sink(server);
+  proxy::DnsProxy dns;
+  if (options.dns) {
+    if (auto st = dns.start(*options.dns, *initial); !st) {
+      err << options.name << ": DNS proxy: " << st.error().message << "\n";
+      server.drain(std::chrono::milliseconds(0));
+      server.wait();
+      return exitCodeFor(st.error());
+    }
+  }
+  ProxyServerSink sink(server, options.dns ? &dns : nullptr);
   if (auto st = controller.start(&sink); !st) {
     err << options.name << ": " << st.error().message << "\n";
     server.drain(std::chrono::milliseconds(0));
@@ -78,7 +94,9 @@ int runDataPlane(const DataPlaneOptions& options, std::ostream& out, std::ostrea
   bool stopping = false;
   controller.whenRegistriesSynced(options.registry_sync_wait, [&] {
     if (stopping) return;
-    out << readinessLine(options.name, server.boundAddresses(), server.adminAddress())
+    std::optional<net::HostPort> dns_address;
+    if (options.dns) dns_address = dns.boundAddress();
+    out << readinessLine(options.name, server.boundAddresses(), server.adminAddress(), dns_address)
         << std::endl;
   });
 
@@ -103,6 +121,7 @@ int runDataPlane(const DataPlaneOptions& options, std::ostream& out, std::ostrea
   });
 
   io.run();
+  dns.stop();
   server.drain(options.drain_grace);
   server.wait();
   SLUICE_LOG_INFO("{}: drained, exiting", options.name);

@@ -259,7 +259,11 @@ std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
   inputs.default_namespace = options_.default_namespace;
   inputs.domain_suffix = options_.domain_suffix;
   for (const auto& st : registryStatus()) inputs.registry_status.push_back(statusLine(st));
-  return deps_.build_snapshot(inputs);
+  inputs.vip_range = options_.vip_range;
+  inputs.previous_vips = vips_;
+  auto snapshot = deps_.build_snapshot(inputs);
+  if (snapshot) vips_ = snapshot->vipAssignments();
+  return snapshot;
 }
 
 std::vector<registry::SourceStatus> MeshController::registryStatus() const {

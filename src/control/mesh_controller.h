@@ -28,7 +28,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +74,8 @@ struct ControllerOptions {
   std::string domain_suffix = "svc.cluster.local";
   DirWatcherOptions watch;
   std::chrono::milliseconds registry_status_interval{250};
+  // Virtual IPs for mesh services (the sidecar's DNS answers with them); unset = none.
+  std::optional<net::Cidr> vip_range;
 };
 
 class MeshController {
@@ -140,6 +144,7 @@ class MeshController {
   std::vector<std::string> config_errors_;
   std::vector<Source> sources_;
   uint64_t version_ = 0;
+  std::map<std::string, std::string> vips_;  // FQDN -> VIP of the last snapshot (kept stable)
   uint64_t reloads_applied_ = 0;
   uint64_t reloads_rejected_ = 0;
   bool rebuild_scheduled_ = false;

@@ -16,6 +16,7 @@
 #include "core/strings.h"
 #include "http/codec.h"
 #include "http/url.h"
+#include "net/outbound_connect.h"
 
 namespace sluice::http {
 
@@ -76,7 +77,7 @@ asio::awaitable<Result<Response>> fetch(ClientRequest request) {
                             fmt::format("{}: cannot resolve '{}': {}", what, host, ec.message()),
                             true);
   }
-  co_await asio::async_connect(ex->socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  ec = co_await net::connectOutbound(ex->socket, endpoints);
   if (ex->timed_out) co_return timeout();
   if (ec) {
     co_return upstreamError(ErrorCode::kUnavailable,

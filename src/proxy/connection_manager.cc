@@ -27,6 +27,8 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "http/codec.h"
+#include "net/outbound_connect.h"
+#include "registry/nacos/list_rewrite.h"
 
 namespace sluice::proxy {
 
@@ -38,6 +40,8 @@ using std::chrono::steady_clock;
 
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr uint64_t kMaxReplayBody = 64 * 1024;
+// A Nacos instance list is buffered whole to be rewritten (a few KiB per hundred instances).
+constexpr size_t kMaxInstanceList = 16 * 1024 * 1024;
 
 auto withEc(asio::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
@@ -327,14 +331,14 @@ awaitable<ConnectResult> acquireConnection(Worker& w, ClusterState& cs, Endpoint
   timer.arm(deadline, socket);
   auto ip = asio::ip::make_address(ep.endpoint.ip, ec);
   if (!ec) {
-    co_await socket.async_connect(tcp::endpoint(ip, ep.endpoint.port), withEc(ec));
+    ec = co_await net::connectOutbound(socket, tcp::endpoint(ip, ep.endpoint.port));
   } else {
     // A DNS name (ServiceEntry resolution DNS).
     tcp::resolver resolver(w.io());
     ec.clear();
     auto results = co_await resolver.async_resolve(ep.endpoint.ip, std::to_string(ep.endpoint.port),
                                                    withEc(ec));
-    if (!ec) co_await asio::async_connect(socket, results, withEc(ec));
+    if (!ec) ec = co_await net::connectOutbound(socket, results);
   }
   timer.disarm();
   if (ec || timer.fired()) {
@@ -374,6 +378,7 @@ struct RequestContext {
   Outcome outcome;
   std::string original_target;  // the target as received, when forward() rewrote it
   bool keep_alive = true;
+  bool nacos_rewrite = false;  // method 2: a Nacos instance-list request on a rewrite port
   bool body_consumed = false;  // the request body was read (or there was none)
 };
 
@@ -566,6 +571,67 @@ awaitable<bool> streamResponseBody(RequestContext& rc, tcp::socket& up,
 
 // Exponential backoff between retries: a random wait in [0, base * 2^(n-1)], capped at 10x base
 // (Envoy's scheme; Istio's default base is 25ms).
+// Reads a whole response body (any framing) into `out`, up to `limit` bytes. False when the
+// body is incomplete, malformed or too large. `reusable` says whether the upstream connection
+// may serve another request.
+awaitable<bool> readWholeResponseBody(RequestContext& rc, tcp::socket& up,
+                                      const http::HeadResult& resp, size_t limit,
+                                      std::string& out, bool& reusable) {
+  asio::error_code ec;
+  Buffer& buf = rc.d.upstream_in;
+  reusable = false;
+  switch (resp.framing.kind) {
+    case http::BodyKind::kNone:
+      reusable = resp.keep_alive;
+      co_return true;
+    case http::BodyKind::kContentLength: {
+      if (resp.framing.length > limit) co_return false;
+      while (buf.size() < resp.framing.length) {
+        size_t n = co_await readMore(up, buf, ec);
+        if (ec || n == 0) co_return false;
+      }
+      size_t n = static_cast<size_t>(resp.framing.length);
+      out.assign(buf.view().data(), n);
+      buf.consume(n);
+      reusable = resp.keep_alive && buf.empty();
+      co_return true;
+    }
+    case http::BodyKind::kChunked: {
+      http::ChunkedDecoder dec(rc.w.options().limits);
+      for (;;) {
+        auto view = buf.view();
+        size_t consumed = 0;
+        for (;;) {
+          auto c = dec.decode(view.substr(consumed));
+          if (c.status == http::ParseStatus::kError) co_return false;
+          consumed += c.consumed;
+          out.append(c.data);
+          if (out.size() > limit) co_return false;
+          if (c.status == http::ParseStatus::kComplete) {
+            buf.consume(consumed);
+            reusable = resp.keep_alive && buf.empty();
+            co_return true;
+          }
+          if (c.consumed == 0) break;
+        }
+        buf.consume(consumed);
+        size_t n = co_await readMore(up, buf, ec);
+        if (ec || n == 0) co_return false;
+      }
+    }
+    case http::BodyKind::kUntilClose: {
+      for (;;) {
+        out.append(buf.view());
+        buf.consume(buf.size());
+        if (out.size() > limit) co_return false;
+        size_t n = co_await readMore(up, buf, ec);
+        if (ec || n == 0) co_return true;  // the close ends the body
+      }
+    }
+  }
+  co_return false;
+}
+
 awaitable<void> backoff(Worker& w, const RetryPolicy& retry, uint32_t attempt) {
   auto base = retry.backoff_base.count() > 0 ? retry.backoff_base : std::chrono::milliseconds(25);
   int64_t cap = base.count() * 10;
@@ -625,6 +691,13 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
     // Absolute-form (explicit proxy) becomes origin-form; assign() reuses the capacity.
     if (access_log) rc.original_target = up.target;
     up.target.assign(head.path);
+  }
+  if (rc.nacos_rewrite) {
+    // The rewritten list must not be overwritten by a UDP push of the original one, and the
+    // body must come back uncompressed to be rewritten (identity is always acceptable).
+    if (access_log && rc.original_target.empty()) rc.original_target = up.target;
+    up.target = registry::nacos::disableUdpPush(up.target);
+    up.headers.remove("accept-encoding");
   }
   up.version = http::Version::kHttp11;
   http::removeHopByHop(up.headers);
@@ -745,7 +818,7 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
     } else {
       tcp::socket s(w.io());
       asio::error_code ec;
-      co_await s.async_connect(target, withEc(ec));
+      ec = co_await net::connectOutbound(s, target);
       if (ec) cr = ConnectResult::kConnectFailure;
       else conn = std::make_unique<UpstreamConnection>(std::move(s));
     }
@@ -891,6 +964,51 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
         }
       }
     }
+    if (rc.nacos_rewrite && resp.status == 200 && head.method != "HEAD") {
+      auto encoding = resp.headers.get("content-encoding");
+      if (encoding && !equalsIgnoreCase(*encoding, "identity")) {
+        SLUICE_LOG_WARN("nacos rewrite: {} came back with content-encoding {}; passed unchanged",
+                        head.path, *encoding);
+      } else {
+        std::string list;
+        bool reusable = false;
+        bool complete = co_await readWholeResponseBody(rc, conn->socket, rh, kMaxInstanceList,
+                                                       list, reusable);
+        timer.disarm();
+        if (!complete || timer.fired()) {
+          if (cs != nullptr) {
+            cs->recordResult(*ep, 502, true, steady_clock::now());
+            releaseConnection(*cs, *ep, std::move(conn), false);
+          }
+          co_await reply(rc, 502, "UPE", "incomplete or oversized Nacos instance list from the "
+                                         "registry\n");
+          co_return;
+        }
+        auto rewritten = registry::nacos::rewriteInstanceList(list);
+        if (rewritten) {
+          list = std::move(rewritten->body);
+        } else {
+          SLUICE_LOG_WARN("nacos rewrite: {}: {}; passed unchanged", head.path,
+                          rewritten.error().message);
+        }
+        resp.headers.set("content-length", std::to_string(list.size()));
+        if (rc.d.close_after || w.draining()) rc.keep_alive = false;
+        if (!rc.keep_alive) resp.headers.set("connection", "close");
+        else if (head.version == http::Version::kHttp10) resp.headers.set("connection", "keep-alive");
+        resp.version = http::Version::kHttp11;
+        rc.d.out.clear();
+        http::serializeResponseHead(resp, rc.d.out);
+        std::array<asio::const_buffer, 2> out = {asio::buffer(rc.d.out), asio::buffer(list)};
+        co_await asio::async_write(rc.d.socket, out, withEc(ec));
+        if (ec) rc.keep_alive = false;
+        rc.outcome.bytes_sent += list.size();
+        if (cs != nullptr) {
+          cs->recordResult(*ep, resp.status, false, steady_clock::now());
+          releaseConnection(*cs, *ep, std::move(conn), reusable);
+        }
+        co_return;
+      }
+    }
     bool http10 = head.version == http::Version::kHttp10;
     bool dechunk = rh.framing.kind == http::BodyKind::kChunked && http10;
     if (rh.framing.kind == http::BodyKind::kChunked && !http10) {
@@ -977,17 +1095,28 @@ awaitable<void> handleRequest(RequestContext& rc) {
     }
     vhost = gl->routes.findVirtualHost(head.authority);
   } else {
-    rv.port = authority_port != 0 ? authority_port : 80;
+    // Transparent listener: the port is the one the application dialled (Istio's listener
+    // port), and the address it dialled stands in for Host where Host names no mesh service.
+    const auto& dialled = rc.listener.original_dst;
+    rv.port = dialled ? dialled->port() : authority_port != 0 ? authority_port : 80;
     // By name: any accepted host form of a mesh service, or a VirtualService host.
     service = snap.findService(head.authority);
     vhost = service != nullptr ? snap.meshVirtualHost(*service)
                                : snap.mesh_routes.findVirtualHost(head.authority);
-    if (vhost == nullptr) {
+    if (vhost == nullptr && dialled) {
+      std::string ip = dialled->address().to_string();
+      // A service VIP handed out by the sidecar's DNS (method 2 names, any mesh host).
+      service = snap.findByVip(ip);
+      // Reverse DNS (method 1): ip:port of a registry instance in the pod CIDRs.
+      if (service == nullptr) service = snap.findByAddress(ip, dialled->port());
+      if (service != nullptr) vhost = snap.meshVirtualHost(*service);
+      if (vhost == nullptr) passthrough = *dialled;  // not ours: where the application wanted
+    } else if (vhost == nullptr) {
       // By address (reverse DNS, method 1): ip:port of a registry instance in the pod CIDRs.
       service = snap.findByAddress(host, static_cast<uint16_t>(rv.port));
       if (service != nullptr) vhost = snap.meshVirtualHost(*service);
     }
-    if (vhost == nullptr) {
+    if (vhost == nullptr && !passthrough) {
       asio::error_code ec;
       auto ip = asio::ip::make_address(std::string(host), ec);
       if (ec || authority_port == 0) {
@@ -1002,6 +1131,10 @@ awaitable<void> handleRequest(RequestContext& rc) {
       passthrough = tcp::endpoint(ip, static_cast<uint16_t>(authority_port));
     }
   }
+  // Method 2 (the seed's Nacos-subscribe EnvoyFilter): instance lists fetched through this
+  // sidecar on the filter's port are rewritten in forward().
+  rc.nacos_rewrite = !rc.listener.gateway && snap.nacosRewriteFor(rv.port) != nullptr &&
+                     registry::nacos::isInstanceListRequest(head.method, head.path);
   if (passthrough) {
     static const Route kPassthroughRoute = [] {
       Route r;
@@ -1131,6 +1264,11 @@ awaitable<void> handleRequest(RequestContext& rc) {
     rc.outcome.flags = "DI";
   }
   const Cluster& cluster = snap.clusters[dest->cluster];
+  if (cluster.original_destination && rc.listener.original_dst) {
+    passthrough = *rc.listener.original_dst;
+    co_await forward(rc, *route, matched, *dest, nullptr, passthrough);
+    co_return;
+  }
   if (cluster.original_destination) {
     asio::error_code ec;
     auto ip = asio::ip::make_address(std::string(host), ec);
@@ -1151,8 +1289,14 @@ awaitable<void> handleRequest(RequestContext& rc) {
 
 }  // namespace
 
-asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerContext listener) {
+asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerContext listener,
+                                      std::string received) {
   Downstream d(std::move(socket));
+  if (!received.empty()) {
+    auto room = d.in.prepare(received.size());
+    std::memcpy(room.data(), received.data(), received.size());
+    d.in.commit(received.size());
+  }
   {
     asio::error_code ec;
     auto remote = d.socket.remote_endpoint(ec);

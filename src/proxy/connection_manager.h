@@ -24,14 +24,17 @@
 // replayed on a retry, a larger or chunked one streams and is not retried after it started.
 
 #include <asio/awaitable.hpp>
+#include <string>
+
 #include <asio/ip/tcp.hpp>
 
 #include "proxy/worker.h"
 
 namespace sluice::proxy {
 
-// Serves one accepted downstream connection until it closes. Never throws.
+// Serves one accepted downstream connection until it closes. Never throws. `received` holds
+// bytes already read from the socket (the transparent listener's protocol sniffing).
 asio::awaitable<void> serveConnection(Worker& worker, asio::ip::tcp::socket socket,
-                                      ListenerContext listener);
+                                      ListenerContext listener, std::string received = {});
 
 }  // namespace sluice::proxy

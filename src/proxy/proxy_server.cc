@@ -96,14 +96,15 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
         [](Worker& w) { return w.stats().collect(); });
     std::string source = options.service_node.empty() ? "unknown" : options.service_node;
     std::string body = renderPrometheus(per_worker, source, "source");
-    auto totals = onEachWorker<std::array<uint64_t, 3>>([](Worker& w) {
-      return std::array<uint64_t, 3>{w.stats().downstream_connections_total,
-                                     w.stats().downstream_requests_total,
-                                     w.stats().upstream_connections_total};
+    auto totals = onEachWorker<std::array<uint64_t, 5>>([](Worker& w) {
+      const WorkerStats& s = w.stats();
+      return std::array<uint64_t, 5>{s.downstream_connections_total, s.downstream_requests_total,
+                                     s.upstream_connections_total, s.tcp_connections_total,
+                                     s.tcp_connect_failures_total};
     });
-    std::array<uint64_t, 3> sum{};
+    std::array<uint64_t, 5> sum{};
     for (const auto& t : totals) {
-      for (size_t i = 0; i < 3; ++i) sum[i] += t[i];
+      for (size_t i = 0; i < sum.size(); ++i) sum[i] += t[i];
     }
     body += fmt::format(
         "# TYPE sluice_downstream_connections_total counter\n"
@@ -111,8 +112,12 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
         "# TYPE sluice_downstream_requests_total counter\n"
         "sluice_downstream_requests_total {}\n"
         "# TYPE sluice_upstream_connections_total counter\n"
-        "sluice_upstream_connections_total {}\n",
-        sum[0], sum[1], sum[2]);
+        "sluice_upstream_connections_total {}\n"
+        "# TYPE sluice_tcp_connections_total counter\n"
+        "sluice_tcp_connections_total {}\n"
+        "# TYPE sluice_tcp_connect_failures_total counter\n"
+        "sluice_tcp_connect_failures_total {}\n",
+        sum[0], sum[1], sum[2], sum[3], sum[4]);
     {
       std::lock_guard lock(mu);
       body += fmt::format("# TYPE sluice_snapshot_version gauge\nsluice_snapshot_version {}\n",
@@ -218,8 +223,9 @@ Status ProxyServer::start(const ProxyOptions& options, std::shared_ptr<const Mes
   if (options.concurrency < 1 || options.concurrency > 256) {
     return invalidArgument("concurrency must be in 1..256 (got {})", options.concurrency);
   }
-  if (options.mode == ProxyOptions::Mode::kSidecar && options.listen.empty()) {
-    return invalidArgument("sidecar mode needs at least one listen address");
+  if (options.mode == ProxyOptions::Mode::kSidecar && options.listen.empty() &&
+      options.transparent_listen.empty()) {
+    return invalidArgument("sidecar mode needs at least one listen or transparent listen address");
   }
   m.options = options;
   {
@@ -232,17 +238,24 @@ Status ProxyServer::start(const ProxyOptions& options, std::shared_ptr<const Mes
   // Listeners are opened here, before the threads run, so bind errors are reported by start().
   for (auto& w : m.workers) w->setSnapshot(initial);
   if (options.mode == ProxyOptions::Mode::kSidecar) {
-    for (const auto& addr : options.listen) {
-      net::HostPort bound_addr;
-      for (auto& w : m.workers) {
-        // Port 0: the first worker picks the port, the others share it (SO_REUSEPORT).
-        net::HostPort want = w.get() == m.workers.front().get() ? addr : bound_addr;
-        auto r = w->listen(want, ListenerContext{});
-        if (!r) return tl::unexpected(r.error());
-        bound_addr = *r;
+    auto open = [&m](const std::vector<net::HostPort>& addrs, bool transparent) -> Status {
+      for (const auto& addr : addrs) {
+        net::HostPort bound_addr;
+        ListenerContext ctx;
+        ctx.transparent = transparent;
+        for (auto& w : m.workers) {
+          // Port 0: the first worker picks the port, the others share it (SO_REUSEPORT).
+          net::HostPort want = w.get() == m.workers.front().get() ? addr : bound_addr;
+          auto r = w->listen(want, ctx);
+          if (!r) return tl::unexpected(r.error());
+          bound_addr = *r;
+        }
+        m.sidecar_bound.push_back(bound_addr);
       }
-      m.sidecar_bound.push_back(bound_addr);
-    }
+      return ok();
+    };
+    SLUICE_RETURN_IF_ERROR(open(options.transparent_listen, true));
+    SLUICE_RETURN_IF_ERROR(open(options.listen, false));
   } else {
     size_t want = 0;
     for (const auto& gl : initial->gateway_listeners) {

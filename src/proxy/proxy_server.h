@@ -11,7 +11,9 @@
 // thread, as often as wanted; workers only ever see whole snapshots.
 //
 // Listeners: sidecar mode listens on ProxyOptions::listen (explicit proxy: absolute-form
-// requests like `GET http://service-provider:8070/x`, or origin-form with a mesh Host). Gateway
+// requests like `GET http://service-provider:8070/x`, or origin-form with a mesh Host) and on
+// ProxyOptions::transparent_listen (connections redirected by iptables: original destination,
+// HTTP sniffing, TCP passthrough; see proxy/transparent.h). Gateway
 // mode listens on listen_host:(server port + port_offset) for every HTTP server port of the
 // snapshot's Gateways; listeners follow the published snapshots (ports appear and disappear).
 //
@@ -34,6 +36,8 @@ struct ProxyOptions {
   enum class Mode { kSidecar, kGateway };
   Mode mode = Mode::kSidecar;
   std::vector<net::HostPort> listen;  // sidecar: the explicit-proxy port(s); port 0 = pick one
+  // sidecar: transparent listener(s) for intercepted traffic (proxy/transparent.h)
+  std::vector<net::HostPort> transparent_listen;
   int port_offset = 0;                // gateway: server port N listens on N + port_offset
   std::string listen_host = "127.0.0.1";  // gateway
   net::HostPort admin{"127.0.0.1", 0};

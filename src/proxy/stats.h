@@ -41,6 +41,9 @@ class WorkerStats {
   uint64_t downstream_connections_total = 0;
   uint64_t downstream_requests_total = 0;
   uint64_t upstream_connections_total = 0;
+  // Transparent listener: connections passed through as TCP (not HTTP) and those that failed.
+  uint64_t tcp_connections_total = 0;
+  uint64_t tcp_connect_failures_total = 0;
 
  private:
   std::unordered_map<uint64_t, std::vector<RequestSeries>> series_;  // hash -> collisions

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "proxy/connection_manager.h"
+#include "proxy/transparent.h"
 
 namespace sluice::proxy {
 
@@ -132,7 +133,12 @@ void Worker::accept(Acceptor* a) {
       asio::error_code ignored;
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);
       ++stats_.downstream_connections_total;
-      asio::co_spawn(io_, serveConnection(*this, std::move(socket), a->context), asio::detached);
+      if (a->context.transparent) {
+        asio::co_spawn(io_, serveTransparent(*this, std::move(socket), a->context),
+                       asio::detached);
+      } else {
+        asio::co_spawn(io_, serveConnection(*this, std::move(socket), a->context), asio::detached);
+      }
     } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
       SLUICE_LOG_WARN("accept on {}: {}", a->address.toString(), ec.message());
     }

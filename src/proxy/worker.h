@@ -10,6 +10,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -31,6 +32,10 @@ struct ListenerContext {
   bool gateway = false;
   uint32_t gateway_port = 0;  // the configured Gateway server port (without the offset)
   uint16_t local_port = 0;
+  // Transparent listener (iptables REDIRECT): each connection's original destination is read
+  // with SO_ORIGINAL_DST and set below, per connection, before the HTTP or TCP path runs.
+  bool transparent = false;
+  std::optional<asio::ip::tcp::endpoint> original_dst;
 };
 
 // A copy of one cluster's per-worker state, for /clusters.

@@ -1,0 +1,249 @@
+#include "proxy/transparent.h"
+
+#include <linux/netfilter_ipv4.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "net/outbound_connect.h"
+#include "proxy/connection_manager.h"
+#include "proxy/protocol_sniffer.h"
+
+namespace sluice::proxy {
+
+namespace {
+
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+// IP6T_SO_ORIGINAL_DST (linux/netfilter_ipv6/ip6_tables.h pulls in kernel-only headers).
+constexpr int kIp6OriginalDst = 80;
+
+auto withEc(asio::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+// Reads once, giving up after `wait` (the socket's pending read is cancelled by the timer).
+awaitable<size_t> readWithin(tcp::socket& s, asio::mutable_buffer buf,
+                             std::chrono::steady_clock::duration wait, asio::error_code& ec) {
+  asio::steady_timer timer(s.get_executor());
+  timer.expires_after(wait);
+  bool expired = false;
+  timer.async_wait([&s, &expired](asio::error_code tec) {
+    if (tec) return;
+    expired = true;
+    asio::error_code ignored;
+    s.cancel(ignored);
+  });
+  size_t n = co_await s.async_read_some(buf, withEc(ec));
+  timer.cancel();
+  if (expired && n == 0) ec = asio::error::timed_out;
+  co_return n;
+}
+
+// The original destination points into the mesh: a service VIP, a registry instance known to
+// reverse DNS, or a port the Nacos rewrite listens on. Such clients speak first (HTTP).
+bool meshHttpDestination(const MeshSnapshot& snap, const tcp::endpoint& dst) {
+  std::string ip = dst.address().to_string();
+  return snap.findByVip(ip) != nullptr || snap.findByAddress(ip, dst.port()) != nullptr ||
+         snap.nacosRewriteFor(dst.port()) != nullptr;
+}
+
+// Where a non-HTTP connection goes: an endpoint of the service behind a VIP (same port first),
+// else the original destination.
+std::optional<tcp::endpoint> tcpTarget(Worker& w, const MeshSnapshot& snap,
+                                       const tcp::endpoint& dst, std::string& why) {
+  const MeshService* svc = snap.findByVip(dst.address().to_string());
+  if (svc == nullptr) return dst;
+  std::vector<const Endpoint*> same_port;
+  std::vector<const Endpoint*> any;
+  for (const auto& ep : svc->endpoints) {
+    if (!ep.healthy) continue;
+    asio::error_code ec;
+    asio::ip::make_address(ep.ip, ec);
+    if (ec) continue;  // a DNS-name endpoint: not for raw TCP here
+    any.push_back(&ep);
+    if (ep.port == dst.port()) same_port.push_back(&ep);
+  }
+  const auto& pool = same_port.empty() ? any : same_port;
+  if (pool.empty()) {
+    why = fmt::format("no healthy endpoint of {} for TCP", svc->fqdn);
+    return std::nullopt;
+  }
+  const Endpoint* ep = pool[w.rng()() % pool.size()];
+  return tcp::endpoint(asio::ip::make_address(ep->ip), ep->port);
+}
+
+awaitable<void> relay(tcp::socket& from, tcp::socket& to, bool& failed) {
+  std::array<char, 16 * 1024> buf;
+  for (;;) {
+    asio::error_code ec;
+    size_t n = co_await from.async_read_some(asio::buffer(buf), withEc(ec));
+    if (n > 0) {
+      asio::error_code wec;
+      co_await asio::async_write(to, asio::buffer(buf.data(), n), withEc(wec));
+      if (wec) {
+        failed = true;
+        break;
+      }
+    }
+    if (ec) {
+      if (ec != asio::error::eof) failed = true;
+      break;
+    }
+  }
+  asio::error_code ignored;
+  if (failed) {
+    // A reset on one side ends both directions.
+    from.close(ignored);
+    to.close(ignored);
+  } else {
+    to.shutdown(tcp::socket::shutdown_send, ignored);  // half-close travels on
+  }
+}
+
+awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool client_done,
+                         tcp::endpoint target) {
+  ++w.stats().tcp_connections_total;
+  tcp::socket up(w.io());
+  auto handle = w.addConnection([&down, &up](bool force) {
+    if (!force) return;  // a byte stream has no request boundary to drain at
+    asio::error_code ignored;
+    down.close(ignored);
+    up.close(ignored);
+  });
+  asio::steady_timer timer(w.io());
+  timer.expires_after(kTcpConnectTimeout);
+  timer.async_wait([&up](asio::error_code ec) {
+    if (!ec) {
+      asio::error_code ignored;
+      up.cancel(ignored);
+    }
+  });
+  asio::error_code ec = co_await net::connectOutbound(up, target);
+  timer.cancel();
+  if (!ec && !received.empty()) {
+    co_await asio::async_write(up, asio::buffer(received), withEc(ec));
+  }
+  if (ec) {
+    ++w.stats().tcp_connect_failures_total;
+    SLUICE_LOG_WARN("tcp passthrough to {}:{}: {}", target.address().to_string(), target.port(),
+                    ec.message());
+  } else {
+    if (client_done) {
+      asio::error_code ignored;
+      up.shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    bool failed = false;
+    if (client_done) {
+      co_await relay(up, down, failed);
+    } else {
+      co_await (relay(down, up, failed) && relay(up, down, failed));
+    }
+  }
+  w.removeConnection(handle);
+  asio::error_code ignored;
+  up.close(ignored);
+  down.close(ignored);
+}
+
+}  // namespace
+
+Result<tcp::endpoint> originalDestination(tcp::socket& socket) {
+  int fd = socket.native_handle();
+  asio::error_code ec;
+  auto local = socket.local_endpoint(ec);
+  if (ec) return makeError(ErrorCode::kIo, ErrorSource::kDownstream, ec.message());
+  if (local.address().is_v4()) {
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    if (::getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &sa, &len) != 0) {
+      return makeError(ErrorCode::kIo, ErrorSource::kDownstream,
+                       fmt::format("SO_ORIGINAL_DST: {}", std::strerror(errno)));
+    }
+    asio::ip::address_v4::bytes_type b;
+    std::memcpy(b.data(), &sa.sin_addr, 4);
+    return tcp::endpoint(asio::ip::address_v4(b), ntohs(sa.sin_port));
+  }
+  sockaddr_in6 sa{};
+  socklen_t len = sizeof sa;
+  if (::getsockopt(fd, SOL_IPV6, kIp6OriginalDst, &sa, &len) != 0) {
+    return makeError(ErrorCode::kIo, ErrorSource::kDownstream,
+                     fmt::format("IP6T_SO_ORIGINAL_DST: {}", std::strerror(errno)));
+  }
+  asio::ip::address_v6::bytes_type b;
+  std::memcpy(b.data(), &sa.sin6_addr, 16);
+  return tcp::endpoint(asio::ip::address_v6(b), ntohs(sa.sin6_port));
+}
+
+awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext listener) {
+  asio::error_code ec;
+  auto local = socket.local_endpoint(ec);
+  auto dst = originalDestination(socket);
+  if (ec || !dst) {
+    SLUICE_LOG_WARN("transparent listener: no original destination ({}); closing",
+                    ec ? ec.message() : dst.error().message);
+    socket.close(ec);
+    co_return;
+  }
+  // Dialled directly (not redirected): no destination to pass bytes to; HTTP is still served
+  // like the explicit proxy does.
+  bool redirected = *dst != local;
+  if (redirected) listener.original_dst = *dst;
+
+  auto snap = w.snapshot();
+  auto first_wait = redirected && meshHttpDestination(*snap, *dst) ? kMeshClientFirstWait
+                                                                  : kServerFirstWait;
+  auto deadline = std::chrono::steady_clock::now() + kSniffLimit;
+  std::string received;
+  Sniffed verdict = Sniffed::kNeedMore;
+  bool client_done = false;
+  std::array<char, 4096> buf;
+  while (verdict == Sniffed::kNeedMore && received.size() < kMaxSniffedLine) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    auto wait = received.empty() ? std::chrono::steady_clock::duration(first_wait) : deadline - now;
+    asio::error_code rec;
+    size_t n = co_await readWithin(socket, asio::buffer(buf), wait, rec);
+    received.append(buf.data(), n);
+    if (rec == asio::error::timed_out) break;
+    if (rec) {
+      client_done = true;  // EOF (or reset): relay what came, if anything
+      break;
+    }
+    verdict = sniffHttp(received);
+  }
+  if (verdict == Sniffed::kHttp) {
+    co_await serveConnection(w, std::move(socket), listener, std::move(received));
+    co_return;
+  }
+  if (!redirected) {
+    SLUICE_LOG_WARN("transparent listener: non-HTTP connection from {} was not redirected; "
+                    "closing", socket.remote_endpoint(ec).address().to_string());
+    socket.close(ec);
+    co_return;
+  }
+  std::string why;
+  auto target = tcpTarget(w, *snap, *dst, why);
+  if (!target) {
+    SLUICE_LOG_WARN("tcp to {}:{}: {}; closing", dst->address().to_string(), dst->port(), why);
+    ++w.stats().tcp_connect_failures_total;
+    socket.close(ec);
+    co_return;
+  }
+  co_await proxyTcp(w, std::move(socket), std::move(received), client_done, *target);
+}
+
+}  // namespace sluice::proxy
