@@ -9,8 +9,8 @@
 //   const r = await reg.run('ip', ['addr']);   // { code, stdout, stderr }
 //   await net.destroy();                     // also done at process exit, whatever the outcome
 //
-// Each pod is a network namespace with lo up and one address from 10.0.130.0/24 on eth0 (inside
-// the seed's pod_cidrs 10.0.128.0/18), plus /etc/netns/<ns>/{hosts,resolv.conf}, which
+// Each pod is a network namespace with lo up, one address from 10.0.130.0/24 on eth0 (inside
+// the seed's pod_cidrs 10.0.128.0/18) and a default route via the bridge's 10.0.130.1, plus /etc/netns/<ns>/{hosts,resolv.conf}, which
 // `ip netns exec` bind-mounts over /etc for every process started in the pod. Nothing is added to
 // the root namespace; every name carries the test's pid so parallel runs do not collide.
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { startProcess, sluiceBin } from './proc.mjs';
 
 export const POD_PREFIX = '10.0.130';
+export const GATEWAY_IP = `${POD_PREFIX}.1`;
 const NETNS_ETC = '/etc/netns';
 
 const liveNets = new Set();
@@ -168,6 +169,11 @@ export class PodNet {
       must('ip', ['-n', this.switchNs, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0',
         'forward_delay', '0']);
       must('ip', ['-n', this.switchNs, 'link', 'set', 'br0', 'up']);
+      // The "node" side of the pod network: the pods' default gateway and nameserver address.
+      // Forwarding stays off, so nothing leaves the switch; the default route matters because a
+      // pod without one cannot even connect() to an address outside its subnet (a service VIP),
+      // so the sidecar's nat OUTPUT redirect would never see the packet, as in a real pod.
+      must('ip', ['-n', this.switchNs, 'addr', 'add', `${GATEWAY_IP}/24`, 'dev', 'br0']);
     } catch (e) {
       return `cannot make a bridge in a namespace: ${e.message}`;
     }
@@ -178,8 +184,9 @@ export class PodNet {
 
   // Adds a pod: namespace, veth to the bridge, the next address of 10.0.130.0/24 (or `host`, the
   // last octet), and /etc/netns files. `hosts`: extra { name: ip } lines for its /etc/hosts;
-  // `nameserver`: its resolv.conf server (default: the first pod's address, which the harness
-  // owns; a pod with DNS interception sends its queries to the sidecar whatever the address).
+  // `nameserver`: its resolv.conf server (default: the switch's address, which the harness owns
+  // and where nothing answers DNS; a pod with DNS interception sends its queries to its sidecar
+  // whatever the address). Default route: via the switch's address.
   async addPod(name, { host, hosts = {}, nameserver } = {}) {
     if (this.pods.has(name)) throw new Error(`pod ${name} exists`);
     const octet = host ?? this.nextHost;
@@ -198,10 +205,11 @@ export class PodNet {
     must('ip', ['-n', this.switchNs, 'link', 'set', port, 'master', 'br0', 'up']);
     must('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
     must('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    must('ip', ['-n', ns, 'route', 'add', 'default', 'via', GATEWAY_IP, 'dev', 'eth0']);
 
     const etc = join(NETNS_ETC, ns);
     mkdirSync(etc, { recursive: true });
-    const server = nameserver ?? (this.pods.size === 1 ? ip : [...this.pods.values()][0].ip);
+    const server = nameserver ?? GATEWAY_IP;
     writeFileSync(join(etc, 'resolv.conf'), `nameserver ${server}\noptions timeout:1 attempts:2\n`);
     const lines = ['127.0.0.1 localhost', '::1 localhost ip6-localhost', `${ip} ${name}`,
       ...Object.entries(hosts).map(([h, a]) => `${a} ${h}`)];
