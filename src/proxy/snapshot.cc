@@ -9,6 +9,7 @@
 #include <re2/re2.h>
 
 #include "core/strings.h"
+#include "proxy/vip_allocator.h"
 
 namespace sluice::proxy {
 
@@ -126,6 +127,7 @@ class Builder {
     snap_->registry_status = in_.registry_status;
     addRegistryServices();
     addServiceEntries();
+    assignVips();
     indexDestinationRules();
     // The default cluster of every service (its default route, and what /clusters lists).
     for (size_t i = 0; i < snap_->services.size(); ++i) {
@@ -286,6 +288,58 @@ class Builder {
       out.push_back(std::move(ep));
     }
     return out;
+  }
+
+  // ServiceEntry single addresses first (they are answered by DNS and reserved in the VIP
+  // range), then a VIP for every registry service.
+  void assignVips() {
+    std::vector<net::IpAddress> reserved;
+    for (const auto& [idx, se] : service_entry_of_) {
+      auto& svc = snap_->services[idx];
+      for (const auto& text : se->addresses) {
+        auto cidr = net::Cidr::parse(text);
+        if (!cidr || cidr->prefix_len != (cidr->base.v6 ? 128 : 32)) continue;
+        std::string ip = cidr->base.toString();
+        auto [it, inserted] = snap_->service_by_vip.emplace(ip, idx);
+        if (!inserted && it->second != idx) {
+          diag(fmt::format("{}ServiceEntry {}/{}: address {} of host '{}' is already the address "
+                           "of '{}'; connections to it go to '{}'",
+                           where(se->meta.pos), se->meta.ns, se->meta.name, ip, svc.fqdn,
+                           snap_->services[it->second].fqdn, snap_->services[it->second].fqdn));
+        }
+        if (std::find(svc.addresses.begin(), svc.addresses.end(), ip) == svc.addresses.end()) {
+          svc.addresses.push_back(ip);
+        }
+        reserved.push_back(cidr->base);
+      }
+    }
+    if (!in_.vip_range) return;
+    if (in_.vip_range->base.v6) {
+      diag(fmt::format("VIP range {} is not an IPv4 range; no service gets a VIP",
+                       in_.vip_range->toString()));
+      return;
+    }
+    std::vector<std::string> names;
+    for (const auto& svc : snap_->services) {
+      if (svc.origin == MeshService::Origin::kRegistry) names.push_back(svc.fqdn);
+    }
+    std::map<std::string, net::IpAddress> previous;
+    for (const auto& [fqdn, text] : in_.previous_vips) {
+      if (auto ip = net::IpAddress::parse(text)) previous.emplace(fqdn, *ip);
+    }
+    auto vips = allocateVips(*in_.vip_range, names, previous, reserved);
+    for (size_t i = 0; i < snap_->services.size(); ++i) {
+      auto& svc = snap_->services[i];
+      if (svc.origin != MeshService::Origin::kRegistry) continue;
+      auto it = vips.find(svc.fqdn);
+      if (it == vips.end()) {
+        diag(fmt::format("VIP range {} is full: service '{}' gets no VIP (DNS forwards its name)",
+                         in_.vip_range->toString(), svc.fqdn));
+        continue;
+      }
+      svc.vip = it->second.toString();
+      snap_->service_by_vip.emplace(svc.vip, static_cast<int>(i));
+    }
   }
 
   void indexDestinationRules() {
@@ -1039,6 +1093,33 @@ const MeshService* MeshSnapshot::findService(std::string_view authority) const {
   return it == service_by_host.end() ? nullptr : &services[it->second];
 }
 
+const MeshService* MeshSnapshot::findByVip(std::string_view ip) const {
+  if (service_by_vip.empty()) return nullptr;
+  auto it = service_by_vip.find(ip);
+  if (it != service_by_vip.end()) return &services[it->second];
+  // Not canonical: a dual-stack listener's v4-mapped form, or v6 written another way.
+  auto addr = net::IpAddress::parse(ip);
+  if (!addr) return nullptr;
+  if (addr->v6) {
+    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::equal(kMapped, kMapped + 12, addr->bytes.begin())) {
+      net::IpAddress v4;
+      std::copy(addr->bytes.begin() + 12, addr->bytes.end(), v4.bytes.begin());
+      addr = v4;
+    }
+  }
+  it = service_by_vip.find(addr->toString());
+  return it == service_by_vip.end() ? nullptr : &services[it->second];
+}
+
+std::map<std::string, std::string> MeshSnapshot::vipAssignments() const {
+  std::map<std::string, std::string> out;
+  for (const auto& s : services) {
+    if (!s.vip.empty()) out.emplace(s.fqdn, s.vip);
+  }
+  return out;
+}
+
 const MeshSnapshot::NacosRewriteRule* MeshSnapshot::nacosRewriteFor(uint32_t port) const {
   for (const auto& r : nacos_rewrite_rules) {
     if (!r.port || *r.port == port) return &r;
@@ -1165,6 +1246,8 @@ nlohmann::json MeshSnapshot::toJson() const {
     sj["fqdn"] = s.fqdn;
     sj["source"] = s.source;
     if (!s.ports.empty()) sj["ports"] = s.ports;
+    if (!s.vip.empty()) sj["vip"] = s.vip;
+    if (!s.addresses.empty()) sj["addresses"] = s.addresses;
     auto& eps = sj["endpoints"] = nlohmann::json::array();
     for (const auto& e : s.endpoints) {
       eps.push_back({{"address", e.address()}, {"labels", e.labels}, {"weight", e.weight},

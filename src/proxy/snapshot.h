@@ -21,6 +21,7 @@
 //   defines...), shown on /config_dump. buildSnapshot never fails on a loaded config.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,11 @@ struct SnapshotInputs {
   std::string default_namespace = "default";
   std::string domain_suffix = "svc.cluster.local";
   std::vector<std::string> registry_status;  // one line per registry source, for /clusters
+  // Virtual IPs (the DNS proxy's answers for registry services): an IPv4 range; unset = no VIPs.
+  std::optional<net::Cidr> vip_range;
+  // FQDN -> VIP of the previous snapshot (MeshSnapshot::vipAssignments()), so a service keeps its
+  // VIP when others appear or leave (applications cache DNS answers). Empty on the first build.
+  std::map<std::string, std::string> previous_vips;
 };
 
 struct MeshService {
@@ -68,6 +74,14 @@ struct MeshService {
   std::vector<Endpoint> endpoints;
   std::string source;  // "nacos service service-provider", "ServiceEntry default/foo"
   int mesh_vhost = -1;  // index of its virtual host in MeshSnapshot::mesh_routes
+  // Registry services: the virtual IP the DNS proxy answers for its host names (empty = none: no
+  // vip_range, or the range is full). ServiceEntry hosts never get one: they are either answered
+  // with their declared `addresses` or resolved by the real resolver (a VIP there would loop the
+  // sidecar's own getaddrinfo for DNS-resolution ServiceEntries back to itself).
+  std::string vip;
+  // ServiceEntry `addresses` that are single IPs (a.b.c.d, a.b.c.d/32, v6, v6/128), canonical
+  // text; CIDR blocks are left out (they cannot be a DNS answer).
+  std::vector<std::string> addresses;
 };
 
 // One listener context of a gateway: a Gateway server port and the routes bound to it.
@@ -113,6 +127,16 @@ struct MeshSnapshot {
   std::vector<std::string> diagnostics;      // problems found while building
   std::vector<std::string> unenforced;       // config fields accepted but not enforced
   std::vector<std::string> registry_status;  // copied from the inputs
+
+  // Canonical IP text -> service: every allocated VIP and every ServiceEntry single address
+  // (the first ServiceEntry declaring an address keeps it).
+  StringMap<int> service_by_vip;
+  // The service an original destination IP belongs to (a VIP or a ServiceEntry address), or
+  // nullptr. Accepts IPv4-mapped IPv6 ("::ffff:240.240.0.1"). Allocation-free when `ip` is
+  // already canonical.
+  const MeshService* findByVip(std::string_view ip) const;
+  // FQDN -> VIP of every service that has one: SnapshotInputs::previous_vips of the next build.
+  std::map<std::string, std::string> vipAssignments() const;
 
   // Service for a host (case-insensitive; a ":port" suffix is ignored). nullptr when unknown.
   const MeshService* findService(std::string_view authority) const;
