@@ -61,12 +61,11 @@ constexpr std::array kTable = {
     UnenforcedField{"Gateway.spec.servers.port.protocol=HTTP2", "HTTP/2 is not implemented yet"},
     UnenforcedField{"Gateway.spec.servers.port.protocol=GRPC", "HTTP/2 is not implemented yet"},
     UnenforcedField{"Gateway.spec.servers.port.protocol=GRPC-WEB", "HTTP/2 is not implemented yet"},
-    // ServiceEntry: hosts, ports and STATIC endpoints are enforced.
-    UnenforcedField{"ServiceEntry.spec.resolution=DNS",
-                    "DNS resolution is not implemented; requests pass through to the original "
-                    "destination"},
+    // ServiceEntry: hosts, ports, STATIC endpoints and DNS resolution are enforced.
+    // resolution DNS: a host without endpoints is resolved (getaddrinfo) at connect time.
     UnenforcedField{"ServiceEntry.spec.resolution=DNS_ROUND_ROBIN",
-                    "DNS resolution is not implemented"},
+                    "resolved like DNS (the first address that connects); no round robin over "
+                    "the addresses"},
     UnenforcedField{"ServiceEntry.spec.addresses", "VIP matching is not implemented yet"},
     UnenforcedField{"ServiceEntry.spec.workloadSelector", kNotYet},
     UnenforcedField{"ServiceEntry.spec.exportTo", "visibility scoping is not implemented yet"},
