@@ -14,7 +14,8 @@ TEST(UnenforcedTest, TableLookup) {
   EXPECT_NE(findUnenforced("VirtualService.spec.http.match.sourceLabels"), nullptr);
   EXPECT_EQ(findUnenforced("VirtualService.spec.http.mirror"), nullptr);  // enforced
   EXPECT_EQ(findUnenforced("VirtualService.spec.http.corsPolicy"), nullptr);  // enforced
-  EXPECT_NE(findUnenforced("ServiceEntry.spec.resolution=dns"), nullptr);  // case-insensitive
+  EXPECT_NE(findUnenforced("ServiceEntry.spec.resolution=dns_round_robin"), nullptr);  // any case
+  EXPECT_EQ(findUnenforced("ServiceEntry.spec.resolution=DNS"), nullptr);  // enforced
   EXPECT_EQ(findUnenforced("ServiceEntry.spec.resolution=STATIC"), nullptr);
   EXPECT_EQ(findUnenforced("VirtualService.spec.http.timeout"), nullptr);
   EXPECT_EQ(findUnenforced("VirtualService.spec.http.route"), nullptr);
@@ -87,7 +88,7 @@ metadata: {name: se2}
 spec:
   hosts: [b.example.com]
   ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: DNS
+  resolution: DNS_ROUND_ROBIN
 )";
   ConfigSet set = loadString(yaml, "se.yaml");
   EXPECT_EQ(set.errorCount(), 0u) << dump(set);
