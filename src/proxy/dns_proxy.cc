@@ -1,14 +1,6 @@
 #include "proxy/dns_proxy.h"
 
 #include <array>
-#include <atomic>
-#include <fstream>
-#include <functional>
-#include <random>
-#include <sstream>
-#include <thread>
-#include <unordered_map>
-
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
@@ -16,6 +8,13 @@
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
+#include <atomic>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
 
 #include "core/log.h"
 #include "core/strings.h"
@@ -137,7 +136,7 @@ struct DnsProxy::Impl {
   struct Pending {
     explicit Pending(asio::io_context& ctx) : timer(ctx) {}
     uint16_t client_id = 0;
-    dns::Query query;  // for the SERVFAIL answer
+    dns::Query query;                           // for the SERVFAIL answer
     std::shared_ptr<const std::string> packet;  // with our id; shared with in-flight sends
     size_t upstream = 0;                        // index being tried
     uint32_t attempt = 0;                       // bumps per try: stale timer/send handlers ignore
@@ -191,14 +190,13 @@ class DnsProxy::Impl::TcpSession : public std::enable_shared_from_this<TcpSessio
       size_t size = (size_t{self->len_[0]} << 8) | self->len_[1];
       if (size == 0) return self->close();
       self->body_.resize(size);
-      asio::async_read(self->socket_, asio::buffer(self->body_),
-                       [self](const asio::error_code& ec2, size_t) {
-                         if (ec2) return self->close();
-                         self->idle_.cancel();
-                         self->impl_.handle(self->body_, true, [self](std::string answer) {
-                           self->respond(std::move(answer));
-                         });
-                       });
+      asio::async_read(
+          self->socket_, asio::buffer(self->body_), [self](const asio::error_code& ec2, size_t) {
+            if (ec2) return self->close();
+            self->idle_.cancel();
+            self->impl_.handle(self->body_, true,
+                               [self](std::string answer) { self->respond(std::move(answer)); });
+          });
     });
   }
 
@@ -235,7 +233,10 @@ class DnsProxy::Impl::TcpSession : public std::enable_shared_from_this<TcpSessio
 class DnsProxy::Impl::TcpForward : public std::enable_shared_from_this<TcpForward> {
  public:
   TcpForward(Impl& impl, dns::Query query, std::string_view packet, Reply reply)
-      : impl_(impl), query_(std::move(query)), socket_(impl.ctx), timer_(impl.ctx),
+      : impl_(impl),
+        query_(std::move(query)),
+        socket_(impl.ctx),
+        timer_(impl.ctx),
         reply_(std::move(reply)) {
     out_.push_back(static_cast<char>(packet.size() >> 8));
     out_.push_back(static_cast<char>(packet.size() & 0xFF));
@@ -272,19 +273,19 @@ class DnsProxy::Impl::TcpForward : public std::enable_shared_from_this<TcpForwar
 
   void readLength(uint32_t attempt) {
     auto self = shared_from_this();
-    asio::async_read(socket_, asio::buffer(len_), [self, attempt](const asio::error_code& e,
-                                                                  size_t) {
-      if (!self->current(attempt)) return;
-      size_t size = (size_t{self->len_[0]} << 8) | self->len_[1];
-      if (e || size < kHeaderSize) return self->next();
-      self->in_.resize(size);
-      asio::async_read(self->socket_, asio::buffer(self->in_),
-                       [self, attempt](const asio::error_code& e2, size_t) {
-                         if (!self->current(attempt)) return;
-                         if (e2) return self->next();
-                         self->finish(std::move(self->in_));
-                       });
-    });
+    asio::async_read(socket_, asio::buffer(len_),
+                     [self, attempt](const asio::error_code& e, size_t) {
+                       if (!self->current(attempt)) return;
+                       size_t size = (size_t{self->len_[0]} << 8) | self->len_[1];
+                       if (e || size < kHeaderSize) return self->next();
+                       self->in_.resize(size);
+                       asio::async_read(self->socket_, asio::buffer(self->in_),
+                                        [self, attempt](const asio::error_code& e2, size_t) {
+                                          if (!self->current(attempt)) return;
+                                          if (e2) return self->next();
+                                          self->finish(std::move(self->in_));
+                                        });
+                     });
   }
 
   void next() {
@@ -339,8 +340,7 @@ void DnsProxy::Impl::handle(std::string_view packet, bool via_tcp, Reply reply) 
   forwarded.fetch_add(1, std::memory_order_relaxed);
   if (upstream_eps.empty()) return reply(servFail(*query));
   if (via_tcp) {
-    std::make_shared<TcpForward>(*this, std::move(*query), packet, std::move(reply))
-        ->tryUpstream();
+    std::make_shared<TcpForward>(*this, std::move(*query), packet, std::move(reply))->tryUpstream();
   } else {
     forwardUdp(std::move(*query), packet, std::move(reply));
   }
@@ -540,8 +540,7 @@ Status DnsProxy::Impl::start(const DnsProxyOptions& opts,
     }
     udp::endpoint ep(addr, hp.port);
     // Forwarding to ourselves would bounce every unknown name around until it times out.
-    if (ep == udp_listener.local_endpoint(ec) ||
-        (addr.is_unspecified() && hp.port == bound.port)) {
+    if (ep == udp_listener.local_endpoint(ec) || (addr.is_unspecified() && hp.port == bound.port)) {
       SLUICE_LOG_WARN("DNS proxy: upstream {} is this proxy; skipped", hp.toString());
       continue;
     }
@@ -550,8 +549,10 @@ Status DnsProxy::Impl::start(const DnsProxyOptions& opts,
   }
   upstream_list = std::move(usable);
   if (upstream_eps.empty()) {
-    SLUICE_LOG_WARN("DNS proxy: no upstream resolver (none given, none in {}); names outside "
-                    "the mesh get SERVFAIL", opts.resolv_conf);
+    SLUICE_LOG_WARN(
+        "DNS proxy: no upstream resolver (none given, none in {}); names outside "
+        "the mesh get SERVFAIL",
+        opts.resolv_conf);
   }
 
   auto openUpstream = [&](udp::socket& socket, udp protocol) -> Status {
@@ -619,9 +620,8 @@ void DnsProxy::publish(std::shared_ptr<const MeshSnapshot> snapshot) {
   if (!impl_->started.load()) return;
   auto table = buildTable(snapshot.get());
   Impl* impl = impl_.get();
-  asio::post(impl->ctx, [impl, table = std::move(table)]() mutable {
-    impl->table = std::move(table);
-  });
+  asio::post(impl->ctx,
+             [impl, table = std::move(table)]() mutable { impl->table = std::move(table); });
 }
 
 net::HostPort DnsProxy::boundAddress() const { return impl_->bound; }

@@ -1,6 +1,7 @@
 #include "proxy/dns_proxy.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -10,8 +11,6 @@
 #include <cstdio>
 #include <fstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "net/dns_message.h"
 
@@ -53,7 +52,8 @@ std::string makeQuery(uint16_t id, std::string_view name, uint16_t type) {
 }
 
 uint16_t rd16(std::string_view p, size_t at) {
-  return static_cast<uint16_t>((static_cast<uint8_t>(p[at]) << 8) | static_cast<uint8_t>(p[at + 1]));
+  return static_cast<uint16_t>((static_cast<uint8_t>(p[at]) << 8) |
+                               static_cast<uint8_t>(p[at + 1]));
 }
 
 struct Answer {
@@ -247,8 +247,8 @@ class FakeResolver {
         std::string buf(65535, '\0');
         sockaddr_in from{};
         socklen_t len = sizeof from;
-        ssize_t n = ::recvfrom(udp_, buf.data(), buf.size(), 0,
-                               reinterpret_cast<sockaddr*>(&from), &len);
+        ssize_t n =
+            ::recvfrom(udp_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
         if (n <= 0) continue;
         ++udp_queries_;
         buf.resize(static_cast<size_t>(n));
@@ -359,10 +359,10 @@ TEST_F(DnsProxyTest, EveryHostFormOfARegistryServiceAnswersItsVip) {
   startProxy({upstream.hostPort()});
   std::string vip = vipOf("service-provider.default.svc.cluster.local");
   ASSERT_FALSE(vip.empty());
-  for (const char* name : {"service-provider", "service-provider.default",
-                           "service-provider.default.svc",
-                           "service-provider.default.svc.cluster.local",
-                           "Service-Provider.Default.SVC.cluster.local."}) {
+  for (const char* name :
+       {"service-provider", "service-provider.default", "service-provider.default.svc",
+        "service-provider.default.svc.cluster.local",
+        "Service-Provider.Default.SVC.cluster.local."}) {
     auto a = ask(name, 1);
     EXPECT_EQ(a.rcode, 0) << name;
     EXPECT_EQ(a.id, 0x1234) << name;
@@ -467,9 +467,9 @@ TEST_F(DnsProxyTest, TcpAnswersLocallyAndForwardsOverTcp) {
   FakeResolver upstream("203.0.113.9");
   ASSERT_TRUE(upstream.tcpOk());
   startProxy({upstream.hostPort()});
-  auto answers = tcpAsk(port_, {makeQuery(7, "service-provider", 1),
-                                makeQuery(8, "www.example.org", 1),
-                                makeQuery(9, "service-provider", 28)});
+  auto answers =
+      tcpAsk(port_, {makeQuery(7, "service-provider", 1), makeQuery(8, "www.example.org", 1),
+                     makeQuery(9, "service-provider", 28)});
   ASSERT_EQ(answers.size(), 3u);
   auto local = parseAnswer(answers[0]);
   EXPECT_EQ(local.id, 7);
