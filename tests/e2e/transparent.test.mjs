@@ -1,0 +1,177 @@
+// The sidecar's transparent mode in a pod made of network namespaces (tests/e2e/lib/pods.mjs):
+// `sluice init-netfilter` sends the pod's outbound TCP and DNS to `sluice proxy
+// --transparent-listen ... --dns-listen ...`. Asserted here, against a "remote" pod with plain
+// servers and a stub resolver:
+// - DNS: mesh names get their addresses from the sidecar, other names are forwarded to the pod's
+//   resolver (NXDOMAIN relayed as such);
+// - HTTP to a ServiceEntry address is routed by its VirtualService (by Host and by the address
+//   alone); HTTP to an address outside the mesh reaches that address unchanged;
+// - non-HTTP TCP: client-first and server-first exchanges, half-close, and TCP to a service
+//   address going to the service's endpoint.
+// Skips (saying why) where network namespaces cannot be made.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as e2e from './lib/index.mjs';
+import { PodNet } from './lib/pods.mjs';
+
+const MARK = '1337';
+const ECHO_VIP = '240.241.0.10';
+const TCP_VIP = '240.241.0.20';
+
+let pods;
+let skipReason = null;
+let app;
+let remote;
+
+function meshConfig(remoteIp) {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: echo, namespace: default}
+spec:
+  hosts: [echo.mesh.test]
+  addresses: [${ECHO_VIP}]
+  location: MESH_INTERNAL
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: ${remoteIp}, ports: {http: 8081}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: echo-b, namespace: default}
+spec:
+  hosts: [echo-b.mesh.test]
+  location: MESH_INTERNAL
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: ${remoteIp}, ports: {http: 8082}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: echo-tcp, namespace: default}
+spec:
+  hosts: [echo-tcp.mesh.test]
+  addresses: [${TCP_VIP}]
+  location: MESH_INTERNAL
+  ports: [{number: 9000, name: tcp, protocol: TCP}]
+  resolution: STATIC
+  endpoints: [{address: ${remoteIp}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: echo, namespace: default}
+spec:
+  hosts: [echo.mesh.test]
+  http:
+  - match: [{uri: {prefix: /b}}]
+    route: [{destination: {host: echo-b.mesh.test}}]
+    headers: {response: {add: {x-routed-by: sluice}}}
+  - route: [{destination: {host: echo.mesh.test}}]
+    headers: {response: {add: {x-routed-by: sluice}}}
+`;
+}
+
+before(async () => {
+  pods = new PodNet('tp');
+  skipReason = await pods.create();
+  if (skipReason) return;
+  remote = await pods.addPod('remote');
+  // The app pod's resolver is the remote pod's stub; the sidecar forwards there.
+  app = await pods.addPod('app', { nameserver: remote.ip });
+  await remote.start(process.execPath, [new URL('./lib/pod_servers.mjs', import.meta.url).pathname,
+    JSON.stringify({ ip: remote.ip, http: { 8081: 'a', 8082: 'b' }, tcpEcho: [9000], tcpBanner: [9001],
+      dns: { a: { 'outside.example': remote.ip } } })], { name: 'servers', readyLine: /pod servers ready/ });
+
+  const configDir = e2e.makeTempDir('sluice-transparent-');
+  e2e.writeAtomic(configDir, 'mesh.yaml', meshConfig(remote.ip));
+  const init = await app.run(e2e.sluiceBin(), ['init-netfilter', '--outbound-port', '15001',
+    '--dns-port', '15053', '--proxy-mark', MARK]);
+  assert.equal(init.code, 0, init.stderr);
+  const sidecar = await app.startSluice(['proxy', '--transparent-listen', '127.0.0.1:15001',
+    '--dns-listen', '127.0.0.1:15053', '--upstream-mark', MARK, '--config', configDir,
+    '--admin', '127.0.0.1:15000', '--service-node', 'app'], { name: 'sidecar' });
+  assert.match(sidecar.ready[0], /listen 127\.0\.0\.1:15001 admin 127\.0\.0\.1:15000 dns 127\.0\.0\.1:15053/);
+});
+
+after(async () => {
+  await pods?.destroy();
+  await e2e.cleanupAll();
+});
+
+async function resolve(name) {
+  const r = await app.run('getent', ['ahostsv4', name], { timeoutMs: 10_000 });
+  return r.code === 0 ? r.stdout.trim().split(/\s+/)[0] : `exit ${r.code}`;
+}
+
+async function sidecarCounter(name) {
+  const r = await app.http({ requests: ['http://127.0.0.1:15000/stats/prometheus'] });
+  const m = r.results[0].body.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+  return m ? Number(m[1]) : NaN;
+}
+
+test('mesh names resolve to their addresses from the sidecar; other names are forwarded', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  assert.equal(await resolve('echo.mesh.test'), ECHO_VIP);
+  assert.equal(await resolve('ECHO.mesh.test.'), ECHO_VIP, 'case and trailing dot do not matter');
+  assert.equal(await resolve('echo-tcp.mesh.test'), TCP_VIP);
+  assert.equal(await resolve('outside.example'), remote.ip, 'forwarded to the pod resolver');
+  assert.equal(await resolve('nowhere.example'), 'exit 2', 'NXDOMAIN relayed');
+});
+
+test('HTTP to a service address is routed by its VirtualService, by name and by address', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const r = await app.http({ requests: ['http://echo.mesh.test/a', 'http://echo.mesh.test/b/x',
+    `http://${ECHO_VIP}/b/y`, `http://${ECHO_VIP}/z`] });
+  const [byNameA, byNameB, byAddrB, byAddrA] = r.results;
+  for (const x of r.results) {
+    assert.equal(x.status, 200, JSON.stringify(x));
+    assert.equal(x.headers['x-routed-by'], 'sluice', 'went through the VirtualService');
+  }
+  assert.equal(byNameA.body, 'a GET /a');
+  assert.equal(byNameB.body, 'b GET /b/x');
+  assert.equal(byAddrB.body, 'b GET /b/y');
+  assert.equal(byAddrA.body, 'a GET /z');
+  assert.equal(byNameA.headers['x-seen-host'], 'echo.mesh.test', 'Host is kept');
+});
+
+test('HTTP to an address outside the mesh reaches that address unchanged', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const before = await sidecarCounter('sluice_downstream_requests_total');
+  const r = await app.http({ requests: [`http://${remote.ip}:8082/plain?q=1`] });
+  assert.equal(r.results[0].status, 200, JSON.stringify(r.results[0]));
+  assert.equal(r.results[0].body, 'b GET /plain?q=1');
+  assert.equal(r.results[0].headers['x-routed-by'], undefined);
+  assert.equal(await sidecarCounter('sluice_downstream_requests_total'), before + 1,
+    'the request went through the sidecar');
+});
+
+test('non-HTTP TCP passes through: client-first, server-first, and to a service address', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const before = await sidecarCounter('sluice_tcp_connections_total');
+  const binary = Buffer.from([0, 1, 2, 0xff, 0x68, 0x69, 0x0d, 0x0a]).toString('hex');
+  const r = await app.http({ tcp: [
+    { host: remote.ip, port: 9000, send: binary, expect: 8 },
+    { host: remote.ip, port: 9001, serverFirst: 7, send: Buffer.from('ping').toString('hex'), expect: 4 },
+    { host: TCP_VIP, port: 9000, send: Buffer.from('via vip').toString('hex'), expect: 7 },
+  ] });
+  const [clientFirst, serverFirst, viaVip] = r.results;
+  assert.equal(clientFirst.status, 'ok', JSON.stringify(clientFirst));
+  assert.equal(clientFirst.received, Buffer.from([0, 1, 2, 0xff, 0x48, 0x49, 0x0d, 0x0a]).toString('hex'));
+  assert.equal(serverFirst.status, 'ok', JSON.stringify(serverFirst));
+  assert.equal(Buffer.from(serverFirst.banner, 'hex').toString(), 'BANNER\n');
+  assert.equal(Buffer.from(serverFirst.received, 'hex').toString(), 'ping');
+  assert.equal(viaVip.status, 'ok', JSON.stringify(viaVip));
+  assert.equal(Buffer.from(viaVip.received, 'hex').toString(), 'VIA VIP');
+  assert.equal(await sidecarCounter('sluice_tcp_connections_total'), before + 3);
+});
+
+test('a half-closed TCP connection still gets the server\'s last words', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const script = `
+    const s = require('node:net').connect({ host: '${remote.ip}', port: 9001, allowHalfOpen: true });
+    let got = '';
+    s.on('data', (d) => { got += d; if (got === 'BANNER\\n') s.end('last'); });
+    s.on('end', () => { process.stdout.write(JSON.stringify(got)); process.exit(0); });
+    setTimeout(() => { process.stdout.write('timeout ' + JSON.stringify(got)); process.exit(1); }, 5000);`;
+  const r = await app.run(process.execPath, ['-e', script], { timeoutMs: 10_000 });
+  assert.equal(r.stdout, JSON.stringify('BANNER\nlastBYE\n'), r.stderr);
+});
