@@ -153,6 +153,22 @@ async function consumerAdmin(topo, path) {
   return r.body;
 }
 
+// A counter of the consumer sidecar's /stats/prometheus: the sum of `name` over series whose
+// labels contain `labelText` (all series when empty).
+async function consumerCounter(topo, name, labelText = '') {
+  const text = await consumerAdmin(topo, '/stats/prometheus');
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = line.match(/^(\w+)(\{[^}]*\})?\s+(\d+(?:\.\d+)?)$/);
+    if (m && m[1] === name && (m[2] ?? '').includes(labelText)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+// Requests the consumer's sidecar routed as the mesh service service-provider (not passthrough).
+const meshCalls = (topo) => consumerCounter(topo, 'istio_requests_total',
+  'destination_service_name="service-provider"');
+
 function applyToMesh(topo, files) {
   for (const dir of topo.dirs) for (const f of files) e2e.writeAtomic(dir, f, seedFile(f));
 }
@@ -234,13 +250,24 @@ for (const method of [1, 2]) {
           assert.deepEqual(hosts.map((h) => h.port), [PROVIDER_PORT, PROVIDER_PORT]);
           assert.deepEqual(hosts.map((h) => h.metadata.label).sort(), ['v1', 'v2']);
         }
+        // Now through the mesh: the consumer's sidecar routes each call as service-provider.
+        const viaMesh = await meshCalls(topo);
         assertRoundRobin(await echo(topo, 'world', 8), 'world', topo);
+        assert.equal(await meshCalls(topo) - viaMesh, 8, 'the sidecar routed every call as service-provider');
 
         applyToMesh(topo, ROUTING_FILES);
         await e2e.waitFor(async () => (await consumerAdmin(topo, '/config_dump')).includes('hello-v1'),
           { timeoutMs: 10_000, intervalMs: 100, what: 'the consumer sidecar\'s /config_dump to show hello-v1' });
         assertAll(await echo(topo, 'hello', 8), 'v1', 'hello', topo);
         assertAll(await echo(topo, 'world', 8), 'v2', 'world', topo);
+        if (method === 1) {
+          // Reverse DNS: the provider pods' addresses map back to the service.
+          const dump = JSON.parse(await consumerAdmin(topo, '/config_dump'));
+          for (const pod of [topo.v1, topo.v2]) {
+            assert.match(dump.reverse_dns.addresses[`${pod.ip}:${PROVIDER_PORT}`] ?? '', /^service-provider\./,
+              JSON.stringify(dump.reverse_dns));
+          }
+        }
       });
 
       if (method === 1 && order === 'a') {
@@ -259,6 +286,7 @@ for (const method of [1, 2]) {
             return Number(m[1]);
           };
           const before = await redirected();
+          const tcpBefore = await consumerCounter(topo, 'sluice_tcp_connections_total');
           const payload = Buffer.from([0x00, 0x01, 0x02, 0xfe, 0xff, 0x0d, 0x0a, 0x47, 0x45, 0x54]).toString('hex');
           const out = await topo.consumer.http({ timeoutMs: 4_000, tcp: [
             { host: topo.v1.ip, port: 9000, send: payload },
@@ -271,6 +299,8 @@ for (const method of [1, 2]) {
           assert.equal(serverFirst.banner, '5300ff0a');
           assert.equal(serverFirst.received, payload);
           assert.ok(await redirected() >= before + 2, 'both connections went through the sidecar port');
+          assert.equal(await consumerCounter(topo, 'sluice_tcp_connections_total') - tcpBefore, 2,
+            'the sidecar proxied both as TCP');
         });
       }
     });
