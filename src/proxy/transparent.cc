@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,21 +36,46 @@ constexpr int kIp6OriginalDst = 80;
 
 auto withEc(asio::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
-// Reads once, giving up after `wait` (the socket's pending read is cancelled by the timer).
+// Cancels a socket's pending operations when a deadline passes. The expiry handler may already
+// be queued when the guarded operation completes; `done` (shared with the handler, which can
+// outlive the frame) makes such a late expiry a no-op instead of cancelling a later operation.
+class SocketDeadline {
+ public:
+  SocketDeadline(tcp::socket& socket, std::chrono::steady_clock::duration after)
+      : timer_(socket.get_executor()), state_(std::make_shared<State>()) {
+    timer_.expires_after(after);
+    timer_.async_wait([&socket, state = state_](asio::error_code ec) {
+      if (ec || state->done) return;
+      state->expired = true;
+      asio::error_code ignored;
+      socket.cancel(ignored);
+    });
+  }
+  ~SocketDeadline() { finish(); }
+  SocketDeadline(const SocketDeadline&) = delete;
+  SocketDeadline& operator=(const SocketDeadline&) = delete;
+  // The guarded operation is over; returns whether the deadline had passed.
+  bool finish() {
+    state_->done = true;
+    timer_.cancel();
+    return state_->expired;
+  }
+
+ private:
+  struct State {
+    bool done = false;
+    bool expired = false;
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
+// Reads once, giving up after `wait` (ec = timed_out when nothing came).
 awaitable<size_t> readWithin(tcp::socket& s, asio::mutable_buffer buf,
                              std::chrono::steady_clock::duration wait, asio::error_code& ec) {
-  asio::steady_timer timer(s.get_executor());
-  timer.expires_after(wait);
-  bool expired = false;
-  timer.async_wait([&s, &expired](asio::error_code tec) {
-    if (tec) return;
-    expired = true;
-    asio::error_code ignored;
-    s.cancel(ignored);
-  });
+  SocketDeadline deadline(s, wait);
   size_t n = co_await s.async_read_some(buf, withEc(ec));
-  timer.cancel();
-  if (expired && n == 0) ec = asio::error::timed_out;
+  if (deadline.finish() && n == 0) ec = asio::error::timed_out;
   co_return n;
 }
 
@@ -124,16 +150,12 @@ awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool
     down.close(ignored);
     up.close(ignored);
   });
-  asio::steady_timer timer(w.io());
-  timer.expires_after(kTcpConnectTimeout);
-  timer.async_wait([&up](asio::error_code ec) {
-    if (!ec) {
-      asio::error_code ignored;
-      up.cancel(ignored);
-    }
-  });
-  asio::error_code ec = co_await net::connectOutbound(up, target);
-  timer.cancel();
+  asio::error_code ec;
+  {
+    SocketDeadline deadline(up, kTcpConnectTimeout);
+    ec = co_await net::connectOutbound(up, target);
+    if (deadline.finish() && !ec) ec = asio::error::timed_out;
+  }
   if (!ec && !received.empty()) {
     co_await asio::async_write(up, asio::buffer(received), withEc(ec));
   }
