@@ -71,7 +71,8 @@ async function startTopology(tag, { method, sidecars, configFirst }) {
   Object.assign(topo, { registry, v1, v2, consumer, gateway, client, mesh: [v1, v2, consumer] });
 
   // Short cacheMillis / beats so SDK polls and registry changes show within a second.
-  await registry.startSluice(['registry', '--listen', NACOS, '--data-dir', e2e.makeTempDir('sluice-pods-nacos-'),
+  await registry.startSluice(['registry', '--listen', NACOS,
+    '--data-dir', e2e.makeTempDir('sluice-pods-nacos-'),
     '--cache-millis', '500'], { readyLine: /sluice registry listening on \S+\n/ });
 
   if (sidecars) {
@@ -219,7 +220,8 @@ const ORDERS = [
 
 for (const method of [1, 2]) {
   for (const { order, configFirst, what } of ORDERS) {
-    describe(`method ${method} (${method === 1 ? 'reverse DNS' : 'Nacos list rewrite'}), order ${order}: ${what}`, () => {
+    const name = method === 1 ? 'reverse DNS' : 'Nacos list rewrite';
+    describe(`method ${method} (${name}), order ${order}: ${what}`, () => {
       let topo;
       before(async () => {
         const why = podsUnavailable() ?? SIDECAR_MISSING;
@@ -231,8 +233,10 @@ for (const method of [1, 2]) {
       test('round robin before the routing rules; /echo/hello -> v1 and the rest -> v2 after', async (t) => {
         if (topo.skip) return t.skip(topo.skip);
         if (!configFirst) {
-          // Empty config: the sidecars pass traffic through untouched.
+          // Empty config: the sidecars pass traffic through untouched (invisible to the mesh).
+          const passthroughBefore = await meshCalls(topo);
           assertRoundRobin(await echo(topo, 'world', 8), 'world', topo);
+          assert.equal(await meshCalls(topo), passthroughBefore, 'no mesh routing without the method config');
           applyToMesh(topo, METHOD_FILES[method]);
           await e2e.waitFor(async () => {
             const dump = await consumerAdmin(topo, '/config_dump');
@@ -246,7 +250,10 @@ for (const method of [1, 2]) {
             const h = await sdkView(topo);
             return h.length === 2 && h.every((x) => x.ip === 'service-provider') ? h : null;
           }, { timeoutMs: 10_000, intervalMs: 200, what: 'the SDK to see ip service-provider' })
-            .catch(async (e) => { throw new Error(`${e.message}; SDK view: ${JSON.stringify(await sdkView(topo).catch((x) => x.message))}\n${describeAll(topo)}`); });
+            .catch(async (e) => {
+              const view = await sdkView(topo).catch((x) => x.message);
+              throw new Error(`${e.message}; SDK view: ${JSON.stringify(view)}\n${describeAll(topo)}`);
+            });
           assert.deepEqual(hosts.map((h) => h.port), [PROVIDER_PORT, PROVIDER_PORT]);
           assert.deepEqual(hosts.map((h) => h.metadata.label).sort(), ['v1', 'v2']);
         }
@@ -257,14 +264,15 @@ for (const method of [1, 2]) {
 
         applyToMesh(topo, ROUTING_FILES);
         await e2e.waitFor(async () => (await consumerAdmin(topo, '/config_dump')).includes('hello-v1'),
-          { timeoutMs: 10_000, intervalMs: 100, what: 'the consumer sidecar\'s /config_dump to show hello-v1' });
+          { timeoutMs: 10_000, intervalMs: 100, what: 'the consumer sidecar /config_dump to show hello-v1' });
         assertAll(await echo(topo, 'hello', 8), 'v1', 'hello', topo);
         assertAll(await echo(topo, 'world', 8), 'v2', 'world', topo);
         if (method === 1) {
           // Reverse DNS: the provider pods' addresses map back to the service.
           const dump = JSON.parse(await consumerAdmin(topo, '/config_dump'));
           for (const pod of [topo.v1, topo.v2]) {
-            assert.match(dump.reverse_dns.addresses[`${pod.ip}:${PROVIDER_PORT}`] ?? '', /^service-provider\./,
+            const mapped = dump.reverse_dns.addresses[`${pod.ip}:${PROVIDER_PORT}`] ?? '';
+            assert.match(mapped, /^service-provider\./,
               JSON.stringify(dump.reverse_dns));
           }
         }
@@ -278,7 +286,8 @@ for (const method of [1, 2]) {
             net.createServer((s)=>s.pipe(s)).listen(9000,'${topo.v1.ip}',()=>{
               net.createServer((s)=>{s.write(Buffer.from([0x53,0x00,0xff,0x0a]));s.pipe(s);})
                 .listen(9001,'${topo.v1.ip}',()=>console.log('tcp servers ready'));});`;
-          await topo.v1.start(process.execPath, ['-e', servers], { name: 'tcp-servers', readyLine: /tcp servers ready/ });
+          await topo.v1.start(process.execPath, ['-e', servers],
+            { name: 'tcp-servers', readyLine: /tcp servers ready/ });
           const redirected = async () => {
             const r = await topo.consumer.run('iptables-save', ['-c', '-t', 'nat']);
             const m = r.stdout.match(/\[(\d+):\d+\] -A SLUICE_REDIRECT -p tcp -j REDIRECT --to-ports 15001/);
@@ -287,15 +296,19 @@ for (const method of [1, 2]) {
           };
           const before = await redirected();
           const tcpBefore = await consumerCounter(topo, 'sluice_tcp_connections_total');
-          const payload = Buffer.from([0x00, 0x01, 0x02, 0xfe, 0xff, 0x0d, 0x0a, 0x47, 0x45, 0x54]).toString('hex');
+          // Binary, not HTTP (NUL, 0xff, a bare CRLF, then "GET" to tempt a sniffer).
+          const payload = Buffer.from([0x00, 0x01, 0x02, 0xfe, 0xff, 0x0d, 0x0a, 0x47, 0x45, 0x54])
+            .toString('hex');
           const out = await topo.consumer.http({ timeoutMs: 4_000, tcp: [
             { host: topo.v1.ip, port: 9000, send: payload },
             { host: topo.v1.ip, port: 9001, send: payload, serverFirst: 4 },
           ] });
           const [clientFirst, serverFirst] = out.results;
-          assert.equal(clientFirst.error, undefined, `client-first: ${JSON.stringify(clientFirst)}\n${describeAll(topo)}`);
+          assert.equal(clientFirst.error, undefined,
+            `client-first: ${JSON.stringify(clientFirst)}\n${describeAll(topo)}`);
           assert.equal(clientFirst.received, payload);
-          assert.equal(serverFirst.error, undefined, `server-first: ${JSON.stringify(serverFirst)}\n${describeAll(topo)}`);
+          assert.equal(serverFirst.error, undefined,
+            `server-first: ${JSON.stringify(serverFirst)}\n${describeAll(topo)}`);
           assert.equal(serverFirst.banner, '5300ff0a');
           assert.equal(serverFirst.received, payload);
           assert.ok(await redirected() >= before + 2, 'both connections went through the sidecar port');

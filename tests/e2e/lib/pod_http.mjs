@@ -20,7 +20,8 @@ function get(req, timeoutMs) {
   const started = Date.now();
   return new Promise((resolve) => {
     const done = (r) => resolve({ url: spec.url, ms: Date.now() - started, ...r });
-    const r = http.request(spec.url, { method: spec.method ?? 'GET', headers: spec.headers ?? {}, agent: false },
+    const options = { method: spec.method ?? 'GET', headers: spec.headers ?? {}, agent: false };
+    const r = http.request(spec.url, options,
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));

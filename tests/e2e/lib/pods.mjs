@@ -10,9 +10,10 @@
 //   await net.destroy();                     // also done at process exit, whatever the outcome
 //
 // Each pod is a network namespace with lo up, one address from 10.0.130.0/24 on eth0 (inside
-// the seed's pod_cidrs 10.0.128.0/18) and a default route via the bridge's 10.0.130.1, plus /etc/netns/<ns>/{hosts,resolv.conf}, which
-// `ip netns exec` bind-mounts over /etc for every process started in the pod. Nothing is added to
-// the root namespace; every name carries the test's pid so parallel runs do not collide.
+// the seed's pod_cidrs 10.0.128.0/18), a default route via the bridge's 10.0.130.1, and
+// /etc/netns/<ns>/{hosts,resolv.conf}, which `ip netns exec` bind-mounts over /etc for every
+// process started in the pod. Nothing is added to the root namespace; every name carries the
+// test's pid so parallel runs do not collide.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

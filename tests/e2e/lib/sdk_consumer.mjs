@@ -21,7 +21,9 @@ const logger = {
   warn: (...a) => console.error('sdk warn:', ...a.map(String)),
   error: (...a) => console.error('sdk error:', ...a.map(String)),
 };
-const client = new NacosNamingClient({ logger, serverList: opts.server, namespace: opts.namespace ?? 'public' });
+const client = new NacosNamingClient({
+  logger, serverList: opts.server, namespace: opts.namespace ?? 'public',
+});
 
 let next = 0;
 async function healthyInstances() {
@@ -52,8 +54,8 @@ const server = http.createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
     if (path === '/debug') {
       const hosts = await healthyInstances();
-      return reply(200, JSON.stringify({ hosts: hosts.map((h) => ({ ip: h.ip, port: h.port, metadata: h.metadata })) }),
-        'application/json');
+      const view = hosts.map((h) => ({ ip: h.ip, port: h.port, metadata: h.metadata }));
+      return reply(200, JSON.stringify({ hosts: view }), 'application/json');
     }
     const m = path.match(/^\/echo\/(.*)$/);
     if (!m) return reply(404, 'not found');
