@@ -66,7 +66,6 @@ constexpr std::array kTable = {
     UnenforcedField{"ServiceEntry.spec.resolution=DNS_ROUND_ROBIN",
                     "resolved like DNS (the first address that connects); no round robin over "
                     "the addresses"},
-    UnenforcedField{"ServiceEntry.spec.addresses", "VIP matching is not implemented yet"},
     UnenforcedField{"ServiceEntry.spec.workloadSelector", kNotYet},
     UnenforcedField{"ServiceEntry.spec.exportTo", "visibility scoping is not implemented yet"},
     UnenforcedField{"ServiceEntry.spec.subjectAltNames", "upstream TLS is not implemented yet"},

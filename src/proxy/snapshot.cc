@@ -298,7 +298,13 @@ class Builder {
       auto& svc = snap_->services[idx];
       for (const auto& text : se->addresses) {
         auto cidr = net::Cidr::parse(text);
-        if (!cidr || cidr->prefix_len != (cidr->base.v6 ? 128 : 32)) continue;
+        if (!cidr) continue;
+        if (cidr->prefix_len != (cidr->base.v6 ? 128 : 32)) {
+          diag(fmt::format("{}ServiceEntry {}/{}: address range {} is not enforced (only single "
+                           "addresses are answered by DNS and matched as a destination)",
+                           where(se->meta.pos), se->meta.ns, se->meta.name, text));
+          continue;
+        }
         std::string ip = cidr->base.toString();
         auto [it, inserted] = snap_->service_by_vip.emplace(ip, idx);
         if (!inserted && it->second != idx) {

@@ -245,5 +245,28 @@ spec:
   EXPECT_TRUE(j.contains("mesh_routes"));
 }
 
+TEST(Snapshot, ServiceEntrySingleAddressesAreMatchedRangesAreReported) {
+  auto snap = build(R"(
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: default}
+spec:
+  hosts: [ext.example.com]
+  addresses: [240.241.0.10, 10.96.0.0/16]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 10.0.0.1}]
+)");
+  const MeshService* svc = snap->findByVip("240.241.0.10");
+  ASSERT_NE(svc, nullptr);
+  EXPECT_EQ(svc->fqdn, "ext.example.com");
+  EXPECT_EQ(snap->findByVip("10.96.0.0"), nullptr);
+  bool reported = false;
+  for (const auto& d : snap->diagnostics) {
+    reported = reported || d.find("address range 10.96.0.0/16 is not enforced") != std::string::npos;
+  }
+  EXPECT_TRUE(reported) << "a CIDR in addresses must be reported, not silently ignored";
+}
+
 }  // namespace
 }  // namespace sluice::proxy
