@@ -85,6 +85,7 @@ void addProxyCommands(CLI::App& app, int& exit_code) {
     struct SidecarFlags {
       std::vector<std::string> listen;
       std::vector<std::string> transparent;
+      std::vector<std::string> inbound;
       std::string dns_listen;
       std::vector<std::string> dns_upstreams;
       std::string vip_cidr;
@@ -105,6 +106,11 @@ void addProxyCommands(CLI::App& app, int& exit_code) {
                     "Transparent listener for traffic redirected by `sluice init-netfilter` "
                     "(original destination, HTTP sniffing, TCP passthrough), repeatable")
         ->check(kHostPort);
+    cmd->add_option("--inbound-listen", sf->inbound,
+                    "Inbound listener for traffic redirected into the pod (`init-netfilter "
+                    "--inbound-port`; bind 0.0.0.0:PORT since REDIRECT targets the pod address): "
+                    "relayed to the application it was addressed to")
+        ->check(kHostPort);
     cmd->add_option("--dns-listen", sf->dns_listen,
                     "DNS proxy address (UDP+TCP): mesh names answered with VIPs, the rest "
                     "forwarded; unset = no DNS proxy")
@@ -122,7 +128,10 @@ void addProxyCommands(CLI::App& app, int& exit_code) {
     cmd->callback([f, sf, &exit_code] {
       auto o = baseOptions(*f, "sluice proxy");
       o.proxy.mode = proxy::ProxyOptions::Mode::kSidecar;
-      if (sf->listen.empty() && sf->transparent.empty()) sf->listen.push_back("127.0.0.1:15001");
+      if (sf->listen.empty() && sf->transparent.empty() && sf->inbound.empty()) {
+        sf->listen.push_back("127.0.0.1:15001");
+      }
+      for (const auto& l : sf->inbound) o.proxy.inbound_listen.push_back(hostPort(l));
       for (const auto& l : sf->listen) o.proxy.listen.push_back(hostPort(l));
       for (const auto& l : sf->transparent) o.proxy.transparent_listen.push_back(hostPort(l));
       std::string vip_cidr = sf->vip_cidr;

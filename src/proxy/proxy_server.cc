@@ -96,13 +96,13 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
         [](Worker& w) { return w.stats().collect(); });
     std::string source = options.service_node.empty() ? "unknown" : options.service_node;
     std::string body = renderPrometheus(per_worker, source, "source");
-    auto totals = onEachWorker<std::array<uint64_t, 5>>([](Worker& w) {
+    auto totals = onEachWorker<std::array<uint64_t, 6>>([](Worker& w) {
       const WorkerStats& s = w.stats();
-      return std::array<uint64_t, 5>{s.downstream_connections_total, s.downstream_requests_total,
+      return std::array<uint64_t, 6>{s.downstream_connections_total, s.downstream_requests_total,
                                      s.upstream_connections_total, s.tcp_connections_total,
-                                     s.tcp_connect_failures_total};
+                                     s.tcp_connect_failures_total, s.inbound_connections_total};
     });
-    std::array<uint64_t, 5> sum{};
+    std::array<uint64_t, 6> sum{};
     for (const auto& t : totals) {
       for (size_t i = 0; i < sum.size(); ++i) sum[i] += t[i];
     }
@@ -116,8 +116,10 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
         "# TYPE sluice_tcp_connections_total counter\n"
         "sluice_tcp_connections_total {}\n"
         "# TYPE sluice_tcp_connect_failures_total counter\n"
-        "sluice_tcp_connect_failures_total {}\n",
-        sum[0], sum[1], sum[2], sum[3], sum[4]);
+        "sluice_tcp_connect_failures_total {}\n"
+        "# TYPE sluice_inbound_connections_total counter\n"
+        "sluice_inbound_connections_total {}\n",
+        sum[0], sum[1], sum[2], sum[3], sum[4], sum[5]);
     {
       std::lock_guard lock(mu);
       body += fmt::format("# TYPE sluice_snapshot_version gauge\nsluice_snapshot_version {}\n",
@@ -224,7 +226,7 @@ Status ProxyServer::start(const ProxyOptions& options, std::shared_ptr<const Mes
     return invalidArgument("concurrency must be in 1..256 (got {})", options.concurrency);
   }
   if (options.mode == ProxyOptions::Mode::kSidecar && options.listen.empty() &&
-      options.transparent_listen.empty()) {
+      options.transparent_listen.empty() && options.inbound_listen.empty()) {
     return invalidArgument("sidecar mode needs at least one listen or transparent listen address");
   }
   m.options = options;
@@ -238,11 +240,13 @@ Status ProxyServer::start(const ProxyOptions& options, std::shared_ptr<const Mes
   // Listeners are opened here, before the threads run, so bind errors are reported by start().
   for (auto& w : m.workers) w->setSnapshot(initial);
   if (options.mode == ProxyOptions::Mode::kSidecar) {
-    auto open = [&m](const std::vector<net::HostPort>& addrs, bool transparent) -> Status {
+    auto open = [&m](const std::vector<net::HostPort>& addrs, bool transparent,
+                     bool inbound) -> Status {
       for (const auto& addr : addrs) {
         net::HostPort bound_addr;
         ListenerContext ctx;
         ctx.transparent = transparent;
+        ctx.inbound = inbound;
         for (auto& w : m.workers) {
           // Port 0: the first worker picks the port, the others share it (SO_REUSEPORT).
           net::HostPort want = w.get() == m.workers.front().get() ? addr : bound_addr;
@@ -254,8 +258,9 @@ Status ProxyServer::start(const ProxyOptions& options, std::shared_ptr<const Mes
       }
       return ok();
     };
-    SLUICE_RETURN_IF_ERROR(open(options.transparent_listen, true));
-    SLUICE_RETURN_IF_ERROR(open(options.listen, false));
+    SLUICE_RETURN_IF_ERROR(open(options.transparent_listen, true, false));
+    SLUICE_RETURN_IF_ERROR(open(options.inbound_listen, true, true));
+    SLUICE_RETURN_IF_ERROR(open(options.listen, false, false));
   } else {
     size_t want = 0;
     for (const auto& gl : initial->gateway_listeners) {

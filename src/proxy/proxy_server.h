@@ -38,6 +38,8 @@ struct ProxyOptions {
   std::vector<net::HostPort> listen;  // sidecar: the explicit-proxy port(s); port 0 = pick one
   // sidecar: transparent listener(s) for intercepted traffic (proxy/transparent.h)
   std::vector<net::HostPort> transparent_listen;
+  // sidecar: inbound listener(s) for traffic redirected to the pod (relayed to the application)
+  std::vector<net::HostPort> inbound_listen;
   int port_offset = 0;                // gateway: server port N listens on N + port_offset
   std::string listen_host = "127.0.0.1";  // gateway
   net::HostPort admin{"127.0.0.1", 0};

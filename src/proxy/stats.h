@@ -44,6 +44,7 @@ class WorkerStats {
   // Transparent listener: connections passed through as TCP (not HTTP) and those that failed.
   uint64_t tcp_connections_total = 0;
   uint64_t tcp_connect_failures_total = 0;
+  uint64_t inbound_connections_total = 0;  // relayed to the local application
 
  private:
   std::unordered_map<uint64_t, std::vector<RequestSeries>> series_;  // hash -> collisions

@@ -224,6 +224,16 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
   // like the explicit proxy does.
   bool redirected = *dst != local;
   if (redirected) listener.original_dst = *dst;
+  if (listener.inbound) {
+    if (!redirected) {
+      SLUICE_LOG_WARN("inbound listener: connection was not redirected; closing");
+      socket.close(ec);
+      co_return;
+    }
+    ++w.stats().inbound_connections_total;
+    co_await proxyTcp(w, std::move(socket), {}, false, *dst);
+    co_return;
+  }
 
   auto snap = w.snapshot();
   auto first_wait = redirected && meshHttpDestination(*snap, *dst) ? kMeshClientFirstWait

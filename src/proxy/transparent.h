@@ -10,6 +10,8 @@
 // A client that sends nothing (server-speaks-first protocols: MySQL, SMTP, SSH...) is taken as
 // TCP after a short wait, except towards a known mesh HTTP destination, where the client is given
 // longer to speak first.
+// Inbound listeners (ListenerContext::inbound) skip all of this: the connection was redirected
+// on its way into the pod and is relayed to its original destination, the local application.
 
 #include <chrono>
 #include <optional>

@@ -35,6 +35,9 @@ struct ListenerContext {
   // Transparent listener (iptables REDIRECT): each connection's original destination is read
   // with SO_ORIGINAL_DST and set below, per connection, before the HTTP or TCP path runs.
   bool transparent = false;
+  // Inbound (init-netfilter --inbound-port): every connection is relayed to its original
+  // destination, the application in this pod; nothing is routed.
+  bool inbound = false;
   std::optional<asio::ip::tcp::endpoint> original_dst;
 };
 

@@ -7,7 +7,8 @@
 // - HTTP to a ServiceEntry address is routed by its VirtualService (by Host and by the address
 //   alone); HTTP to an address outside the mesh reaches that address unchanged;
 // - non-HTTP TCP: client-first and server-first exchanges, half-close, and TCP to a service
-//   address going to the service's endpoint.
+//   address going to the service's endpoint;
+// - inbound: connections into the pod are redirected to the sidecar and relayed to the app.
 // Skips (saying why) where network namespaces cannot be made.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,13 +84,17 @@ before(async () => {
 
   const configDir = e2e.makeTempDir('sluice-transparent-');
   e2e.writeAtomic(configDir, 'mesh.yaml', meshConfig(remote.ip));
+  await app.start(process.execPath, [new URL('./lib/pod_servers.mjs', import.meta.url).pathname,
+    JSON.stringify({ ip: app.ip, http: { 8090: 'app' } })], { name: 'app', readyLine: /pod servers ready/ });
   const init = await app.run(e2e.sluiceBin(), ['init-netfilter', '--outbound-port', '15001',
-    '--dns-port', '15053', '--proxy-mark', MARK]);
+    '--inbound-port', '15006', '--dns-port', '15053', '--proxy-mark', MARK]);
   assert.equal(init.code, 0, init.stderr);
   const sidecar = await app.startSluice(['proxy', '--transparent-listen', '127.0.0.1:15001',
+    '--inbound-listen', '0.0.0.0:15006',
     '--dns-listen', '127.0.0.1:15053', '--upstream-mark', MARK, '--config', configDir,
     '--admin', '127.0.0.1:15000', '--service-node', 'app'], { name: 'sidecar' });
-  assert.match(sidecar.ready[0], /listen 127\.0\.0\.1:15001 admin 127\.0\.0\.1:15000 dns 127\.0\.0\.1:15053/);
+  assert.match(sidecar.ready[0],
+    /listen 127\.0\.0\.1:15001,0\.0\.0\.0:15006 admin 127\.0\.0\.1:15000 dns 127\.0\.0\.1:15053/);
 });
 
 after(async () => {
@@ -174,4 +179,13 @@ test('a half-closed TCP connection still gets the server\'s last words', async (
     setTimeout(() => { process.stdout.write('timeout ' + JSON.stringify(got)); process.exit(1); }, 5000);`;
   const r = await app.run(process.execPath, ['-e', script], { timeoutMs: 10_000 });
   assert.equal(r.stdout, JSON.stringify('BANNER\nlastBYE\n'), r.stderr);
+});
+
+test('inbound: connections into the pod go through the sidecar to the application', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const before = await sidecarCounter('sluice_inbound_connections_total');
+  const r = await remote.http({ requests: [`http://${app.ip}:8090/in`, `http://${app.ip}:8090/again`] });
+  for (const x of r.results) assert.equal(x.status, 200, JSON.stringify(x));
+  assert.deepEqual(r.results.map((x) => x.body), ['app GET /in', 'app GET /again']);
+  assert.equal(await sidecarCounter('sluice_inbound_connections_total'), before + 2);
 });
