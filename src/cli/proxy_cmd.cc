@@ -1,5 +1,6 @@
 // `sluice proxy` (sidecar, explicit proxy) and `sluice gateway` (ingress from Gateway resources):
 // flag wiring only; the process logic is control::runDataPlane.
+#include <cstdint>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -37,6 +38,8 @@ struct CommonFlags {
   std::string ns = "default";
   std::string service_node;
   int drain_ms = 5000;
+  int64_t idle_timeout_ms = 3'600'000;
+  int64_t request_headers_timeout_ms = 60'000;
 };
 
 void addCommon(CLI::App& cmd, CommonFlags& f, bool config_required) {
@@ -60,6 +63,16 @@ void addCommon(CLI::App& cmd, CommonFlags& f, bool config_required) {
                  "On SIGTERM/SIGINT, how long in-flight requests may take to finish")
       ->check(CLI::Range(0, 600'000))
       ->capture_default_str();
+  cmd.add_option("--idle-timeout-ms", f.idle_timeout_ms,
+                 "Close a downstream keep-alive connection after this long without a request "
+                 "(0 = never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}))
+      ->capture_default_str();
+  cmd.add_option("--request-headers-timeout-ms", f.request_headers_timeout_ms,
+                 "Answer 408 and close when a request head is not complete this long after its "
+                 "first byte (0 = never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{3'600'000}))
+      ->capture_default_str();
 }
 
 control::DataPlaneOptions baseOptions(const CommonFlags& f, const char* name) {
@@ -69,6 +82,8 @@ control::DataPlaneOptions baseOptions(const CommonFlags& f, const char* name) {
   o.proxy.concurrency = f.concurrency;
   o.proxy.access_log = f.access_log;
   o.proxy.service_node = f.service_node;
+  o.proxy.idle_timeout = std::chrono::milliseconds(f.idle_timeout_ms);
+  o.proxy.request_headers_timeout = std::chrono::milliseconds(f.request_headers_timeout_ms);
   o.controller.config_dir = f.config_dir;
   o.controller.registry_urls = f.registries;
   o.controller.default_namespace = f.ns;

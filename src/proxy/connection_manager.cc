@@ -97,10 +97,77 @@ awaitable<size_t> readMore(tcp::socket& s, Buffer& buf, asio::error_code& ec) {
   co_return n;
 }
 
+// Watches a downstream connection for the idle and request-headers timeouts with ONE timer that
+// only wakes at deadlines: the request path just records phase changes (no timer operation per
+// request). When a deadline passes in the phase it was set for, the socket's pending read is
+// cancelled and `tripped` says why.
+class DownstreamWatch {
+ public:
+  enum class Phase : uint8_t { kIdle, kHead, kBusy };
+  DownstreamWatch(tcp::socket& socket, const ProxyOptions& options)
+      : socket_(socket), timer_(socket.get_executor()), state_(std::make_shared<State>()) {
+    state_->limits = {options.idle_timeout, options.request_headers_timeout};
+    enter(Phase::kIdle);
+    arm(steady_clock::now());
+  }
+  ~DownstreamWatch() {
+    state_->alive = false;
+    timer_.cancel();
+  }
+  DownstreamWatch(const DownstreamWatch&) = delete;
+  DownstreamWatch& operator=(const DownstreamWatch&) = delete;
+
+  void enter(Phase p) {
+    state_->phase = p;
+    state_->since = steady_clock::now();
+  }
+  Phase phase() const { return state_->phase; }
+  bool tripped() const { return state_->tripped; }
+
+ private:
+  struct State {
+    Phase phase = Phase::kIdle;
+    steady_clock::time_point since;
+    std::array<std::chrono::milliseconds, 2> limits{};  // kIdle, kHead
+    bool alive = true;
+    bool tripped = false;
+  };
+  static std::optional<steady_clock::time_point> deadline(const State& s) {
+    if (s.phase == Phase::kBusy) return std::nullopt;
+    auto limit = s.limits[static_cast<size_t>(s.phase)];
+    if (limit.count() <= 0) return std::nullopt;
+    return s.since + limit;
+  }
+  void arm(steady_clock::time_point now) {
+    auto d = deadline(*state_);
+    // While busy (or without a limit) check back after the shortest limit.
+    auto shortest = std::min(state_->limits[0].count() > 0 ? state_->limits[0] : std::chrono::hours(1),
+                             state_->limits[1].count() > 0 ? state_->limits[1] : std::chrono::hours(1));
+    timer_.expires_at(d ? *d : now + shortest);
+    timer_.async_wait([this, state = state_](asio::error_code ec) {
+      if (ec || !state->alive) return;
+      auto now = steady_clock::now();
+      auto d = deadline(*state);
+      if (d && now >= *d) {
+        state->tripped = true;
+        asio::error_code ignored;
+        socket_.cancel(ignored);
+        return;
+      }
+      arm(now);
+    });
+  }
+  tcp::socket& socket_;
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
 // Per-connection state shared by the request steps.
 struct Downstream {
-  explicit Downstream(tcp::socket s) : socket(std::move(s)) {}
+  Downstream(tcp::socket s, const ProxyOptions& options)
+      : socket(std::move(s)), watch(socket, options) {}
   tcp::socket socket;
+  DownstreamWatch watch;
   Buffer in;
   Buffer upstream_in;  // reused for every upstream response on this connection
   std::string out;     // reused for serialised heads
@@ -1291,7 +1358,7 @@ awaitable<void> handleRequest(RequestContext& rc) {
 
 asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerContext listener,
                                       std::string received) {
-  Downstream d(std::move(socket));
+  Downstream d(std::move(socket), w.options());
   if (!received.empty()) {
     auto room = d.in.prepare(received.size());
     std::memcpy(room.data(), received.data(), received.size());
@@ -1320,6 +1387,9 @@ asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerCon
       for (;;) {
         parsed = parser.parse(d.in.view(), head);
         if (parsed.status != http::ParseStatus::kIncomplete) break;
+        if (!d.in.empty() && d.watch.phase() == DownstreamWatch::Phase::kIdle) {
+          d.watch.enter(DownstreamWatch::Phase::kHead);
+        }
         asio::error_code ec;
         size_t n = co_await readMore(d.socket, d.in, ec);
         if (ec || n == 0) {
@@ -1327,7 +1397,15 @@ asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerCon
           break;
         }
       }
-      if (closed) break;
+      if (closed) {
+        if (d.watch.tripped() && d.watch.phase() == DownstreamWatch::Phase::kHead) {
+          ++w.stats().downstream_requests_total;
+          co_await sendLocal(d, 408, "request headers not received in time\n", true);
+          w.stats().record("unknown", "unknown", 408, 0);
+        }
+        break;
+      }
+      d.watch.enter(DownstreamWatch::Phase::kBusy);
       d.in_request = true;
       auto start = steady_clock::now();
       ++w.stats().downstream_requests_total;
@@ -1352,6 +1430,7 @@ asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerCon
       }
       d.in_request = false;
       if (!rc.keep_alive || d.close_after || w.draining()) break;
+      d.watch.enter(DownstreamWatch::Phase::kIdle);
       d.in.shrinkIfIdle();
       d.upstream_in.shrinkIfIdle();
     }

@@ -47,6 +47,12 @@ struct ProxyOptions {
   bool access_log = false;   // one Envoy-like line per request on stdout
   std::string service_node;  // source workload name for metrics ("consumer"); "" = "unknown"
   http::Limits limits;
+  // Downstream connection timeouts (Envoy's idle_timeout and a request-headers timeout): a
+  // keep-alive connection with no request for `idle_timeout` is closed; a request head not
+  // complete `request_headers_timeout` after its first byte gets 408 and the connection closes
+  // (slow-header clients cannot hold connections forever). 0 = no timeout.
+  std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
+  std::chrono::milliseconds request_headers_timeout{std::chrono::seconds(60)};
 };
 
 class ProxyServer {
