@@ -28,6 +28,7 @@
 #include "core/strings.h"
 #include "http/codec.h"
 #include "net/outbound_connect.h"
+#include "proxy/tcp_relay.h"
 #include "registry/nacos/list_rewrite.h"
 
 namespace sluice::proxy {
@@ -766,8 +767,20 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
     up.target = registry::nacos::disableUdpPush(up.target);
     up.headers.remove("accept-encoding");
   }
+  // Upgrade (WebSocket and the like) is the one hop-by-hop exchange passed on: after a 101 the
+  // two connections are relayed as bytes. Only for bodiless HTTP/1.1 requests, as RFC 9110 §7.8
+  // and every WebSocket client have it.
+  std::string upgrade;
+  if (head.version == http::Version::kHttp11 && rc.parsed.framing.kind == http::BodyKind::kNone &&
+      http::connectionHas(head.headers, "upgrade")) {
+    upgrade = std::string(head.headers.get("upgrade").value_or(""));
+  }
   up.version = http::Version::kHttp11;
   http::removeHopByHop(up.headers);
+  if (!upgrade.empty()) {
+    up.headers.set("connection", "upgrade");
+    up.headers.set("upgrade", upgrade);
+  }
   up.headers.remove("expect");
   up.headers.remove("x-envoy-attempt-count");
   if (!route.rewrite.authority.empty()) {
@@ -1017,6 +1030,35 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
 
     // Phase 6: respond. Response head rewritten, body streamed.
     rc.outcome.status = resp.status;
+    if (resp.status == 101) {
+      timer.disarm();  // a tunnel lives as long as its ends want; no route timeout applies
+      std::string agreed(resp.headers.get("upgrade").value_or(""));
+      if (upgrade.empty() || agreed.empty()) {
+        if (cs != nullptr) releaseConnection(*cs, *ep, std::move(conn), false);
+        co_await reply(rc, 502, "UPE", "upstream switched protocols without an upgrade request\n");
+        co_return;
+      }
+      http::removeHopByHop(resp.headers);
+      route.response_headers.apply(resp.headers);
+      dest.response_headers.apply(resp.headers);
+      resp.headers.set("connection", "upgrade");
+      resp.headers.set("upgrade", agreed);
+      rc.d.out.clear();
+      http::serializeResponseHead(resp, rc.d.out);
+      rc.keep_alive = false;
+      // Bytes that came early, on either side, already belong to the new protocol.
+      std::array<asio::const_buffer, 2> out = {asio::buffer(rc.d.out), asio::buffer(ubuf.view())};
+      co_await asio::async_write(rc.d.socket, out, withEc(ec));
+      ubuf.clear();
+      if (!ec && !rc.d.in.empty()) {
+        co_await asio::async_write(conn->socket, asio::buffer(rc.d.in.view()), withEc(ec));
+        rc.d.in.clear();
+      }
+      if (cs != nullptr) cs->recordResult(*ep, 101, false, steady_clock::now());
+      if (!ec) co_await relayBothWays(rc.d.socket, conn->socket);
+      if (cs != nullptr) releaseConnection(*cs, *ep, std::move(conn), false);
+      co_return;
+    }
     http::removeHopByHop(resp.headers);
     route.response_headers.apply(resp.headers);
     dest.response_headers.apply(resp.headers);

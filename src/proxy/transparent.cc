@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -22,6 +21,7 @@
 #include "net/outbound_connect.h"
 #include "proxy/connection_manager.h"
 #include "proxy/protocol_sniffer.h"
+#include "proxy/tcp_relay.h"
 
 namespace sluice::proxy {
 
@@ -29,7 +29,6 @@ namespace {
 
 using asio::awaitable;
 using asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 
 // IP6T_SO_ORIGINAL_DST (linux/netfilter_ipv6/ip6_tables.h pulls in kernel-only headers).
 constexpr int kIp6OriginalDst = 80;
@@ -112,34 +111,6 @@ std::optional<tcp::endpoint> tcpTarget(Worker& w, const MeshSnapshot& snap,
   return tcp::endpoint(asio::ip::make_address(ep->ip), ep->port);
 }
 
-awaitable<void> relay(tcp::socket& from, tcp::socket& to, bool& failed) {
-  std::array<char, 16 * 1024> buf;
-  for (;;) {
-    asio::error_code ec;
-    size_t n = co_await from.async_read_some(asio::buffer(buf), withEc(ec));
-    if (n > 0) {
-      asio::error_code wec;
-      co_await asio::async_write(to, asio::buffer(buf.data(), n), withEc(wec));
-      if (wec) {
-        failed = true;
-        break;
-      }
-    }
-    if (ec) {
-      if (ec != asio::error::eof) failed = true;
-      break;
-    }
-  }
-  asio::error_code ignored;
-  if (failed) {
-    // A reset on one side ends both directions.
-    from.close(ignored);
-    to.close(ignored);
-  } else {
-    to.shutdown(tcp::socket::shutdown_send, ignored);  // half-close travels on
-  }
-}
-
 awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool client_done,
                          tcp::endpoint target) {
   ++w.stats().tcp_connections_total;
@@ -168,11 +139,11 @@ awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool
       asio::error_code ignored;
       up.shutdown(tcp::socket::shutdown_send, ignored);
     }
-    bool failed = false;
     if (client_done) {
-      co_await relay(up, down, failed);
+      bool failed = false;
+      co_await relayOneWay(up, down, failed);
     } else {
-      co_await (relay(down, up, failed) && relay(up, down, failed));
+      co_await relayBothWays(down, up);
     }
   }
   w.removeConnection(handle);
