@@ -741,8 +741,7 @@ awaitable<void> sendMirror(Worker& w, std::shared_ptr<const MeshSnapshot> snap, 
 
 // Phase 5 + 6: forward to the cluster and stream the response back.
 awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock* matched,
-                        const WeightedCluster& dest, ClusterState* cs_ptr,
-                        std::optional<tcp::endpoint> passthrough) {
+                        const WeightedCluster& dest, ClusterState& cluster_state) {
   Worker& w = rc.w;
   http::RequestHead& head = rc.head;
 
@@ -847,61 +846,41 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
   if (route.timeout.count() > 0) deadline = start + route.timeout;
   EndpointState* previous = nullptr;
   bool stale_retry_used = false;
-  ClusterState* cs = cs_ptr;
-  if (cs != nullptr) ++cs->pins;
+  ClusterState* cs = &cluster_state;
+  ++cs->pins;
   struct Unpin {
     ClusterState* cs;
-    ~Unpin() {
-      if (cs != nullptr) --cs->pins;
-    }
+    ~Unpin() { --cs->pins; }
   } unpin{cs};
   AttemptTimer timer(w.io());  // armed only when the route has a timeout
 
   for (uint32_t attempt = 1; attempt <= max_attempts; ++attempt) {
     rc.outcome.attempts = attempt;
     // Phase 4b: pick an endpoint (a retry avoids the previous host).
-    EndpointState* ep = nullptr;
-    tcp::endpoint target;
-    if (cs != nullptr) {
-      PickContext pc;
-      pc.avoid = previous;
-      pc.hash = hashFor(cs->lb(), head, head.path, rc.d.peer_ip);
-      ep = cs->pick(pc, steady_clock::now());
-      if (ep == nullptr) {
-        {
-          std::string msg = fmt::format("no healthy upstream for {}{}\n", dest.host,
-                                   subsetNote(dest.subset));
-          co_await reply(rc, 503, "UH", msg);
-        }
-        co_return;
+    PickContext pc;
+    pc.avoid = previous;
+    pc.hash = hashFor(cs->lb(), head, head.path, rc.d.peer_ip);
+    EndpointState* ep = cs->pick(pc, steady_clock::now());
+    if (ep == nullptr) {
+      {
+        std::string msg = fmt::format("no healthy upstream for {}{}\n", dest.host,
+                                      subsetNote(dest.subset));
+        co_await reply(rc, 503, "UH", msg);
       }
-      rc.outcome.upstream_host = ep->address;
-      cs->acquire(*ep);
-    } else {
-      target = *passthrough;
-      rc.outcome.upstream_host = fmt::format("{}:{}", target.address().to_string(), target.port());
+      co_return;
     }
+    rc.outcome.upstream_host = ep->address;
+    cs->acquire(*ep);
     struct Release {
       ClusterState* cs;
       EndpointState* ep;
-      ~Release() {
-        if (cs != nullptr && ep != nullptr) cs->release(*ep);
-      }
+      ~Release() { cs->release(*ep); }
     } release{cs, ep};
 
     // Phase 5: connection (pooled or new), with pool limits.
     std::unique_ptr<UpstreamConnection> conn;
     bool reused = false;
-    ConnectResult cr = ConnectResult::kOk;
-    if (cs != nullptr) {
-      cr = co_await acquireConnection(w, *cs, *ep, conn, reused);
-    } else {
-      tcp::socket s(w.io());
-      asio::error_code ec;
-      ec = co_await net::connectOutbound(s, target);
-      if (ec) cr = ConnectResult::kConnectFailure;
-      else conn = std::make_unique<UpstreamConnection>(std::move(s));
-    }
+    ConnectResult cr = co_await acquireConnection(w, *cs, *ep, conn, reused);
     if (cr == ConnectResult::kOverflow) {
       {
         std::string msg = fmt::format("upstream connection pool overflow for {}{}\n", dest.host,
@@ -911,7 +890,7 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
       co_return;
     }
     if (cr != ConnectResult::kOk) {
-      if (cs != nullptr) cs->recordResult(*ep, 503, true, steady_clock::now());
+      cs->recordResult(*ep, 503, true, steady_clock::now());
       previous = ep;
       if (attempt < max_attempts && replayable &&
           retry.shouldRetry(RetryPolicy::Outcome::kConnectFailure, 0)) {
@@ -975,7 +954,7 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
     }
     if (downstream_error) {
       timer.disarm();
-      if (cs != nullptr) releaseConnection(*cs, *ep, std::move(conn), false);
+      releaseConnection(*cs, *ep, std::move(conn), false);
       rc.keep_alive = false;
       rc.outcome.status = 400;
       rc.outcome.flags = "DPE";
@@ -985,7 +964,7 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
       timer.disarm();
       bool timed_out = timer.fired();
       bool protocol_error = !ec && rh.status == http::ParseStatus::kError;
-      if (cs != nullptr) releaseConnection(*cs, *ep, std::move(conn), false);
+      releaseConnection(*cs, *ep, std::move(conn), false);
       // A pooled connection the upstream had closed while idle: retry once on a fresh one.
       if (reused && !got_bytes && !timed_out && replayable && !stale_retry_used) {
         stale_retry_used = true;
@@ -993,7 +972,7 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
         continue;
       }
       int local = timed_out ? 504 : protocol_error ? 502 : 503;
-      if (cs != nullptr) cs->recordResult(*ep, local, true, steady_clock::now());
+      cs->recordResult(*ep, local, true, steady_clock::now());
       previous = ep;
       bool overall_timeout = timed_out && deadline && steady_clock::now() >= *deadline;
       if (!overall_timeout && attempt < max_attempts && replayable &&
@@ -1019,10 +998,8 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
     if (attempt < max_attempts && replayable &&
         retry.shouldRetry(RetryPolicy::Outcome::kStatus, resp.status)) {
       timer.disarm();
-      if (cs != nullptr) {
-        cs->recordResult(*ep, resp.status, false, steady_clock::now());
-        releaseConnection(*cs, *ep, std::move(conn), false);
-      }
+      cs->recordResult(*ep, resp.status, false, steady_clock::now());
+      releaseConnection(*cs, *ep, std::move(conn), false);
       previous = ep;
       co_await backoff(w, retry, attempt);
       continue;
@@ -1034,7 +1011,7 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
       timer.disarm();  // a tunnel lives as long as its ends want; no route timeout applies
       std::string agreed(resp.headers.get("upgrade").value_or(""));
       if (upgrade.empty() || agreed.empty()) {
-        if (cs != nullptr) releaseConnection(*cs, *ep, std::move(conn), false);
+        releaseConnection(*cs, *ep, std::move(conn), false);
         co_await reply(rc, 502, "UPE", "upstream switched protocols without an upgrade request\n");
         co_return;
       }
@@ -1054,9 +1031,9 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
         co_await asio::async_write(conn->socket, asio::buffer(rc.d.in.view()), withEc(ec));
         rc.d.in.clear();
       }
-      if (cs != nullptr) cs->recordResult(*ep, 101, false, steady_clock::now());
+      cs->recordResult(*ep, 101, false, steady_clock::now());
       if (!ec) co_await relayBothWays(rc.d.socket, conn->socket);
-      if (cs != nullptr) releaseConnection(*cs, *ep, std::move(conn), false);
+      releaseConnection(*cs, *ep, std::move(conn), false);
       co_return;
     }
     http::removeHopByHop(resp.headers);
@@ -1085,10 +1062,8 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
                                                        list, reusable);
         timer.disarm();
         if (!complete || timer.fired()) {
-          if (cs != nullptr) {
-            cs->recordResult(*ep, 502, true, steady_clock::now());
-            releaseConnection(*cs, *ep, std::move(conn), false);
-          }
+          cs->recordResult(*ep, 502, true, steady_clock::now());
+          releaseConnection(*cs, *ep, std::move(conn), false);
           co_await reply(rc, 502, "UPE", "incomplete or oversized Nacos instance list from the "
                                          "registry\n");
           co_return;
@@ -1111,10 +1086,8 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
         co_await asio::async_write(rc.d.socket, out, withEc(ec));
         if (ec) rc.keep_alive = false;
         rc.outcome.bytes_sent += list.size();
-        if (cs != nullptr) {
-          cs->recordResult(*ep, resp.status, false, steady_clock::now());
-          releaseConnection(*cs, *ep, std::move(conn), reusable);
-        }
+        cs->recordResult(*ep, resp.status, false, steady_clock::now());
+        releaseConnection(*cs, *ep, std::move(conn), reusable);
         co_return;
       }
     }
@@ -1150,10 +1123,8 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
     timer.disarm();
     if (timer.fired()) ok = false;
     if (!ok) rc.keep_alive = false;
-    if (cs != nullptr) {
-      cs->recordResult(*ep, resp.status, false, steady_clock::now());
-      releaseConnection(*cs, *ep, std::move(conn), reusable && ok && !timer.fired());
-    }
+    cs->recordResult(*ep, resp.status, false, steady_clock::now());
+    releaseConnection(*cs, *ep, std::move(conn), reusable && ok && !timer.fired());
     co_return;
   }
 }
@@ -1253,7 +1224,7 @@ awaitable<void> handleRequest(RequestContext& rc) {
     WeightedCluster dest;
     dest.host = std::string(head.authority);
     rc.outcome.route_name = kPassthroughRoute.name;
-    co_await forward(rc, kPassthroughRoute, nullptr, dest, nullptr, passthrough);
+    co_await forward(rc, kPassthroughRoute, nullptr, dest, w.passthroughState(*passthrough));
     co_return;
   }
   if (vhost == nullptr) {
@@ -1374,8 +1345,7 @@ awaitable<void> handleRequest(RequestContext& rc) {
   }
   const Cluster& cluster = snap.clusters[dest->cluster];
   if (cluster.original_destination && rc.listener.original_dst) {
-    passthrough = *rc.listener.original_dst;
-    co_await forward(rc, *route, matched, *dest, nullptr, passthrough);
+    co_await forward(rc, *route, matched, *dest, w.passthroughState(*rc.listener.original_dst));
     co_return;
   }
   if (cluster.original_destination) {
@@ -1389,11 +1359,11 @@ awaitable<void> handleRequest(RequestContext& rc) {
       }
       co_return;
     }
-    passthrough = tcp::endpoint(ip, static_cast<uint16_t>(rv.port));
-    co_await forward(rc, *route, matched, *dest, nullptr, passthrough);
+    co_await forward(rc, *route, matched, *dest,
+                     w.passthroughState(tcp::endpoint(ip, static_cast<uint16_t>(rv.port))));
     co_return;
   }
-  co_await forward(rc, *route, matched, *dest, cs, std::nullopt);
+  co_await forward(rc, *route, matched, *dest, *cs);
 }
 
 }  // namespace

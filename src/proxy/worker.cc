@@ -25,6 +25,7 @@ Worker::~Worker() {
   // io_ is destroyed before states_ (see worker.h), so pooled sockets must go now, while the
   // io_context they belong to still exists (ASan: heap-use-after-free otherwise).
   for (auto& [name, state] : states_) state->closeIdleConnections();
+  for (auto& [name, state] : passthrough_) state->closeIdleConnections();
 }
 
 void Worker::setSnapshot(std::shared_ptr<const MeshSnapshot> snapshot) {
@@ -47,6 +48,37 @@ void Worker::setSnapshot(std::shared_ptr<const MeshSnapshot> snapshot) {
     }
   }
   if (options_.mode == ProxyOptions::Mode::kGateway && !draining_) reconcileGatewayListeners();
+}
+
+ClusterState& Worker::passthroughState(const asio::ip::tcp::endpoint& destination) {
+  constexpr size_t kMaxPassthroughStates = 256;
+  std::string address = destination.address().is_v6()
+                            ? fmt::format("[{}]:{}", destination.address().to_string(),
+                                          destination.port())
+                            : fmt::format("{}:{}", destination.address().to_string(),
+                                          destination.port());
+  auto it = passthrough_.find(address);
+  if (it != passthrough_.end()) return *it->second;
+  if (passthrough_.size() >= kMaxPassthroughStates) {
+    for (auto p = passthrough_.begin(); p != passthrough_.end();) {
+      if (p->second->pins == 0 && p->second->inflight() == 0) {
+        p->second->closeIdleConnections();
+        p = passthrough_.erase(p);
+      } else {
+        ++p;
+      }
+    }
+  }
+  Cluster c;
+  c.name = "PassthroughCluster|" + address;
+  c.host = address;
+  Endpoint ep;
+  ep.ip = destination.address().to_string();
+  ep.port = destination.port();
+  c.endpoints.push_back(std::move(ep));
+  auto state = std::make_unique<ClusterState>(rng_());
+  state->update(c);
+  return *passthrough_.emplace(address, std::move(state)).first->second;
 }
 
 ClusterState* Worker::clusterStateByName(const std::string& name) {

@@ -75,6 +75,10 @@ class Worker {
   ClusterState& clusterState(int index) { return *cluster_index_[index]; }
   // State for a cluster of an older snapshot still used by an in-flight request (by name).
   ClusterState* clusterStateByName(const std::string& name);
+  // Keep-alive pool for HTTP passed through to a destination outside the mesh (Envoy's
+  // PassthroughCluster / ORIGINAL_DST): one single-endpoint state per address, made on first use;
+  // idle ones are dropped when there are many.
+  ClusterState& passthroughState(const asio::ip::tcp::endpoint& destination);
   WorkerStats& stats() { return stats_; }
   std::mt19937_64& rng() { return rng_; }
   uint64_t nextRequestId() { return ++request_counter_; }
@@ -121,6 +125,7 @@ class Worker {
   std::shared_ptr<const MeshSnapshot> snapshot_;
   std::unordered_map<std::string, std::unique_ptr<ClusterState>> states_;
   std::vector<ClusterState*> cluster_index_;
+  std::unordered_map<std::string, std::unique_ptr<ClusterState>> passthrough_;
   WorkerStats stats_;
   std::mt19937_64 rng_;
   uint64_t request_counter_ = 0;

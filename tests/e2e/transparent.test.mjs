@@ -138,15 +138,21 @@ test('HTTP to a service address is routed by its VirtualService, by name and by 
   assert.equal(byNameA.headers['x-seen-host'], 'echo.mesh.test', 'Host is kept');
 });
 
-test('HTTP to an address outside the mesh reaches that address unchanged', async (t) => {
+test('HTTP to an address outside the mesh reaches that address unchanged, over a pooled connection', async (t) => {
   if (skipReason) return t.skip(skipReason);
   const before = await sidecarCounter('sluice_downstream_requests_total');
-  const r = await app.http({ requests: [`http://${remote.ip}:8082/plain?q=1`] });
-  assert.equal(r.results[0].status, 200, JSON.stringify(r.results[0]));
-  assert.equal(r.results[0].body, 'b GET /plain?q=1');
-  assert.equal(r.results[0].headers['x-routed-by'], undefined);
-  assert.equal(await sidecarCounter('sluice_downstream_requests_total'), before + 1,
-    'the request went through the sidecar');
+  const connsBefore = await sidecarCounter('sluice_upstream_connections_total');
+  const urls = [1, 2, 3].map((i) => `http://${remote.ip}:8082/plain?q=${i}`);
+  const r = await app.http({ requests: urls });
+  r.results.forEach((x, i) => {
+    assert.equal(x.status, 200, JSON.stringify(x));
+    assert.equal(x.body, `b GET /plain?q=${i + 1}`);
+    assert.equal(x.headers['x-routed-by'], undefined);
+  });
+  assert.equal(await sidecarCounter('sluice_downstream_requests_total'), before + 3,
+    'the requests went through the sidecar');
+  assert.equal(await sidecarCounter('sluice_upstream_connections_total'), connsBefore + 1,
+    'three client connections, one kept-alive upstream connection');
 });
 
 test('non-HTTP TCP passes through: client-first, server-first, and to a service address', async (t) => {
