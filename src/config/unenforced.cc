@@ -14,7 +14,6 @@ constexpr std::string_view kNotYet = "not implemented by the Sluice data plane y
 constexpr std::array kTable = {
     // VirtualService
     UnenforcedField{"VirtualService.spec.exportTo", "visibility scoping is not implemented yet"},
-    UnenforcedField{"VirtualService.spec.tcp", "TCP routes are not implemented yet"},
     UnenforcedField{"VirtualService.spec.tls", "TLS (SNI) routes are not implemented yet"},
     UnenforcedField{"VirtualService.spec.http.match.sourceLabels", kNotYet},
     UnenforcedField{"VirtualService.spec.http.match.gateways", kNotYet},

@@ -135,6 +135,7 @@ class Builder {
       default_cluster_.push_back(clusterFor(snap_->services[i].fqdn, "", 0, missing));
     }
     buildMeshRoutes();
+    buildTcpRoutes();
     buildGatewayListeners();
     buildReverseDns();
     buildNacosRewrite();
@@ -994,6 +995,65 @@ class Builder {
     }
   }
 
+  // VirtualService `tcp` rules for the sidecars (gateways serve no TCP yet: reported).
+  void buildTcpRoutes() {
+    std::map<int, std::string> claimed;  // service -> VS that gave it TCP routes
+    for (const auto& vs : in_.config.virtual_services) {
+      if (vs.tcp.empty()) continue;
+      auto gateways = normalizeGateways(vs.gateways, vs.meta.ns);
+      if (!contains(gateways, "mesh")) {
+        diag(fmt::format("{}VirtualService {}: tcp routes are only enforced by sidecars (gateway "
+                         "TCP servers are not implemented); not applied",
+                         where(vs.meta.pos), vsName(vs)));
+        continue;
+      }
+      std::vector<TcpRoute> routes;
+      for (size_t i = 0; i < vs.tcp.size(); ++i) {
+        const auto& tr = vs.tcp[i];
+        TcpRoute r;
+        r.source = fmt::format("VirtualService {} tcp[{}]", vsName(vs), i);
+        for (const auto& m : tr.match) {
+          TcpRoute::Match match;
+          match.port = m.port;
+          for (const auto& text : m.destination_subnets) {
+            if (auto c = net::Cidr::parse(text)) match.destination_subnets.push_back(*c);
+          }
+          if (!m.source_labels.empty() || !m.source_namespace.empty() || !m.gateways.empty()) {
+            unenforced_.insert(r.source + ".match.sourceLabels/sourceNamespace/gateways (client "
+                                          "workload selection is not known to this proxy; the "
+                                          "match applies)");
+          }
+          r.matches.push_back(std::move(match));
+        }
+        for (const auto& rd : tr.route) {
+          TcpRoute::Destination d;
+          d.host = rd.destination.host_fqdn.empty() ? rd.destination.host
+                                                    : rd.destination.host_fqdn;
+          d.subset = rd.destination.subset;
+          d.weight = tr.route.size() == 1 && rd.weight == 0 ? 100
+                                                            : static_cast<uint32_t>(rd.weight);
+          d.cluster = clusterFor(d.host, d.subset, rd.destination.port.value_or(0), d.missing);
+          if (d.cluster < 0) diag(fmt::format("{}: {}", r.source, d.missing));
+          r.total_weight += d.weight;
+          r.destinations.push_back(std::move(d));
+        }
+        routes.push_back(std::move(r));
+      }
+      for (const auto& h : vs.hosts_fqdn) {
+        int sidx = serviceIndex(toLower(h));
+        if (sidx < 0) continue;  // wildcards and hosts without a service: nothing dials them
+        auto [it, inserted] = claimed.emplace(sidx, vsName(vs));
+        if (!inserted) {
+          diag(fmt::format("{}VirtualService {}: tcp routes for '{}' are already given by "
+                           "VirtualService {}; the first wins",
+                           where(vs.meta.pos), vsName(vs), h, it->second));
+          continue;
+        }
+        snap_->services[sidx].tcp_routes = routes;
+      }
+    }
+  }
+
   void buildNacosRewrite() {
     for (const auto& nr : in_.config.nacos_rewrite) {
       snap_->nacos_rewrite_rules.push_back({nr.port, nr.filter_name});
@@ -1126,6 +1186,28 @@ std::map<std::string, std::string> MeshSnapshot::vipAssignments() const {
   return out;
 }
 
+bool TcpRoute::applies(const net::IpAddress& dialled, uint32_t port) const {
+  if (matches.empty()) return true;
+  for (const auto& m : matches) {
+    if (m.port && *m.port != port) continue;
+    if (!m.destination_subnets.empty()) {
+      bool inside = false;
+      for (const auto& c : m.destination_subnets) inside = inside || c.contains(dialled);
+      if (!inside) continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+const TcpRoute::Destination* TcpRoute::pick(uint64_t roll) const {
+  for (const auto& d : destinations) {
+    if (roll < d.weight) return &d;
+    roll -= d.weight;
+  }
+  return destinations.empty() ? nullptr : &destinations.back();
+}
+
 const MeshSnapshot::NacosRewriteRule* MeshSnapshot::nacosRewriteFor(uint32_t port) const {
   for (const auto& r : nacos_rewrite_rules) {
     if (!r.port || *r.port == port) return &r;
@@ -1254,6 +1336,27 @@ nlohmann::json MeshSnapshot::toJson() const {
     if (!s.ports.empty()) sj["ports"] = s.ports;
     if (!s.vip.empty()) sj["vip"] = s.vip;
     if (!s.addresses.empty()) sj["addresses"] = s.addresses;
+    if (!s.tcp_routes.empty()) {
+      auto& tr = sj["tcp_routes"] = nlohmann::json::array();
+      for (const auto& r : s.tcp_routes) {
+        nlohmann::json rj;
+        rj["source"] = r.source;
+        for (const auto& m : r.matches) {
+          nlohmann::json mj = nlohmann::json::object();
+          if (m.port) mj["port"] = *m.port;
+          for (const auto& c : m.destination_subnets) mj["destination_subnets"].push_back(c.toString());
+          rj["match"].push_back(std::move(mj));
+        }
+        for (const auto& d : r.destinations) {
+          nlohmann::json dj = {{"host", d.host}, {"weight", d.weight}};
+          if (!d.subset.empty()) dj["subset"] = d.subset;
+          if (d.cluster >= 0) dj["cluster"] = clusters[d.cluster].name;
+          else dj["missing"] = d.missing;
+          rj["route"].push_back(std::move(dj));
+        }
+        tr.push_back(std::move(rj));
+      }
+    }
     auto& eps = sj["endpoints"] = nlohmann::json::array();
     for (const auto& e : s.endpoints) {
       eps.push_back({{"address", e.address()}, {"labels", e.labels}, {"weight", e.weight},

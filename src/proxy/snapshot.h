@@ -64,6 +64,30 @@ struct SnapshotInputs {
   std::map<std::string, std::string> previous_vips;
 };
 
+// One VirtualService `tcp` rule of a mesh service, for connections the transparent listener
+// passes as TCP (not HTTP) to the service's address: the first rule whose match fits the
+// dialled port / address decides the weighted destination.
+struct TcpRoute {
+  struct Match {
+    std::optional<uint32_t> port;
+    std::vector<net::Cidr> destination_subnets;  // empty = any
+  };
+  struct Destination {
+    std::string host;
+    std::string subset;
+    uint32_t weight = 0;
+    int cluster = -1;     // -1: `missing` says why (connections are closed)
+    std::string missing;
+  };
+  std::vector<Match> matches;  // empty = every connection
+  std::vector<Destination> destinations;
+  uint32_t total_weight = 0;
+  std::string source;  // "VirtualService ns/name tcp[i]"
+
+  bool applies(const net::IpAddress& dialled, uint32_t port) const;
+  const Destination* pick(uint64_t roll) const;  // roll in [0, total_weight)
+};
+
 struct MeshService {
   enum class Origin : uint8_t { kRegistry, kServiceEntry };
   std::string fqdn;  // lower case
@@ -74,6 +98,7 @@ struct MeshService {
   std::vector<Endpoint> endpoints;
   std::string source;  // "nacos service service-provider", "ServiceEntry default/foo"
   int mesh_vhost = -1;  // index of its virtual host in MeshSnapshot::mesh_routes
+  std::vector<TcpRoute> tcp_routes;  // from the first VirtualService with `tcp` rules for it
   // Registry services: the virtual IP the DNS proxy answers for its host names (empty = none: no
   // vip_range, or the range is full). ServiceEntry hosts never get one: they are either answered
   // with their declared `addresses` or resolved by the real resolver (a VIP there would loop the

@@ -86,19 +86,61 @@ bool meshHttpDestination(const MeshSnapshot& snap, const tcp::endpoint& dst) {
          snap.nacosRewriteFor(dst.port()) != nullptr;
 }
 
-// Where a non-HTTP connection goes: an endpoint of the service behind a VIP (same port first),
-// else the original destination.
-std::optional<tcp::endpoint> tcpTarget(Worker& w, const MeshSnapshot& snap,
-                                       const tcp::endpoint& dst, std::string& why) {
-  const MeshService* svc = snap.findByVip(dst.address().to_string());
-  if (svc == nullptr) return dst;
+// Where a non-HTTP connection goes. Behind a service VIP: the first of the service's
+// VirtualService `tcp` routes that applies picks a weighted destination cluster, whose load
+// balancer picks the endpoint; without one, the service's own endpoints (same port first).
+// Anything else: the original destination.
+struct TcpUpstream {
+  std::string host;  // IP, or a DNS name (ServiceEntry resolution DNS), resolved when dialling
+  uint16_t port = 0;
+  ClusterState* cluster = nullptr;  // acquired endpoint (released when the connection ends)
+  EndpointState* endpoint = nullptr;
+  std::string label;  // for logs: "ip:port (cluster)"
+};
+
+std::optional<TcpUpstream> planTcp(Worker& w, const std::shared_ptr<const MeshSnapshot>& snap,
+                                   const tcp::endpoint& dst, std::string& why) {
+  TcpUpstream up;
+  const MeshService* svc = snap->findByVip(dst.address().to_string());
+  if (svc == nullptr) {
+    up.host = dst.address().to_string();
+    up.port = dst.port();
+    up.label = fmt::format("{}:{}", up.host, up.port);
+    return up;
+  }
+  auto dialled = net::IpAddress::parse(dst.address().to_string());
+  for (const auto& route : svc->tcp_routes) {
+    if (!dialled || !route.applies(*dialled, dst.port())) continue;
+    const TcpRoute::Destination* d =
+        route.pick(route.total_weight > 0 ? w.rng()() % route.total_weight : 0);
+    if (d == nullptr || d->cluster < 0) {
+      why = fmt::format("{}: {}", route.source, d == nullptr ? "no destination" : d->missing);
+      return std::nullopt;
+    }
+    const Cluster& c = snap->clusters[d->cluster];
+    ClusterState* cs = snap == w.snapshot() ? &w.clusterState(d->cluster)
+                                            : w.clusterStateByName(c.name);
+    if (cs == nullptr) {
+      why = "cluster went away during a configuration update";
+      return std::nullopt;
+    }
+    EndpointState* ep = cs->pick(PickContext{}, std::chrono::steady_clock::now());
+    if (ep == nullptr) {
+      why = fmt::format("no healthy upstream in {}", c.name);
+      return std::nullopt;
+    }
+    cs->acquire(*ep);
+    up.host = ep->endpoint.ip;
+    up.port = ep->endpoint.port;
+    up.cluster = cs;
+    up.endpoint = ep;
+    up.label = fmt::format("{} ({})", ep->address, c.name);
+    return up;
+  }
   std::vector<const Endpoint*> same_port;
   std::vector<const Endpoint*> any;
   for (const auto& ep : svc->endpoints) {
     if (!ep.healthy) continue;
-    asio::error_code ec;
-    asio::ip::make_address(ep.ip, ec);
-    if (ec) continue;  // a DNS-name endpoint: not for raw TCP here
     any.push_back(&ep);
     if (ep.port == dst.port()) same_port.push_back(&ep);
   }
@@ -108,12 +150,33 @@ std::optional<tcp::endpoint> tcpTarget(Worker& w, const MeshSnapshot& snap,
     return std::nullopt;
   }
   const Endpoint* ep = pool[w.rng()() % pool.size()];
-  return tcp::endpoint(asio::ip::make_address(ep->ip), ep->port);
+  up.host = ep->ip;
+  up.port = ep->port;
+  up.label = fmt::format("{} ({})", ep->address(), svc->fqdn);
+  return up;
+}
+
+// Dials an upstream given as IP or DNS name.
+awaitable<asio::error_code> dial(Worker& w, tcp::socket& socket, const TcpUpstream& up) {
+  asio::error_code ec;
+  auto ip = asio::ip::make_address(up.host, ec);
+  if (!ec) co_return co_await net::connectOutbound(socket, tcp::endpoint(ip, up.port));
+  tcp::resolver resolver(w.io());
+  ec.clear();
+  auto results = co_await resolver.async_resolve(up.host, std::to_string(up.port), withEc(ec));
+  if (ec) co_return ec;
+  co_return co_await net::connectOutbound(socket, results);
 }
 
 awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool client_done,
-                         tcp::endpoint target) {
+                         TcpUpstream target) {
   ++w.stats().tcp_connections_total;
+  struct Release {
+    const TcpUpstream& t;
+    ~Release() {
+      if (t.cluster != nullptr) t.cluster->release(*t.endpoint);
+    }
+  } release{target};
   tcp::socket up(w.io());
   auto handle = w.addConnection([&down, &up](bool force) {
     if (!force) return;  // a byte stream has no request boundary to drain at
@@ -124,16 +187,19 @@ awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool
   asio::error_code ec;
   {
     SocketDeadline deadline(up, kTcpConnectTimeout);
-    ec = co_await net::connectOutbound(up, target);
+    ec = co_await dial(w, up, target);
     if (deadline.finish() && !ec) ec = asio::error::timed_out;
+  }
+  if (target.cluster != nullptr) {
+    target.cluster->recordResult(*target.endpoint, ec ? 503 : 200, static_cast<bool>(ec),
+                                 std::chrono::steady_clock::now());
   }
   if (!ec && !received.empty()) {
     co_await asio::async_write(up, asio::buffer(received), withEc(ec));
   }
   if (ec) {
     ++w.stats().tcp_connect_failures_total;
-    SLUICE_LOG_WARN("tcp passthrough to {}:{}: {}", target.address().to_string(), target.port(),
-                    ec.message());
+    SLUICE_LOG_WARN("tcp to {}: {}", target.label, ec.message());
   } else {
     if (client_done) {
       asio::error_code ignored;
@@ -202,7 +268,11 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
       co_return;
     }
     ++w.stats().inbound_connections_total;
-    co_await proxyTcp(w, std::move(socket), {}, false, *dst);
+    TcpUpstream app;
+    app.host = dst->address().to_string();
+    app.port = dst->port();
+    app.label = fmt::format("{}:{} (inbound)", app.host, app.port);
+    co_await proxyTcp(w, std::move(socket), {}, false, std::move(app));
     co_return;
   }
 
@@ -239,7 +309,7 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
     co_return;
   }
   std::string why;
-  auto target = tcpTarget(w, *snap, *dst, why);
+  auto target = planTcp(w, w.snapshot(), *dst, why);
   if (!target) {
     SLUICE_LOG_WARN("tcp to {}:{}: {}; closing", dst->address().to_string(), dst->port(), why);
     ++w.stats().tcp_connect_failures_total;

@@ -7,7 +7,7 @@
 // - HTTP to a ServiceEntry address is routed by its VirtualService (by Host and by the address
 //   alone); HTTP to an address outside the mesh reaches that address unchanged;
 // - non-HTTP TCP: client-first and server-first exchanges, half-close, and TCP to a service
-//   address going to the service's endpoint;
+//   address going where the service's VirtualService `tcp` route sends it;
 // - inbound: connections into the pod are redirected to the sidecar and relayed to the app.
 // Skips (saying why) where network namespaces cannot be made.
 import { test, before, after } from 'node:test';
@@ -55,7 +55,27 @@ spec:
   location: MESH_INTERNAL
   ports: [{number: 9000, name: tcp, protocol: TCP}]
   resolution: STATIC
-  endpoints: [{address: ${remoteIp}}]
+  endpoints:
+  - {address: ${remoteIp}, labels: {version: v1}}
+  - {address: ${remoteIp}, ports: {tcp: 9004}, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: echo-tcp, namespace: default}
+spec:
+  host: echo-tcp.mesh.test
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: echo-tcp, namespace: default}
+spec:
+  hosts: [echo-tcp.mesh.test]
+  tcp:
+  - match: [{port: 9000}]
+    route: [{destination: {host: echo-tcp.mesh.test, subset: v2}}]
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -80,6 +100,7 @@ before(async () => {
   app = await pods.addPod('app', { nameserver: remote.ip });
   await remote.start(process.execPath, [new URL('./lib/pod_servers.mjs', import.meta.url).pathname,
     JSON.stringify({ ip: remote.ip, http: { 8081: 'a', 8082: 'b' }, tcpEcho: [9000], tcpBanner: [9001],
+      tcpTag: { 9004: 'v2' },
       dns: { a: { 'outside.example': remote.ip } } })], { name: 'servers', readyLine: /pod servers ready/ });
 
   const configDir = e2e.makeTempDir('sluice-transparent-');
@@ -155,24 +176,26 @@ test('HTTP to an address outside the mesh reaches that address unchanged, over a
     'three client connections, one kept-alive upstream connection');
 });
 
-test('non-HTTP TCP passes through: client-first, server-first, and to a service address', async (t) => {
+test('non-HTTP TCP passes through: client-first, server-first, and to a service address by its tcp route', async (t) => {
   if (skipReason) return t.skip(skipReason);
   const before = await sidecarCounter('sluice_tcp_connections_total');
   const binary = Buffer.from([0, 1, 2, 0xff, 0x68, 0x69, 0x0d, 0x0a]).toString('hex');
   const r = await app.http({ tcp: [
     { host: remote.ip, port: 9000, send: binary, expect: 8 },
     { host: remote.ip, port: 9001, serverFirst: 7, send: Buffer.from('ping').toString('hex'), expect: 4 },
-    { host: TCP_VIP, port: 9000, send: Buffer.from('via vip').toString('hex'), expect: 7 },
+    ...[1, 2, 3, 4].map(() => ({ host: TCP_VIP, port: 9000, send: Buffer.from('via vip').toString('hex'), expect: 10 })),
   ] });
-  const [clientFirst, serverFirst, viaVip] = r.results;
+  const [clientFirst, serverFirst, ...viaVip] = r.results;
   assert.equal(clientFirst.status, 'ok', JSON.stringify(clientFirst));
   assert.equal(clientFirst.received, Buffer.from([0, 1, 2, 0xff, 0x48, 0x49, 0x0d, 0x0a]).toString('hex'));
   assert.equal(serverFirst.status, 'ok', JSON.stringify(serverFirst));
   assert.equal(Buffer.from(serverFirst.banner, 'hex').toString(), 'BANNER\n');
   assert.equal(Buffer.from(serverFirst.received, 'hex').toString(), 'ping');
-  assert.equal(viaVip.status, 'ok', JSON.stringify(viaVip));
-  assert.equal(Buffer.from(viaVip.received, 'hex').toString(), 'VIA VIP');
-  assert.equal(await sidecarCounter('sluice_tcp_connections_total'), before + 3);
+  for (const v of viaVip) {
+    assert.equal(v.status, 'ok', JSON.stringify(v));
+    assert.equal(Buffer.from(v.received, 'hex').toString(), 'v2:via vip', 'the tcp route sends port 9000 to subset v2');
+  }
+  assert.equal(await sidecarCounter('sluice_tcp_connections_total'), before + 6);
 });
 
 test('a half-closed TCP connection still gets the server\'s last words', async (t) => {

@@ -5,6 +5,7 @@
 //         "http": { "8081": "a", "8082": "b" },     each answers `<name> <method> <url>` and
 //                                                    echoes the Host it got in x-seen-host
 //         "tcpEcho": [9000],                          client-first: echoes bytes, ASCII a-z upper-cased
+//         "tcpTag": { "9004": "v2" },                  client-first: echoes "v2:" + bytes
 //         "tcpBanner": [9001],                        server-first: "BANNER\n", then echoes; on the
 //                                                    client's EOF writes "BYE\n" and closes
 //         "dns": { "port": 53, "a": { "outside.example": "10.0.130.9" } } }
@@ -41,6 +42,14 @@ for (const port of spec.tcpEcho ?? []) {
     s.on('end', () => s.end());
     s.on('error', () => {});
   }), port);
+}
+
+for (const [port, tag] of Object.entries(spec.tcpTag ?? {})) {
+  listening(net.createServer((s) => {
+    s.on('data', (d) => s.write(Buffer.concat([Buffer.from(`${tag}:`), d])));
+    s.on('end', () => s.end());
+    s.on('error', () => {});
+  }), Number(port));
 }
 
 for (const port of spec.tcpBanner ?? []) {

@@ -40,16 +40,22 @@ spec:
     corsPolicy:
       allowOrigins:
       - exact: https://example.com
+  tls:
+  - match:
+    - sniHosts: [svc]
+    route:
+    - destination: {host: svc}
   tcp:
   - route:
     - destination: {host: svc}
 )";
   ConfigSet set = loadString(yaml, "vs.yaml");
   EXPECT_EQ(set.errorCount(), 0u) << dump(set);
-  auto tcp = find(set, Severity::kWarning, "parsed but not enforced: spec.tcp");
-  ASSERT_EQ(tcp.size(), 1u) << dump(set);
-  EXPECT_EQ(tcp[0]->pos.line, 15);
-  EXPECT_EQ(tcp[0]->field_path, "spec.tcp");
+  auto tls = find(set, Severity::kWarning, "parsed but not enforced: spec.tls");
+  ASSERT_EQ(tls.size(), 1u) << dump(set);
+  EXPECT_EQ(tls[0]->pos.line, 15);
+  EXPECT_EQ(tls[0]->field_path, "spec.tls");
+  EXPECT_TRUE(find(set, Severity::kWarning, "spec.tcp").empty());    // enforced (sidecars)
   EXPECT_TRUE(find(set, Severity::kWarning, "timeout").empty());     // enforced
   EXPECT_TRUE(find(set, Severity::kWarning, "mirror").empty());      // enforced
   EXPECT_TRUE(find(set, Severity::kWarning, "corsPolicy").empty());  // enforced
