@@ -38,6 +38,7 @@ struct CommonFlags {
   std::string ns = "default";
   std::string service_node;
   int drain_ms = 5000;
+  std::vector<std::string> workload_labels;
   int64_t idle_timeout_ms = 3'600'000;
   int64_t request_headers_timeout_ms = 60'000;
 };
@@ -56,13 +57,22 @@ void addCommon(CLI::App& cmd, CommonFlags& f, bool config_required) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd.add_flag("--access-log", f.access_log, "One access-log line per request on stdout");
-  cmd.add_option("--namespace", f.ns, "Namespace of registry services and of short names")
+  cmd.add_option("--namespace", f.ns, "Namespace of registry services, of short names and of this workload "
+                 "(sourceNamespace)")
       ->capture_default_str();
   cmd.add_option("--service-node", f.service_node, "This workload's name (metrics labels)");
   cmd.add_option("--drain-timeout-ms", f.drain_ms,
                  "On SIGTERM/SIGINT, how long in-flight requests may take to finish")
       ->check(CLI::Range(0, 600'000))
       ->capture_default_str();
+  cmd.add_option("--workload-labels", f.workload_labels,
+                 "This workload's labels, KEY=VALUE (repeatable or comma-separated): what "
+                 "VirtualService sourceLabels select on")
+      ->delimiter(',')
+      ->check([](const std::string& kv) -> std::string {
+        auto eq = kv.find('=');
+        return eq == std::string::npos || eq == 0 ? "expected KEY=VALUE, got '" + kv + "'" : "";
+      });
   cmd.add_option("--idle-timeout-ms", f.idle_timeout_ms,
                  "Close a downstream keep-alive connection after this long without a request "
                  "(0 = never)")
@@ -87,6 +97,10 @@ control::DataPlaneOptions baseOptions(const CommonFlags& f, const char* name) {
   o.controller.config_dir = f.config_dir;
   o.controller.registry_urls = f.registries;
   o.controller.default_namespace = f.ns;
+  for (const auto& kv : f.workload_labels) {
+    auto eq = kv.find('=');
+    o.controller.workload_labels[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
   o.drain_grace = std::chrono::milliseconds(f.drain_ms);
   return o;
 }

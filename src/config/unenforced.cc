@@ -15,9 +15,7 @@ constexpr std::array kTable = {
     // VirtualService
     UnenforcedField{"VirtualService.spec.exportTo", "visibility scoping is not implemented yet"},
     UnenforcedField{"VirtualService.spec.tls", "TLS (SNI) routes are not implemented yet"},
-    UnenforcedField{"VirtualService.spec.http.match.sourceLabels", kNotYet},
     UnenforcedField{"VirtualService.spec.http.match.gateways", kNotYet},
-    UnenforcedField{"VirtualService.spec.http.match.sourceNamespace", kNotYet},
     UnenforcedField{"VirtualService.spec.http.match.statPrefix", "per-route stats not implemented"},
     UnenforcedField{"VirtualService.spec.http.delegate", "delegation is not implemented yet"},
     UnenforcedField{"VirtualService.spec.http.rewrite.uriRegexRewrite", kNotYet},

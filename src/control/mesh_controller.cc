@@ -260,6 +260,7 @@ std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
   inputs.domain_suffix = options_.domain_suffix;
   for (const auto& st : registryStatus()) inputs.registry_status.push_back(statusLine(st));
   inputs.vip_range = options_.vip_range;
+  inputs.workload_labels = options_.workload_labels;
   inputs.previous_vips = vips_;
   auto snapshot = deps_.build_snapshot(inputs);
   if (snapshot) vips_ = snapshot->vipAssignments();

@@ -76,6 +76,8 @@ struct ControllerOptions {
   std::chrono::milliseconds registry_status_interval{250};
   // Virtual IPs for mesh services (the sidecar's DNS answers with them); unset = none.
   std::optional<net::Cidr> vip_range;
+  // This proxy's workload labels (sourceLabels matches); its namespace is default_namespace.
+  std::map<std::string, std::string> workload_labels;
 };
 
 class MeshController {

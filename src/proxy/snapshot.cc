@@ -592,6 +592,7 @@ class Builder {
         auto g = normalizeGateways(m.gateways, vs.meta.ns);
         if (!contains(g, context)) continue;
       }
+      if (!fromThisWorkload(m.source_labels, m.source_namespace)) continue;
       MatchBlock b;
       b.name = m.name;
       if (m.uri) b.uri = compileMatch(*m.uri, m.ignore_uri_case);
@@ -616,10 +617,6 @@ class Builder {
         b.query_params.push_back({name, compileMatch(sm)});
       }
       b.port = m.port.value_or(0);
-      if (!m.source_labels.empty() || !m.source_namespace.empty()) {
-        unenforced_.insert(ctx + ".match.sourceLabels/sourceNamespace (client workload selection "
-                                 "is not known to this proxy; the match block applies)");
-      }
       r.matches.push_back(std::move(b));
     }
     if (!hr.match.empty() && r.matches.empty()) return std::nullopt;  // not for this context
@@ -995,6 +992,16 @@ class Builder {
     }
   }
 
+  // A match's sourceLabels / sourceNamespace select the client workload: this proxy's own.
+  bool fromThisWorkload(const std::map<std::string, std::string>& source_labels,
+                        const std::string& source_namespace) const {
+    if (!labelsSuperset(in_.workload_labels, source_labels)) return false;
+    if (source_namespace.empty()) return true;
+    const std::string& ns =
+        in_.workload_namespace.empty() ? in_.default_namespace : in_.workload_namespace;
+    return source_namespace == ns;
+  }
+
   // VirtualService `tcp` rules for the sidecars (gateways serve no TCP yet: reported).
   void buildTcpRoutes() {
     std::map<int, std::string> claimed;  // service -> VS that gave it TCP routes
@@ -1013,18 +1020,18 @@ class Builder {
         TcpRoute r;
         r.source = fmt::format("VirtualService {} tcp[{}]", vsName(vs), i);
         for (const auto& m : tr.match) {
+          if (!fromThisWorkload(m.source_labels, m.source_namespace)) continue;
           TcpRoute::Match match;
           match.port = m.port;
           for (const auto& text : m.destination_subnets) {
             if (auto c = net::Cidr::parse(text)) match.destination_subnets.push_back(*c);
           }
-          if (!m.source_labels.empty() || !m.source_namespace.empty() || !m.gateways.empty()) {
-            unenforced_.insert(r.source + ".match.sourceLabels/sourceNamespace/gateways (client "
-                                          "workload selection is not known to this proxy; the "
-                                          "match applies)");
+          if (!m.gateways.empty()) {
+            unenforced_.insert(r.source + ".match.gateways (tcp routes apply to sidecars only)");
           }
           r.matches.push_back(std::move(match));
         }
+        if (!tr.match.empty() && r.matches.empty()) continue;  // for other workloads
         for (const auto& rd : tr.route) {
           TcpRoute::Destination d;
           d.host = rd.destination.host_fqdn.empty() ? rd.destination.host

@@ -56,6 +56,10 @@ struct SnapshotInputs {
   uint64_t version = 0;
   std::string default_namespace = "default";
   std::string domain_suffix = "svc.cluster.local";
+  // This proxy's own workload (the pod's labels and namespace): what `sourceLabels` and
+  // `sourceNamespace` in VirtualService matches select on. Namespace "" = default_namespace.
+  std::map<std::string, std::string> workload_labels;
+  std::string workload_namespace;
   std::vector<std::string> registry_status;  // one line per registry source, for /clusters
   // Virtual IPs (the DNS proxy's answers for registry services): an IPv4 range; unset = no VIPs.
   std::optional<net::Cidr> vip_range;

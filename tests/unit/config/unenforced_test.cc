@@ -11,7 +11,8 @@ using testing::dump;
 using testing::find;
 
 TEST(UnenforcedTest, TableLookup) {
-  EXPECT_NE(findUnenforced("VirtualService.spec.http.match.sourceLabels"), nullptr);
+  EXPECT_NE(findUnenforced("VirtualService.spec.http.delegate"), nullptr);
+  EXPECT_EQ(findUnenforced("VirtualService.spec.http.match.sourceLabels"), nullptr);  // enforced
   EXPECT_EQ(findUnenforced("VirtualService.spec.http.mirror"), nullptr);  // enforced
   EXPECT_EQ(findUnenforced("VirtualService.spec.http.corsPolicy"), nullptr);  // enforced
   EXPECT_NE(findUnenforced("ServiceEntry.spec.resolution=dns_round_robin"), nullptr);  // any case

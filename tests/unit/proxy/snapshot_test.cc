@@ -331,5 +331,45 @@ spec:
   EXPECT_TRUE(reported);
 }
 
+TEST(Snapshot, SourceLabelsAndNamespaceSelectThisProxysOwnWorkload) {
+  const std::string yaml = readSeed("service-provider.yaml") + "\n---\n" + R"(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: service-provider, namespace: default}
+spec:
+  hosts: [service-provider]
+  http:
+  - name: canary-consumers
+    match:
+    - sourceLabels: {track: canary}
+    route:
+    - destination: {host: service-provider, subset: v2}
+  - name: other-namespace
+    match:
+    - sourceNamespace: staging
+    route:
+    - destination: {host: service-provider, subset: v2}
+  - name: default
+    route:
+    - destination: {host: service-provider, subset: v1}
+)";
+  auto routeFor = [&](std::map<std::string, std::string> labels, std::string ns) {
+    SnapshotInputs in;
+    in.config = config::loadString(yaml, "test.yaml");
+    for (const auto& d : in.config.diagnostics) ADD_FAILURE() << d.format();
+    in.registry_services = {provider(), consumer()};
+    in.workload_labels = std::move(labels);
+    in.workload_namespace = std::move(ns);
+    auto snap = buildSnapshot(in);
+    EXPECT_TRUE(snap->unenforced.empty()) << snap->unenforced.front();
+    return pickEndpoints(*snap, "service-provider", "/echo/x", 2);
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(routeFor({{"app", "consumer"}, {"track", "canary"}}, ""), (V{"v2", "v2"}));
+  EXPECT_EQ(routeFor({{"app", "consumer"}}, ""), (V{"v1", "v1"}));
+  EXPECT_EQ(routeFor({}, ""), (V{"v1", "v1"}));
+  EXPECT_EQ(routeFor({}, "staging"), (V{"v2", "v2"}));
+}
+
 }  // namespace
 }  // namespace sluice::proxy
