@@ -13,7 +13,6 @@ constexpr std::string_view kNotYet = "not implemented by the Sluice data plane y
 // One line per field; delete a line when the proxy implements the field (see the header).
 constexpr std::array kTable = {
     // VirtualService
-    UnenforcedField{"VirtualService.spec.exportTo", "visibility scoping is not implemented yet"},
     UnenforcedField{"VirtualService.spec.tls", "TLS (SNI) routes are not implemented yet"},
     UnenforcedField{"VirtualService.spec.http.match.gateways", kNotYet},
     UnenforcedField{"VirtualService.spec.http.match.statPrefix", "per-route stats not implemented"},
@@ -24,7 +23,6 @@ constexpr std::array kTable = {
     UnenforcedField{"VirtualService.spec.http.fault.abort.grpcStatus",
                     "gRPC fault aborts are not implemented yet"},
     // DestinationRule
-    UnenforcedField{"DestinationRule.spec.exportTo", "visibility scoping is not implemented yet"},
     UnenforcedField{"DestinationRule.spec.workloadSelector", kNotYet},
     UnenforcedField{"DestinationRule.spec.trafficPolicy.tls",
                     "upstream TLS is not implemented yet"},
@@ -64,7 +62,6 @@ constexpr std::array kTable = {
                     "resolved like DNS (the first address that connects); no round robin over "
                     "the addresses"},
     UnenforcedField{"ServiceEntry.spec.workloadSelector", kNotYet},
-    UnenforcedField{"ServiceEntry.spec.exportTo", "visibility scoping is not implemented yet"},
     UnenforcedField{"ServiceEntry.spec.subjectAltNames", "upstream TLS is not implemented yet"},
     UnenforcedField{"ServiceEntry.spec.endpoints.network", kNotYet},
     UnenforcedField{"ServiceEntry.spec.endpoints.locality", kNotYet},

@@ -1154,8 +1154,47 @@ std::string clusterName(std::string_view host, std::string_view subset, uint32_t
                      subset, host);
 }
 
+namespace {
+
+// exportTo (Istio): "*" or absent = every namespace, "." = the object's own, "~" = none, else
+// namespace names.
+bool visibleTo(const std::vector<std::string>& export_to, const std::string& object_ns,
+               const std::string& workload_ns) {
+  if (export_to.empty()) return true;
+  for (const auto& e : export_to) {
+    if (e == "*" || e == workload_ns || (e == "." && object_ns == workload_ns)) return true;
+  }
+  return false;
+}
+
+template <typename T>
+size_t dropInvisible(std::vector<T>& objects, const std::string& workload_ns) {
+  size_t before = objects.size();
+  std::erase_if(objects, [&](const T& o) { return !visibleTo(o.export_to, o.meta.ns, workload_ns); });
+  return before - objects.size();
+}
+
+}  // namespace
+
 std::shared_ptr<const MeshSnapshot> buildSnapshot(const SnapshotInputs& inputs) {
-  return Builder(inputs).build();
+  // Objects not exported to this proxy's namespace do not exist for it.
+  const std::string& ns =
+      inputs.workload_namespace.empty() ? inputs.default_namespace : inputs.workload_namespace;
+  auto scoped = [&](const auto& v) {
+    for (const auto& o : v) {
+      if (!visibleTo(o.export_to, o.meta.ns, ns)) return true;
+    }
+    return false;
+  };
+  const auto& c = inputs.config;
+  if (!scoped(c.virtual_services) && !scoped(c.destination_rules) && !scoped(c.service_entries)) {
+    return Builder(inputs).build();
+  }
+  SnapshotInputs visible = inputs;
+  dropInvisible(visible.config.virtual_services, ns);
+  dropInvisible(visible.config.destination_rules, ns);
+  dropInvisible(visible.config.service_entries, ns);
+  return Builder(visible).build();
 }
 
 const MeshService* MeshSnapshot::findService(std::string_view authority) const {
