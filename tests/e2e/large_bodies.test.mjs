@@ -17,6 +17,19 @@ let sink;   // upstream: counts and hashes uploads, serves the download
 let proxy;
 let proxyPid;
 
+// Writes 1 GiB of PIECE to a writable stream with back-pressure, then ends it.
+function writeGiB(stream) {
+  let sent = 0;
+  const pump = () => {
+    while (sent < PIECES) {
+      sent += 1;
+      if (!stream.write(PIECE)) { stream.once('drain', pump); return; }
+    }
+    stream.end();
+  };
+  pump();
+}
+
 function expectedSha() {
   const h = crypto.createHash('sha256');
   for (let i = 0; i < PIECES; i += 1) h.update(PIECE);
@@ -29,15 +42,7 @@ before(async () => {
   sink = http.createServer((req, res) => {
     if (req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': GIB });
-      let sent = 0;
-      const pump = () => {
-        while (sent < PIECES) {
-          sent += 1;
-          if (!res.write(PIECE)) { res.once('drain', pump); return; }
-        }
-        res.end();
-      };
-      pump();
+      writeGiB(res);
       return;
     }
     const h = crypto.createHash('sha256');
@@ -78,15 +83,7 @@ function upload(headers) {
     });
     req.setTimeout(120_000, () => req.destroy(new Error('upload timed out')));
     req.on('error', reject);
-    let sent = 0;
-    const pump = () => {
-      while (sent < PIECES) {
-        sent += 1;
-        if (!req.write(PIECE)) { req.once('drain', pump); return; }
-      }
-      req.end();
-    };
-    pump();
+    writeGiB(req);
   });
 }
 
