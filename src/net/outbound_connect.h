@@ -3,6 +3,9 @@
 // then connected, so the interception rules let it through. asio's range connect reopens the
 // socket for each address (dropping any option set before), hence this loop of our own.
 
+#include <cstdint>
+#include <string>
+
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
@@ -42,6 +45,20 @@ asio::awaitable<asio::error_code> connectOutbound(asio::ip::tcp::socket& socket,
     if (!ec || ec == asio::error::operation_aborted) break;
   }
   co_return ec;
+}
+
+// `host` is an IP literal or a DNS name (resolved here, each address tried in turn).
+inline asio::awaitable<asio::error_code> connectOutbound(asio::ip::tcp::socket& socket,
+                                                         const std::string& host, uint16_t port) {
+  asio::error_code ec;
+  auto ip = asio::ip::make_address(host, ec);
+  if (!ec) co_return co_await connectOutbound(socket, asio::ip::tcp::endpoint(ip, port));
+  asio::ip::tcp::resolver resolver(socket.get_executor());
+  ec.clear();
+  auto results = co_await resolver.async_resolve(host, std::to_string(port),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return ec;
+  co_return co_await connectOutbound(socket, results);
 }
 
 }  // namespace sluice::net

@@ -28,6 +28,7 @@
 #include "core/strings.h"
 #include "http/codec.h"
 #include "net/outbound_connect.h"
+#include "proxy/socket_timer.h"
 #include "proxy/tcp_relay.h"
 #include "registry/nacos/list_rewrite.h"
 
@@ -277,39 +278,6 @@ bool rollPercent(Worker& w, double percent) {
   return static_cast<double>(roll) < percent * 10000.0;
 }
 
-// Arms a timer that closes `conn`'s socket at `deadline` (route timeout / perTryTimeout). The
-// expiry handler may already be queued when the coroutine disarms it and moves on, so the state
-// it touches is shared, and the socket is reached only while still armed.
-struct AttemptTimer {
-  struct State {
-    bool fired = false;
-    tcp::socket* socket = nullptr;
-  };
-  explicit AttemptTimer(asio::io_context& io) : timer(io) {}
-  asio::steady_timer timer;
-  std::shared_ptr<State> state;
-  bool fired() const { return state && state->fired; }
-  void arm(steady_clock::time_point deadline, tcp::socket& socket) {
-    disarm();
-    state = std::make_shared<State>();
-    state->socket = &socket;
-    timer.expires_at(deadline);
-    timer.async_wait([st = state](asio::error_code e) {
-      if (e || st->socket == nullptr) return;
-      st->fired = true;
-      asio::error_code ignored;
-      st->socket->cancel(ignored);
-      st->socket->close(ignored);
-    });
-  }
-  void disarm() {
-    if (state && state->socket != nullptr) {
-      state->socket = nullptr;
-      timer.cancel();
-    }
-  }
-  ~AttemptTimer() { disarm(); }
-};
 
 // ---- upstream connections ----------------------------------------------------------------
 
@@ -395,19 +363,10 @@ awaitable<ConnectResult> acquireConnection(Worker& w, ClusterState& cs, Endpoint
   ++w.stats().upstream_connections_total;
   tcp::socket socket(w.io());
   asio::error_code ec;
-  AttemptTimer timer(w.io());
+  SocketTimer timer(w.io().get_executor());
   timer.arm(deadline, socket);
-  auto ip = asio::ip::make_address(ep.endpoint.ip, ec);
-  if (!ec) {
-    ec = co_await net::connectOutbound(socket, tcp::endpoint(ip, ep.endpoint.port));
-  } else {
-    // A DNS name (ServiceEntry resolution DNS).
-    tcp::resolver resolver(w.io());
-    ec.clear();
-    auto results = co_await resolver.async_resolve(ep.endpoint.ip, std::to_string(ep.endpoint.port),
-                                                   withEc(ec));
-    if (!ec) ec = co_await net::connectOutbound(socket, results);
-  }
+  // An IP, or a DNS name (ServiceEntry resolution DNS) resolved here.
+  ec = co_await net::connectOutbound(socket, ep.endpoint.ip, ep.endpoint.port);
   timer.disarm();
   if (ec || timer.fired()) {
     --ep.open_connections;
@@ -852,7 +811,7 @@ awaitable<void> forward(RequestContext& rc, const Route& route, const MatchBlock
     ClusterState* cs;
     ~Unpin() { --cs->pins; }
   } unpin{cs};
-  AttemptTimer timer(w.io());  // armed only when the route has a timeout
+  SocketTimer timer(w.io().get_executor());  // armed only when the route has a timeout
 
   for (uint32_t attempt = 1; attempt <= max_attempts; ++attempt) {
     rc.outcome.attempts = attempt;

@@ -237,15 +237,20 @@ int Route::match(const RequestView& request) const {
   return -1;
 }
 
-const WeightedCluster* Route::pickCluster(uint64_t roll) const {
-  if (clusters.empty()) return nullptr;
-  if (clusters.size() == 1 || total_weight == 0) return &clusters.front();
+const WeightedCluster* pickWeighted(const std::vector<WeightedCluster>& destinations,
+                                    uint64_t total_weight, uint64_t roll) {
+  if (destinations.empty()) return nullptr;
+  if (destinations.size() == 1 || total_weight == 0) return &destinations.front();
   uint64_t acc = 0;
-  for (const auto& c : clusters) {
+  for (const auto& c : destinations) {
     acc += c.weight;
     if (roll < acc) return &c;
   }
-  return &clusters.back();
+  return &destinations.back();
+}
+
+const WeightedCluster* Route::pickCluster(uint64_t roll) const {
+  return pickWeighted(clusters, total_weight, roll);
 }
 
 std::vector<std::string> RouteTable::index() {

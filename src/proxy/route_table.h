@@ -153,6 +153,11 @@ struct WeightedCluster {
   HeaderOps response_headers;
 };
 
+// The destination a `roll` in [0, total_weight) lands on; the first when there is one or the
+// weights are all 0; nullptr when empty.
+const WeightedCluster* pickWeighted(const std::vector<WeightedCluster>& destinations,
+                                    uint64_t total_weight, uint64_t roll);
+
 struct Redirect {
   std::string uri;             // replaces the whole path
   std::string prefix_rewrite;  // replaces the matched prefix

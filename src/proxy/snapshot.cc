@@ -1033,7 +1033,7 @@ class Builder {
         }
         if (!tr.match.empty() && r.matches.empty()) continue;  // for other workloads
         for (const auto& rd : tr.route) {
-          TcpRoute::Destination d;
+          WeightedCluster d;
           d.host = rd.destination.host_fqdn.empty() ? rd.destination.host
                                                     : rd.destination.host_fqdn;
           d.subset = rd.destination.subset;
@@ -1067,6 +1067,18 @@ class Builder {
     }
   }
 
+  // An address inside the pod CIDRs of some reverse-DNS EnvoyFilter.
+  bool insidePodCidrs(const std::string& text) const {
+    auto ip = net::IpAddress::parse(text);
+    if (!ip) return false;
+    for (const auto& rule : snap_->reverse_dns_rules) {
+      for (const auto& c : rule.pod_cidrs) {
+        if (c.contains(*ip)) return true;
+      }
+    }
+    return false;
+  }
+
   void buildReverseDns() {
     for (const auto& rd : in_.config.reverse_dns) {
       MeshSnapshot::ReverseDnsRule rule;
@@ -1080,13 +1092,7 @@ class Builder {
       const auto& svc = snap_->services[i];
       if (svc.origin != MeshService::Origin::kRegistry) continue;
       for (const auto& ep : svc.endpoints) {
-        auto ip = net::IpAddress::parse(ep.ip);
-        if (!ip) continue;
-        bool inside = false;
-        for (const auto& rule : snap_->reverse_dns_rules) {
-          for (const auto& c : rule.pod_cidrs) inside = inside || c.contains(*ip);
-        }
-        if (!inside) continue;
+        if (!insidePodCidrs(ep.ip)) continue;
         auto [it, inserted] = snap_->reverse_dns.emplace(ep.address(), static_cast<int>(i));
         if (!inserted && it->second != static_cast<int>(i)) {
           diag(fmt::format("reverse DNS: address {} is an instance of both {} and {}; the first "
@@ -1097,13 +1103,7 @@ class Builder {
     // Recently departed instances last, so a current instance at the same address wins.
     for (const auto& retired : in_.retired_instances) {
       int idx = serviceIndex(registryFqdn(retired.service));
-      auto ip = net::IpAddress::parse(retired.ip);
-      if (idx < 0 || !ip) continue;
-      bool inside = false;
-      for (const auto& rule : snap_->reverse_dns_rules) {
-        for (const auto& c : rule.pod_cidrs) inside = inside || c.contains(*ip);
-      }
-      if (!inside) continue;
+      if (idx < 0 || !insidePodCidrs(retired.ip)) continue;
       net::HostPort address{retired.ip, retired.port};
       snap_->reverse_dns.emplace(address.toString(), idx);
     }
@@ -1244,14 +1244,6 @@ bool TcpRoute::applies(const net::IpAddress& dialled, uint32_t port) const {
     return true;
   }
   return false;
-}
-
-const TcpRoute::Destination* TcpRoute::pick(uint64_t roll) const {
-  for (const auto& d : destinations) {
-    if (roll < d.weight) return &d;
-    roll -= d.weight;
-  }
-  return destinations.empty() ? nullptr : &destinations.back();
 }
 
 const MeshSnapshot::NacosRewriteRule* MeshSnapshot::nacosRewriteFor(uint32_t port) const {

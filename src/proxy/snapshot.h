@@ -76,20 +76,16 @@ struct TcpRoute {
     std::optional<uint32_t> port;
     std::vector<net::Cidr> destination_subnets;  // empty = any
   };
-  struct Destination {
-    std::string host;
-    std::string subset;
-    uint32_t weight = 0;
-    int cluster = -1;     // -1: `missing` says why (connections are closed)
-    std::string missing;
-  };
   std::vector<Match> matches;  // empty = every connection
-  std::vector<Destination> destinations;
+  // Weighted destinations; cluster -1: `missing` says why (such connections are closed).
+  std::vector<WeightedCluster> destinations;
   uint32_t total_weight = 0;
   std::string source;  // "VirtualService ns/name tcp[i]"
 
   bool applies(const net::IpAddress& dialled, uint32_t port) const;
-  const Destination* pick(uint64_t roll) const;  // roll in [0, total_weight)
+  const WeightedCluster* pick(uint64_t roll) const {  // roll in [0, total_weight)
+    return pickWeighted(destinations, total_weight, roll);
+  }
 };
 
 struct MeshService {

@@ -21,6 +21,7 @@
 #include "net/outbound_connect.h"
 #include "proxy/connection_manager.h"
 #include "proxy/protocol_sniffer.h"
+#include "proxy/socket_timer.h"
 #include "proxy/tcp_relay.h"
 
 namespace sluice::proxy {
@@ -35,46 +36,14 @@ constexpr int kIp6OriginalDst = 80;
 
 auto withEc(asio::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
-// Cancels a socket's pending operations when a deadline passes. The expiry handler may already
-// be queued when the guarded operation completes; `done` (shared with the handler, which can
-// outlive the frame) makes such a late expiry a no-op instead of cancelling a later operation.
-class SocketDeadline {
- public:
-  SocketDeadline(tcp::socket& socket, std::chrono::steady_clock::duration after)
-      : timer_(socket.get_executor()), state_(std::make_shared<State>()) {
-    timer_.expires_after(after);
-    timer_.async_wait([&socket, state = state_](asio::error_code ec) {
-      if (ec || state->done) return;
-      state->expired = true;
-      asio::error_code ignored;
-      socket.cancel(ignored);
-    });
-  }
-  ~SocketDeadline() { finish(); }
-  SocketDeadline(const SocketDeadline&) = delete;
-  SocketDeadline& operator=(const SocketDeadline&) = delete;
-  // The guarded operation is over; returns whether the deadline had passed.
-  bool finish() {
-    state_->done = true;
-    timer_.cancel();
-    return state_->expired;
-  }
-
- private:
-  struct State {
-    bool done = false;
-    bool expired = false;
-  };
-  asio::steady_timer timer_;
-  std::shared_ptr<State> state_;
-};
-
 // Reads once, giving up after `wait` (ec = timed_out when nothing came).
 awaitable<size_t> readWithin(tcp::socket& s, asio::mutable_buffer buf,
                              std::chrono::steady_clock::duration wait, asio::error_code& ec) {
-  SocketDeadline deadline(s, wait);
+  SocketTimer timer(s.get_executor());
+  timer.arm(std::chrono::steady_clock::now() + wait, s, SocketTimer::Expiry::kCancel);
   size_t n = co_await s.async_read_some(buf, withEc(ec));
-  if (deadline.finish() && n == 0) ec = asio::error::timed_out;
+  timer.disarm();
+  if (timer.fired() && n == 0) ec = asio::error::timed_out;
   co_return n;
 }
 
@@ -111,7 +80,7 @@ std::optional<TcpUpstream> planTcp(Worker& w, const std::shared_ptr<const MeshSn
   auto dialled = net::IpAddress::parse(dst.address().to_string());
   for (const auto& route : svc->tcp_routes) {
     if (!dialled || !route.applies(*dialled, dst.port())) continue;
-    const TcpRoute::Destination* d =
+    const WeightedCluster* d =
         route.pick(route.total_weight > 0 ? w.rng()() % route.total_weight : 0);
     if (d == nullptr || d->cluster < 0) {
       why = fmt::format("{}: {}", route.source, d == nullptr ? "no destination" : d->missing);
@@ -156,18 +125,6 @@ std::optional<TcpUpstream> planTcp(Worker& w, const std::shared_ptr<const MeshSn
   return up;
 }
 
-// Dials an upstream given as IP or DNS name.
-awaitable<asio::error_code> dial(Worker& w, tcp::socket& socket, const TcpUpstream& up) {
-  asio::error_code ec;
-  auto ip = asio::ip::make_address(up.host, ec);
-  if (!ec) co_return co_await net::connectOutbound(socket, tcp::endpoint(ip, up.port));
-  tcp::resolver resolver(w.io());
-  ec.clear();
-  auto results = co_await resolver.async_resolve(up.host, std::to_string(up.port), withEc(ec));
-  if (ec) co_return ec;
-  co_return co_await net::connectOutbound(socket, results);
-}
-
 awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool client_done,
                          TcpUpstream target) {
   ++w.stats().tcp_connections_total;
@@ -186,9 +143,11 @@ awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool
   });
   asio::error_code ec;
   {
-    SocketDeadline deadline(up, kTcpConnectTimeout);
-    ec = co_await dial(w, up, target);
-    if (deadline.finish() && !ec) ec = asio::error::timed_out;
+    SocketTimer timer(w.io().get_executor());
+    timer.arm(std::chrono::steady_clock::now() + kTcpConnectTimeout, up);
+    ec = co_await net::connectOutbound(up, target.host, target.port);
+    timer.disarm();
+    if (timer.fired()) ec = asio::error::timed_out;
   }
   if (target.cluster != nullptr) {
     target.cluster->recordResult(*target.endpoint, ec ? 503 : 200, static_cast<bool>(ec),
@@ -200,17 +159,14 @@ awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool
   if (ec) {
     ++w.stats().tcp_connect_failures_total;
     SLUICE_LOG_WARN("tcp to {}: {}", target.label, ec.message());
+  } else if (client_done) {
+    // The client already finished sending: pass its EOF on, relay the answer.
+    asio::error_code ignored;
+    up.shutdown(tcp::socket::shutdown_send, ignored);
+    bool failed = false;
+    co_await relayOneWay(up, down, failed);
   } else {
-    if (client_done) {
-      asio::error_code ignored;
-      up.shutdown(tcp::socket::shutdown_send, ignored);
-    }
-    if (client_done) {
-      bool failed = false;
-      co_await relayOneWay(up, down, failed);
-    } else {
-      co_await relayBothWays(down, up);
-    }
+    co_await relayBothWays(down, up);
   }
   w.removeConnection(handle);
   asio::error_code ignored;

@@ -52,11 +52,10 @@ void Worker::setSnapshot(std::shared_ptr<const MeshSnapshot> snapshot) {
 
 ClusterState& Worker::passthroughState(const asio::ip::tcp::endpoint& destination) {
   constexpr size_t kMaxPassthroughStates = 256;
-  std::string address = destination.address().is_v6()
-                            ? fmt::format("[{}]:{}", destination.address().to_string(),
-                                          destination.port())
-                            : fmt::format("{}:{}", destination.address().to_string(),
-                                          destination.port());
+  Endpoint ep;
+  ep.ip = destination.address().to_string();
+  ep.port = destination.port();
+  std::string address = ep.address();
   auto it = passthrough_.find(address);
   if (it != passthrough_.end()) return *it->second;
   if (passthrough_.size() >= kMaxPassthroughStates) {
@@ -72,9 +71,6 @@ ClusterState& Worker::passthroughState(const asio::ip::tcp::endpoint& destinatio
   Cluster c;
   c.name = "PassthroughCluster|" + address;
   c.host = address;
-  Endpoint ep;
-  ep.ip = destination.address().to_string();
-  ep.port = destination.port();
   c.endpoints.push_back(std::move(ep));
   auto state = std::make_unique<ClusterState>(rng_());
   state->update(c);
