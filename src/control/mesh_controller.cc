@@ -1,6 +1,7 @@
 #include "control/mesh_controller.h"
 
 #include <filesystem>
+#include <set>
 #include <system_error>
 #include <utility>
 
@@ -263,8 +264,24 @@ std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
   inputs.workload_labels = options_.workload_labels;
   inputs.previous_vips = vips_;
   auto snapshot = deps_.build_snapshot(inputs);
-  if (snapshot) vips_ = snapshot->vipAssignments();
+  if (snapshot) {
+    vips_ = snapshot->vipAssignments();
+    logNewFindings(*snapshot);
+  }
   return snapshot;
+}
+
+// Snapshot diagnostics (a route to an unknown host, tcp routes bound only to gateways, an address
+// range in a ServiceEntry...) and config accepted but not enforced are on /config_dump; each is
+// also logged once, when it first appears, so nothing is ignored silently.
+void MeshController::logNewFindings(const proxy::MeshSnapshot& snapshot) {
+  std::set<std::string> now;
+  for (const auto& d : snapshot.diagnostics) now.insert(d);
+  for (const auto& u : snapshot.unenforced) now.insert("not enforced: " + u);
+  for (const auto& f : now) {
+    if (logged_findings_.count(f) == 0) SLUICE_LOG_WARN("mesh: {}", f);
+  }
+  logged_findings_ = std::move(now);
 }
 
 std::vector<registry::SourceStatus> MeshController::registryStatus() const {

@@ -31,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -131,6 +132,7 @@ class MeshController {
   void scheduleRebuild();
   void armDamperTimer();
   std::shared_ptr<const proxy::MeshSnapshot> rebuild();
+  void logNewFindings(const proxy::MeshSnapshot& snapshot);
   std::vector<registry::SourceStatus> registryStatus() const;
   void pollRegistryStatus();
   void checkSynced();
@@ -147,6 +149,7 @@ class MeshController {
   std::vector<Source> sources_;
   uint64_t version_ = 0;
   std::map<std::string, std::string> vips_;  // FQDN -> VIP of the last snapshot (kept stable)
+  std::set<std::string> logged_findings_;  // snapshot diagnostics already logged
   uint64_t reloads_applied_ = 0;
   uint64_t reloads_rejected_ = 0;
   bool rebuild_scheduled_ = false;

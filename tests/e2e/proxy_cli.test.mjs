@@ -71,3 +71,32 @@ test('port 0 for listen and admin prints the real ports, and both answer', async
   const exit = await p.stop();
   assert.equal(exit.code, 0, p.describe());
 });
+
+test('what the proxy cannot apply is logged by name once, not only shown on /config_dump', async () => {
+  const dir = e2e.makeTempDir();
+  e2e.writeAtomic(dir, 'mesh.yaml', `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ranged, namespace: default}
+spec:
+  hosts: [db.example.com]
+  addresses: [10.96.0.0/16]
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+  resolution: STATIC
+  endpoints: [{address: 10.0.0.1}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: edge-tcp, namespace: default}
+spec:
+  hosts: [db.example.com]
+  gateways: [edge]
+  tcp:
+  - route:
+    - destination: {host: db.example.com}
+`);
+  const p = await e2e.startSluice(['proxy', '--config', dir, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
+  const stream = 'stderr';  // the log
+  await p.waitForLine(/address range 10\.96\.0\.0\/16 is not enforced/, { stream });
+  await p.waitForLine(/VirtualService default\/edge-tcp: tcp routes are only enforced by sidecars/, { stream });
+  assert.equal(p.stderr.match(/address range 10\.96\.0\.0\/16/g).length, 1, 'logged once');
+});
