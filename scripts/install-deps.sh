@@ -9,8 +9,11 @@ PACKAGES=(
   libasio-dev libyaml-cpp-dev nlohmann-json3-dev libre2-dev libspdlog-dev libfmt-dev
   libcli11-dev libexpected-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  ccache clang-format
+  libnghttp2-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libzookeeper-mt-dev zookeeper
   nodejs iproute2 iptables
-  nginx-light haproxy wrk
+  nginx-light haproxy wrk nghttp2-client
 )
 
 missing=()
@@ -25,6 +28,17 @@ if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Java 17 and Maven build the Spring Cloud test peers (examples/spring-cloud). A machine that
+# already has a JDK 17+ and Maven on PATH (not necessarily Debian's) keeps them.
+if ! command -v javac >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+  echo "install-deps: installing openjdk-17-jdk-headless maven"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    openjdk-17-jdk-headless maven
 fi
 
 # The official registry client SDKs used as real peers by the end-to-end tests. nodesource's
