@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo test unit e2e sanitize bench clean
+.PHONY: all deps build spring-apps demo test unit e2e sanitize bench clean
 
 all: build
 
@@ -17,6 +17,11 @@ $(BUILD_DIR)/build.ninja:
 
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+	./scripts/build-spring-apps.sh
+
+# The Spring Cloud test peers (examples/spring-cloud): Maven, only when their sources changed.
+spring-apps: deps
+	./scripts/build-spring-apps.sh
 
 demo: build
 	$(BUILD_DIR)/sluice demo --examples examples/seed
@@ -43,4 +48,4 @@ bench: build
 	./bench/compare.sh
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan
+	rm -rf $(BUILD_DIR) build-asan examples/spring-cloud/target examples/spring-cloud/*/target

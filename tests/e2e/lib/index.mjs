@@ -17,6 +17,8 @@ export * from './net.mjs';
 export * from './upstream.mjs';
 export * from './files.mjs';
 export * from './mesh.mjs';
+export * from './spring.mjs';
+export * from './zookeeper.mjs';
 
 import { stopAll } from './proc.mjs';
 import { closeAllUpstreams } from './upstream.mjs';

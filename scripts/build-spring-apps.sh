@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds the Spring Cloud test peers (examples/spring-cloud) into examples/spring-cloud/target/apps/:
+# eureka-server.jar and demo-{eureka,zookeeper,nacos,consul}.jar. `make spring-apps` runs it, and
+# so does `make build`.
+#
+# - Rebuilds only when a source, a pom, this script or the JDK changed (a stamp of their hashes
+#   sits beside the jars); otherwise it returns at once.
+# - Offline-friendly: Maven runs with -o first, so a machine whose local repository (~/.m2, or
+#   MAVEN_REPO_LOCAL) already holds every artifact never touches the network; only when that
+#   fails (first build, a new dependency) does it run online, from Maven Central.
+# - Quiet (-q), Maven's test phase skipped (the apps are tested by tests/e2e).
+# SLUICE_SKIP_SPRING_APPS=1 skips the whole step (for a machine without Java).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SRC=examples/spring-cloud
+OUT=$SRC/target/apps
+JARS=(eureka-server/target/eureka-server.jar eureka/target/demo-eureka.jar
+      zookeeper/target/demo-zookeeper.jar nacos/target/demo-nacos.jar consul/target/demo-consul.jar)
+
+if [[ "${SLUICE_SKIP_SPRING_APPS:-0}" == 1 ]]; then
+  echo "spring-apps: skipped (SLUICE_SKIP_SPRING_APPS=1)"
+  exit 0
+fi
+for tool in java mvn; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "spring-apps: $tool not found; run scripts/install-deps.sh (it installs JDK 17 and Maven)" >&2
+    exit 1
+  fi
+done
+
+mkdir -p "$OUT"
+# One build at a time per checkout (make build and make spring-apps may run together).
+exec 9>"$OUT/.lock"
+flock 9
+
+stamp() {
+  {
+    find "$SRC" -path "$SRC/*/target" -prune -o -path "$SRC/target" -prune -o -type f -print \
+      | LC_ALL=C sort | xargs sha256sum
+    sha256sum "$0"
+    java -version 2>&1
+  } | sha256sum | cut -d' ' -f1
+}
+
+want=$(stamp)
+up_to_date=1
+[[ -f "$OUT/.stamp" && "$(cat "$OUT/.stamp")" == "$want" ]] || up_to_date=0
+for jar in "${JARS[@]}"; do
+  [[ -f "$OUT/$(basename "$jar")" ]] || up_to_date=0
+done
+if ((up_to_date)); then
+  echo "spring-apps: up to date ($OUT)"
+  exit 0
+fi
+
+# Maven's own JVM starts faster with C1 only; the build is short and I/O bound.
+export MAVEN_OPTS="${MAVEN_OPTS:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}"
+mvn_args=(-B -q -DskipTests -f "$SRC/pom.xml")
+if [[ -n "${MAVEN_REPO_LOCAL:-}" ]]; then mvn_args+=("-Dmaven.repo.local=$MAVEN_REPO_LOCAL"); fi
+
+start=$(date +%s)
+offline_log=$(mktemp)
+trap 'rm -f "$offline_log"' EXIT
+if mvn -o "${mvn_args[@]}" package >"$offline_log" 2>&1; then
+  mode=offline
+else
+  echo "spring-apps: not everything is in the local Maven repository; building online"
+  mvn "${mvn_args[@]}" package
+  mode=online
+fi
+
+for jar in "${JARS[@]}"; do
+  cp "$SRC/$jar" "$OUT/"
+done
+echo "$want" >"$OUT/.stamp"
+echo "spring-apps: built ${#JARS[@]} jars into $OUT in $(($(date +%s) - start)) s ($mode)"

@@ -1,0 +1,155 @@
+// The seed's demo as real Spring Cloud applications (examples/spring-cloud, `make spring-apps`),
+// WITHOUT Sluice: the baseline every registry's mesh test builds on. Provider v1 + v2 and the
+// consumer register with a real registry; the consumer's @LoadBalanced RestTemplate (Spring Cloud
+// LoadBalancer, round robin) alternates between the two versions, and each provider registers
+// its version as instance metadata `label`.
+//   (a) Spring Cloud Netflix against the real Eureka server (eureka-server.jar);
+//   (b) Spring Cloud Zookeeper against Debian's real ZooKeeper 3.8.
+// The Nacos flavour needs a Nacos gRPC server (nacos-client 3.x speaks gRPC only): it is tested
+// against `sluice registry`'s gRPC API where that lands (issue 10), not here.
+// JVM start-ups dominate the runtime: the three apps of a scenario start in parallel.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as e2e from './lib/index.mjs';
+
+after(e2e.cleanupAll);
+
+const HELLO = /^Hello Nacos Discovery From (v1|v2)world$/;
+
+// Waits until the consumer has seen both versions (registration, registry fetch and the
+// load-balancer cache all converged), then sends a burst and checks it is round robin: both
+// versions, evenly, alternating (one repeat allowed: the instance list may be re-read, and
+// Eureka reshuffles it, between two requests of the burst).
+async function assertRoundRobin(consumer, { timeoutMs = 90_000 } = {}) {
+  let last = [];
+  try {
+    await e2e.waitFor(async () => {
+      const seen = new Set();
+      last = [];
+      for (let i = 0; i < 4; ++i) {
+        const r = await consumer.get('/echo/world');
+        last.push(r.body ?? r.error);
+        const m = r.status === 200 && r.body.match(HELLO);
+        if (m) seen.add(m[1]);
+      }
+      return seen.size === 2;
+    }, { timeoutMs, intervalMs: 500, what: 'the consumer to reach both v1 and v2' });
+  } catch (e) {
+    throw new Error(`${e.message}; last answers: ${JSON.stringify(last)}\n${consumer.describe().slice(-6000)}`);
+  }
+
+  const versions = [];
+  for (let i = 0; i < 10; ++i) {
+    const r = await consumer.get('/echo/world');
+    assert.equal(r.status, 200, `request ${i}: ${JSON.stringify(r)}`);
+    const m = r.body.match(HELLO);
+    assert.ok(m, `request ${i}: unexpected body ${JSON.stringify(r.body)}`);
+    versions.push(m[1]);
+  }
+  const v1 = versions.filter((v) => v === 'v1').length;
+  const repeats = versions.filter((v, i) => i > 0 && v === versions[i - 1]).length;
+  assert.ok(v1 >= 4 && v1 <= 6, `not even: ${versions.join(' ')}`);
+  assert.ok(repeats <= 1, `not alternating: ${versions.join(' ')}`);
+  return versions;
+}
+
+function logTimings(label, apps) {
+  const parts = apps.map((a) => `${a.name} ${a.startupMs} ms`);
+  console.log(`# ${label} start-up (JVM to health UP): ${parts.join(', ')}`);
+}
+
+test('eureka flavour: provider v1 + v2 and consumer against the real Eureka server alternate v1/v2, labels registered', async (t) => {
+  const skip = e2e.springSkipReason(['eureka-server', 'demo-eureka']);
+  if (skip) { t.skip(skip); return; }
+
+  const server = await e2e.startEurekaServer();
+  const registry = server.eurekaUrl;
+  const [v1, v2, consumer] = await Promise.all([
+    e2e.startDemoApp('eureka', { role: 'provider', version: 'v1', registry }),
+    e2e.startDemoApp('eureka', { role: 'provider', version: 'v2', registry }),
+    e2e.startDemoApp('eureka', { role: 'consumer', registry }),
+  ]);
+  logTimings('eureka', [server, v1, v2, consumer]);
+
+  // Each provider answers with its own version.
+  assert.equal((await v1.get('/echo/x')).body, 'Hello Nacos Discovery From v1x');
+  assert.equal((await v2.get('/echo/x')).body, 'Hello Nacos Discovery From v2x');
+
+  const versions = await assertRoundRobin(consumer);
+  console.log(`# eureka consumer /echo/world: ${versions.join(' ')}`);
+
+  // The real server holds both instances, UP, with metadata label = version, at their ports.
+  const r = await e2e.request({
+    port: server.port, path: '/eureka/apps/SERVICE-PROVIDER', headers: { accept: 'application/json' },
+  });
+  assert.equal(r.status, 200, r.body);
+  const instances = JSON.parse(r.body).application.instance;
+  const byLabel = Object.fromEntries(instances.map((i) => [i.metadata.label, i]));
+  assert.deepEqual(Object.keys(byLabel).sort(), ['v1', 'v2']);
+  assert.equal(byLabel.v1.port.$, v1.port);
+  assert.equal(byLabel.v2.port.$, v2.port);
+  for (const i of instances) {
+    assert.equal(i.status, 'UP');
+    assert.equal(i.ipAddr, '127.0.0.1');
+  }
+
+  // A graceful stop deregisters at once: v1 leaves the server, the consumer ends on v2 only.
+  await v1.stop();
+  await e2e.waitFor(async () => {
+    const after = await e2e.request({
+      port: server.port, path: '/eureka/apps/SERVICE-PROVIDER', headers: { accept: 'application/json' },
+    });
+    return JSON.parse(after.body).application.instance.length === 1;
+  }, { timeoutMs: 10_000, intervalMs: 200, what: 'v1 to leave the Eureka server' });
+  await e2e.waitFor(async () => {
+    for (let i = 0; i < 4; ++i) {
+      if ((await consumer.get('/echo/world')).body !== 'Hello Nacos Discovery From v2world') return false;
+    }
+    return true;
+  }, { timeoutMs: 15_000, intervalMs: 250, what: 'the consumer to use v2 only' });
+});
+
+// Reads a znode's data with Debian's zkCli.sh (a real ZooKeeper client), or null.
+function zkGet(connectString, path) {
+  const r = spawnSync('/usr/share/zookeeper/bin/zkCli.sh', ['-server', connectString, 'get', path], {
+    encoding: 'utf8', timeout: 60_000, env: { ...process.env, JVMFLAGS: '-XX:TieredStopAtLevel=1 -Xshare:auto' },
+  });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('{'));
+  return line ? JSON.parse(line) : null;
+}
+
+function zkLs(connectString, path) {
+  const r = spawnSync('/usr/share/zookeeper/bin/zkCli.sh', ['-server', connectString, 'ls', path], {
+    encoding: 'utf8', timeout: 60_000, env: { ...process.env, JVMFLAGS: '-XX:TieredStopAtLevel=1 -Xshare:auto' },
+  });
+  const line = (r.stdout ?? '').split('\n').find((l) => /^\[.*\]$/.test(l.trim()));
+  return line ? line.trim().slice(1, -1).split(',').map((s) => s.trim()).filter(Boolean) : null;
+}
+
+test('zookeeper flavour: provider v1 + v2 and consumer against a real ZooKeeper alternate v1/v2, labels registered', async (t) => {
+  const skip = e2e.springSkipReason(['demo-zookeeper']) ?? e2e.zookeeperSkipReason();
+  if (skip) { t.skip(skip); return; }
+
+  const zk = await e2e.startZooKeeper();
+  const registry = zk.connectString;
+  const [v1, v2, consumer] = await Promise.all([
+    e2e.startDemoApp('zookeeper', { role: 'provider', version: 'v1', registry }),
+    e2e.startDemoApp('zookeeper', { role: 'provider', version: 'v2', registry }),
+    e2e.startDemoApp('zookeeper', { role: 'consumer', registry }),
+  ]);
+  logTimings('zookeeper', [v1, v2, consumer]);
+
+  const versions = await assertRoundRobin(consumer);
+  console.log(`# zookeeper consumer /echo/world: ${versions.join(' ')}`);
+
+  // /services/service-provider/<id>: one ephemeral node per provider, payload metadata label.
+  const ids = zkLs(registry, '/services/service-provider');
+  assert.equal(ids?.length, 2, `instances under /services/service-provider: ${JSON.stringify(ids)}`);
+  const nodes = ids.map((id) => zkGet(registry, `/services/service-provider/${id}`));
+  const byLabel = Object.fromEntries(nodes.map((n) => [n?.payload?.metadata?.label, n]));
+  assert.deepEqual(Object.keys(byLabel).sort(), ['v1', 'v2'], JSON.stringify(nodes));
+  assert.equal(byLabel.v1.port, v1.port);
+  assert.equal(byLabel.v2.port, v2.port);
+  assert.equal(byLabel.v1.address, '127.0.0.1');
+});
