@@ -1,14 +1,15 @@
 #include "control/registry_factory.h"
 
 #include "core/strings.h"
-
+#include "registry/eureka/watcher.h"
 #include "registry/nacos/watcher.h"
 
 namespace sluice::control {
 
 namespace {
 
-constexpr const char* kSupported = "supported: nacos://HOST:PORT[?namespace=NS&group=GROUP]";
+constexpr const char* kSupported =
+    "supported: nacos://HOST:PORT[?namespace=NS&group=GROUP], eureka://HOST:PORT[/PATH]";
 
 }  // namespace
 
@@ -26,9 +27,10 @@ Result<std::unique_ptr<registry::Watcher>> makeRegistryWatcher(const std::string
   if (scheme == "nacos") {
     return registry::nacos::makeWatcher(url);
   }
-  return makeError(ErrorCode::kInvalidArgument, ErrorSource::kRegistry,
-                   fmt::format("--registry {}: unknown registry scheme '{}' ({})", url, scheme,
-                               kSupported));
+  if (scheme == "eureka") return registry::eureka::makeWatcher(url);
+  return makeError(
+      ErrorCode::kInvalidArgument, ErrorSource::kRegistry,
+      fmt::format("--registry {}: unknown registry scheme '{}' ({})", url, scheme, kSupported));
 }
 
 }  // namespace sluice::control

@@ -145,11 +145,17 @@ TEST(RegistryFactory, SchemeIsParsedCaseInsensitively) {
 }
 
 TEST(RegistryFactory, UnknownSchemeNamesUrlAndSupportedSchemes) {
-  auto w = makeRegistryWatcher("eureka://127.0.0.1:8761");
+  auto w = makeRegistryWatcher("mdns://127.0.0.1:5353");
   ASSERT_FALSE(w);
   EXPECT_EQ(w.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(w.error().message.find("eureka://127.0.0.1:8761"), std::string::npos);
+  EXPECT_NE(w.error().message.find("mdns://127.0.0.1:5353"), std::string::npos);
   EXPECT_NE(w.error().message.find("nacos://"), std::string::npos);
+}
+
+TEST(RegistryFactory, EurekaUrlMakesAWatcherWithoutConnecting) {
+  auto w = makeRegistryWatcher("eureka://127.0.0.1:1/eureka");
+  ASSERT_TRUE(w) << w.error().describe();
+  EXPECT_NE(*w, nullptr);
 }
 
 TEST(RegistryFactory, NacosUrlMakesAWatcherWithoutConnecting) {
