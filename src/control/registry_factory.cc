@@ -3,13 +3,15 @@
 #include "core/strings.h"
 #include "registry/eureka/watcher.h"
 #include "registry/nacos/watcher.h"
+#include "registry/zookeeper/watcher.h"
 
 namespace sluice::control {
 
 namespace {
 
 constexpr const char* kSupported =
-    "supported: nacos://HOST:PORT[?namespace=NS&group=GROUP], eureka://HOST:PORT[/PATH]";
+    "supported: nacos://HOST:PORT[?namespace=NS&group=GROUP], eureka://HOST:PORT[/PATH], "
+    "zookeeper://HOST:PORT[,HOST:PORT...][/ROOT]";
 
 }  // namespace
 
@@ -28,6 +30,7 @@ Result<std::unique_ptr<registry::Watcher>> makeRegistryWatcher(const std::string
     return registry::nacos::makeWatcher(url);
   }
   if (scheme == "eureka") return registry::eureka::makeWatcher(url);
+  if (scheme == "zookeeper") return registry::zookeeper::makeWatcher(url);
   return makeError(
       ErrorCode::kInvalidArgument, ErrorSource::kRegistry,
       fmt::format("--registry {}: unknown registry scheme '{}' ({})", url, scheme, kSupported));

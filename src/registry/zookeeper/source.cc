@@ -1,0 +1,82 @@
+#include "registry/zookeeper/source.h"
+
+#include "core/strings.h"
+#include "http/url.h"
+
+namespace sluice::registry::zookeeper {
+
+namespace {
+
+constexpr std::string_view kScheme = "zookeeper://";
+constexpr int kDefaultPort = 2181;
+// What the server accepts is bounded by its tickTime (2x..20x); this only rejects nonsense.
+constexpr uint64_t kMinSessionTimeoutMs = 100;
+constexpr uint64_t kMaxSessionTimeoutMs = 600'000;
+
+}  // namespace
+
+std::string ZooKeeperSource::connectString() const {
+  std::string out;
+  for (const auto& server : servers) {
+    if (!out.empty()) out += ',';
+    out += server.toString();
+  }
+  return out;
+}
+
+Result<ZooKeeperSource> parseZooKeeperUrl(std::string_view url) {
+  auto bad = [&](const std::string& what) {
+    return makeError(ErrorCode::kInvalidArgument, ErrorSource::kConfig,
+                     fmt::format("registry URL '{}': {} (expected zookeeper://HOST:PORT[,HOST:PORT"
+                                 "...][/ROOT][?sessionTimeoutMs=N])",
+                                 url, what));
+  };
+  if (url.size() < kScheme.size() || !equalsIgnoreCase(url.substr(0, kScheme.size()), kScheme)) {
+    return bad("not a zookeeper:// URL");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  std::string_view query;
+  if (size_t q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  std::string_view path;
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    path = rest.substr(slash);
+    rest = rest.substr(0, slash);
+  }
+  ZooKeeperSource source;
+  source.url = std::string(url);
+  if (rest.empty()) return bad("no server");
+  for (std::string_view server : split(rest, ',')) {
+    auto hp = net::parseHostPort(trim(server), kDefaultPort);
+    if (!hp) return bad(hp.error().message);
+    if (hp->port == 0) return bad(fmt::format("'{}': port 0", server));
+    source.servers.push_back(std::move(*hp));
+  }
+  // A lone or trailing "/" is no path (as in http URLs): the default root stays.
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (!path.empty()) {
+    for (std::string_view segment : split(path.substr(1), '/')) {
+      if (segment.empty() || segment == "." || segment == "..") {
+        return bad(fmt::format("bad root path '{}'", path));
+      }
+    }
+    source.root = std::string(path);
+  }
+  for (auto& [key, value] : http::parseQuery(query)) {
+    if (key == "sessionTimeoutMs") {
+      auto ms = parseUint(trim(value), kMaxSessionTimeoutMs);
+      if (!ms || *ms < kMinSessionTimeoutMs) {
+        return bad(fmt::format("sessionTimeoutMs must be {}..{}", kMinSessionTimeoutMs,
+                               kMaxSessionTimeoutMs));
+      }
+      source.session_timeout_ms = static_cast<int>(*ms);
+    } else {
+      return bad(fmt::format("unknown parameter '{}'", key));
+    }
+  }
+  return source;
+}
+
+}  // namespace sluice::registry::zookeeper
