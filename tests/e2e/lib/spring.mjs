@@ -14,7 +14,7 @@
 // by cleanupAll(). On the host an app binds 127.0.0.1 only; in a pod it binds every address of the
 // pod and registers the pod's address (what InetUtils finds on eth0) unless `ip` says otherwise.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startProcess, sourceDir } from './proc.mjs';
 import { request, waitFor, LOOPBACK } from './net.mjs';
@@ -22,8 +22,10 @@ import { makeTempDir } from './files.mjs';
 
 export const SPRING_FLAVOURS = ['eureka', 'zookeeper', 'nacos', 'consul'];
 
-// Options for short-lived test JVMs: C1 only and the serial collector start a Spring Boot app
-// noticeably faster on a small, busy machine; -Xshare:auto uses the JDK's class-data archive.
+// Options for short-lived test JVMs: C1 only and the serial collector start a Spring Boot app about
+// twice as fast on a small, busy machine; -Xshare:auto uses the class-data archives (the JDK's,
+// and the app's own app.jsa when build-spring-apps.sh trained one: another 2-3x). Keep in sync
+// with JVM_OPTIONS of scripts/build-spring-apps.sh (the training run).
 export const SPRING_JVM_OPTIONS = ['-XX:TieredStopAtLevel=1', '-Xshare:auto', '-XX:+UseSerialGC',
   '-Xss512k', '-Xmx256m'];
 
@@ -36,9 +38,17 @@ export function springAppsDir() {
     join(sourceDir(), 'examples', 'spring-cloud', 'target', 'apps');
 }
 
-// Path of a built jar: 'eureka-server', 'demo-eureka', ... (with or without '.jar').
+// Path of a built app's jar: 'eureka-server', 'demo-eureka', ... (target/apps/NAME/NAME.jar, the
+// extracted layout with lib/ beside it).
 export function springJar(name) {
-  return join(springAppsDir(), name.endsWith('.jar') ? name : `${name}.jar`);
+  const base = name.replace(/\.jar$/, '');
+  return join(springAppsDir(), base, `${base}.jar`);
+}
+
+// The class-data archive trained for a jar by build-spring-apps.sh (app.jsa beside it), or null.
+function classDataArchive(jarPath) {
+  const jsa = join(dirname(jarPath), 'app.jsa');
+  return existsSync(jsa) ? jsa : null;
 }
 
 // null when java and every named jar are there; otherwise why a test cannot run. Under CI
@@ -114,8 +124,9 @@ export async function startSpringApp(jar, {
   const appName = name ?? jarPath.split('/').pop().replace(/\.jar$/, '');
   const home = makeTempDir('sluice-spring-');
   const allProps = { 'server.port': 0, ...(pod ? {} : { 'server.address': LOOPBACK }), ...props };
-  const argv = [...SPRING_JVM_OPTIONS, `-Duser.home=${home}`, `-Djava.io.tmpdir=${home}`,
-    ...jvmArgs, '-jar', jarPath,
+  const jsa = classDataArchive(jarPath);
+  const argv = [...SPRING_JVM_OPTIONS, ...(jsa ? [`-XX:SharedArchiveFile=${jsa}`] : []),
+    `-Duser.home=${home}`, `-Djava.io.tmpdir=${home}`, ...jvmArgs, '-jar', jarPath,
     ...Object.entries(allProps).map(([k, v]) => `--${k}=${v}`), ...args];
   const started = Date.now();
   const proc = pod
