@@ -1,11 +1,9 @@
 #pragma once
-// Creates the registry::Watcher for one `--registry URL`, chosen by the URL's scheme.
+// Creates the registry::Watcher for one `--registry URL`, chosen by the URL's scheme from the
+// plug-in table (registry/plugins.h); which schemes exist is the table's business, not control's.
 //
-//   nacos://HOST:PORT[?namespace=NS&group=GROUP]   Nacos v1 HTTP naming API (1.x and 2.x servers)
-//   eureka://HOST:PORT[/PATH][?poll_interval_ms=N&delta=BOOL]   Eureka REST (Spring Cloud Netflix)
-//
-// Errors: kInvalidArgument naming the URL for an unknown scheme or a malformed URL (the CLI turns
-// it into a usage error, exit 2).
+// Errors: kInvalidArgument naming the URL for an unknown scheme or a malformed URL, listing the
+// supported URL forms (the CLI turns it into a usage error, exit 2).
 
 #include <memory>
 #include <string>

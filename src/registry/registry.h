@@ -1,6 +1,7 @@
 #pragma once
-// What every registry adapter (Nacos, later Eureka, Consul, ZooKeeper) hands to the mesh: the
-// instances of each service it knows, as full lists. The mesh never sees wire formats.
+// What every registry adapter (Nacos, Eureka, Consul, ZooKeeper, ...) hands to the mesh: the
+// instances of each service it knows, as full lists. The mesh never sees wire formats. How an
+// adapter is found (URL scheme, embedded server, method-2 rewriter) is registry/plugin.h.
 
 #include <cstdint>
 #include <functional>
@@ -24,9 +25,12 @@ struct Instance {
 };
 
 struct Service {
-  std::string name;          // registry service name without group, e.g. "service-provider"
-  std::string namespace_id;  // Nacos namespace ("public"), Consul datacenter...
-  std::string group;         // Nacos group ("DEFAULT_GROUP")
+  std::string name;  // registry service name without group, e.g. "service-provider"
+  // Where in the registry the service lives, as the adapter names it (Nacos: namespace "public",
+  // group "DEFAULT_GROUP"; Consul: datacenter). The adapter fills in its own defaults: the mesh
+  // only shows these (describeScope) and never assumes a registry's defaults.
+  std::string namespace_id;
+  std::string group;
   std::vector<Instance> instances;
   bool operator==(const Service&) const = default;
 };
@@ -39,15 +43,38 @@ struct SourceStatus {
   int64_t last_success_unix_ms = 0;
 };
 
+// "namespace public, group DEFAULT_GROUP" (empty parts left out; "" when both are empty), for
+// messages and /config_dump.
+inline std::string describeScope(const Service& s) {
+  std::string out;
+  if (!s.namespace_id.empty()) out = "namespace " + s.namespace_id;
+  if (!s.group.empty()) out += (out.empty() ? "group " : ", group ") + s.group;
+  return out;
+}
+
 // A watcher keeps the service list of one registry current. `on_change` receives the full set of
 // services every time anything changes; on an outage the last known set stays (no callback).
+// Threads: start/stop/refreshNow/status may be called from any thread; on_change and the
+// refreshNow callback run on a thread of the watcher's choosing (the caller hops if it must).
 class Watcher {
  public:
   using OnChange = std::function<void(const std::vector<Service>&)>;
+  using OnRefreshed = std::function<void()>;
   virtual ~Watcher() = default;
+  // Starts watching. Call once.
   virtual void start(OnChange on_change) = 0;
+  // No on_change or refresh callback starts after stop() returns.
   virtual void stop() = 0;
   virtual SourceStatus status() const = 0;
+  // Asks for the registry's current state now instead of at the next poll (a request to an
+  // address inside pod_cidrs that no known instance has: maybe an instance registered since).
+  // `done` runs once that read has finished, after on_change if something changed; also when the
+  // read failed (status() says why). After stop() it may never run: a caller bounds its own wait.
+  // Several requests while one read is pending share the next read. Push-based watchers that are
+  // always current keep this default.
+  virtual void refreshNow(OnRefreshed done) {
+    if (done) done();
+  }
 };
 
 }  // namespace sluice::registry

@@ -76,4 +76,23 @@ Result<RewriteResult> rewriteInstanceList(std::string_view body, std::string_vie
   return result;
 }
 
+bool InstanceListRewriter::appliesTo(const http::RequestHead& request) const {
+  return isInstanceListRequest(request.method, request.path);
+}
+
+void InstanceListRewriter::prepareRequest(http::RequestHead& request) const {
+  // The rewritten list must not be overwritten by a UDP push of the original one, and the body
+  // must come back uncompressed to be rewritten (identity is always acceptable).
+  request.target = disableUdpPush(request.target);
+  request.headers.remove("accept-encoding");
+}
+
+Result<http::RewrittenBody> InstanceListRewriter::rewriteResponseBody(
+    const http::RequestHead& /*request*/, const http::ResponseHead& /*response*/,
+    std::string_view body) const {
+  SLUICE_ASSIGN_OR_RETURN(RewriteResult rewritten, rewriteInstanceList(body));
+  return http::RewrittenBody{std::move(rewritten.body), std::move(rewritten.service),
+                             rewritten.hosts_rewritten};
+}
+
 }  // namespace sluice::registry::nacos

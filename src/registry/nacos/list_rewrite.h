@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "http/interception.h"
 
 namespace sluice::registry::nacos {
 
@@ -36,5 +37,21 @@ struct RewriteResult {
 // means "the ungrouped service name". Errors (kInvalidArgument, source kRegistry) when the body
 // is not an instance list; the caller then forwards the original body unchanged.
 Result<RewriteResult> rewriteInstanceList(std::string_view body, std::string_view mesh_host = {});
+
+// The above as the registry-neutral interception interface the proxy's filter calls.
+class InstanceListRewriter : public http::InterceptionRewriter {
+ public:
+  // Instance lists larger than this are not rewritten (the filter answers 502).
+  static constexpr size_t kMaxBodyBytes = 16 * 1024 * 1024;
+
+  std::string_view registry() const override { return "nacos"; }
+  bool appliesTo(const http::RequestHead& request) const override;
+  // udpPort=0 and no accept-encoding.
+  void prepareRequest(http::RequestHead& request) const override;
+  size_t maxBodyBytes() const override { return kMaxBodyBytes; }
+  Result<http::RewrittenBody> rewriteResponseBody(const http::RequestHead& request,
+                                                  const http::ResponseHead& response,
+                                                  std::string_view body) const override;
+};
 
 }  // namespace sluice::registry::nacos

@@ -90,6 +90,9 @@ struct NacosWatcher::State {
 
   bool have_last = false;
   std::vector<Service> last;  // io thread only
+
+  // refreshNow() callbacks waiting for the next poll to finish (io thread only).
+  std::vector<OnRefreshed> refresh_waiting;
 };
 
 namespace {
@@ -131,6 +134,10 @@ asio::awaitable<void> NacosWatcher::run(std::shared_ptr<State> st) {
   auto backoff = st->options.poll_interval;
   bool was_reachable = true;
   while (!st->stopped) {
+    // Callbacks that arrive during this poll wait for the next one: this one may have read the
+    // service list before what they ask about registered.
+    std::vector<OnRefreshed> refreshed = std::move(st->refresh_waiting);
+    st->refresh_waiting.clear();
     auto polled = co_await pollOnce(st->client, st->source, st->options.page_size);
     if (st->stopped) break;
     std::chrono::milliseconds delay = st->options.poll_interval;
@@ -164,6 +171,14 @@ asio::awaitable<void> NacosWatcher::run(std::shared_ptr<State> st) {
       backoff = std::min(backoff * 2, st->options.max_backoff);
       delay = backoff;
     }
+    if (!refreshed.empty()) {
+      std::lock_guard lock(st->callback_mu);
+      for (auto& done : refreshed) {
+        if (st->stopped) break;
+        done();
+      }
+    }
+    if (!st->refresh_waiting.empty()) continue;
     timer.expires_after(delay);
     st->sleeping = &timer;
     asio::error_code ec;
@@ -218,6 +233,15 @@ void NacosWatcher::stop() {
       }
     }
   }
+}
+
+void NacosWatcher::refreshNow(OnRefreshed done) {
+  if (!done) return;
+  asio::post(*state_->io, [st = state_, done = std::move(done)]() mutable {
+    if (st->stopped) return;
+    st->refresh_waiting.push_back(std::move(done));
+    if (st->sleeping != nullptr) st->sleeping->cancel();  // poll now, not at the next tick
+  });
 }
 
 SourceStatus NacosWatcher::status() const {

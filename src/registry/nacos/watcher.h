@@ -57,6 +57,9 @@ class NacosWatcher : public Watcher {
   void stop() override;
   // Thread-safe.
   SourceStatus status() const override;
+  // Thread-safe. Wakes the poll loop now (a poll in progress is followed by another at once);
+  // `done` runs on the watcher's thread after that poll, under the same rule as on_change.
+  void refreshNow(OnRefreshed done) override;
 
  private:
   struct State;

@@ -4,6 +4,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/use_future.hpp>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -294,6 +295,36 @@ TEST(NacosClient, A4xxAnswerIsANonRetryableRegistryErrorWithTheServersText) {
   EXPECT_FALSE(st.error().retryable);
   EXPECT_NE(st.error().message.find("HTTP 400"), std::string::npos) << st.error().message;
   EXPECT_NE(st.error().message.find("caused: Param 'ip'"), std::string::npos) << st.error().message;
+}
+
+TEST(NacosWatcher, RefreshNowPollsAtOnceAndCallsBackAfterTheChangeWasReported) {
+  RegistryProcess registry;
+  const std::string base = "/nacos/v1/ns/instance?serviceName=";
+  registry.call("POST", base + "service-provider&ip=127.0.0.11&port=8070");
+  Recorder recorder;
+  WatcherOptions slow = fastOptions();
+  slow.poll_interval = 60s;  // only refreshNow can make the watcher see the second instance
+  NacosWatcher watcher(sourceFor(registry.address()), slow);
+  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.size() == 1; }));
+
+  registry.call("POST", base + "service-provider&ip=127.0.0.12&port=8070");
+  std::promise<size_t> refreshed;
+  auto started = std::chrono::steady_clock::now();
+  watcher.refreshNow([&] {
+    const Service* p = find(recorder.last(), "service-provider");
+    refreshed.set_value(p == nullptr ? 0 : p->instances.size());
+  });
+  auto result = refreshed.get_future();
+  ASSERT_EQ(result.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(result.get(), 2u);  // on_change came first
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+
+  // Without a change the callback still comes (the caller waits on it).
+  std::promise<void> again;
+  watcher.refreshNow([&] { again.set_value(); });
+  EXPECT_EQ(again.get_future().wait_for(5s), std::future_status::ready);
+  watcher.stop();
 }
 
 TEST(NacosWatcher, MakeWatcherRejectsBadUrls) {

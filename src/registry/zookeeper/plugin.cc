@@ -1,0 +1,18 @@
+#include "registry/zookeeper/plugin.h"
+
+#include "registry/zookeeper/watcher.h"
+
+namespace sluice::registry::zookeeper {
+
+const Plugin& plugin() {
+  static const Plugin kPlugin{
+      .name = "zookeeper",
+      .url_syntax =
+          "zookeeper://HOST[:PORT][,HOST[:PORT]...][/ROOT][?sessionTimeoutMs=N] (port 2181, root "
+          "/services)",
+      .make_watcher = makeWatcher,
+  };
+  return kPlugin;
+}
+
+}  // namespace sluice::registry::zookeeper
