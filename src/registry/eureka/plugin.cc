@@ -10,6 +10,8 @@ const Plugin& plugin() {
       .url_syntax =
           "eureka://HOST[:PORT][/PATH][?poll_interval_ms=N&delta=BOOL] (port 8761, path /eureka)",
       .make_watcher = makeWatcher,
+      .server = std::nullopt,  // none wired yet
+      .rewriter = nullptr,     // none yet
   };
   return kPlugin;
 }

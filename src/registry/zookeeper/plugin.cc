@@ -11,6 +11,8 @@ const Plugin& plugin() {
           "zookeeper://HOST[:PORT][,HOST[:PORT]...][/ROOT][?sessionTimeoutMs=N] (port 2181, root "
           "/services)",
       .make_watcher = makeWatcher,
+      .server = std::nullopt,  // none: run the real ZooKeeper
+      .rewriter = nullptr,     // none yet
   };
   return kPlugin;
 }
