@@ -50,8 +50,9 @@ flock 9
 
 stamp() {
   {
-    find "$SRC" -path "$SRC/*/target" -prune -o -path "$SRC/target" -prune -o -type f -print \
-      | LC_ALL=C sort | xargs sha256sum
+    # What goes into the jars: the poms and every module's src/ (not target/, not READMEs).
+    find "$SRC" -path "$SRC/*/target" -prune -o -path "$SRC/target" -prune -o -type f \
+      \( -name pom.xml -o -path '*/src/*' \) -print | LC_ALL=C sort | xargs sha256sum
     sha256sum "$0"
     java -version 2>&1
   } | sha256sum | cut -d' ' -f1

@@ -4,7 +4,7 @@
 // LoadBalancer, round robin) alternates between the two versions, and each provider registers
 // its version as instance metadata `label`.
 //   (a) Spring Cloud Netflix against the real Eureka server (eureka-server.jar);
-//   (b) Spring Cloud Zookeeper against Debian's real ZooKeeper 3.8.
+//   (b) Spring Cloud Zookeeper against Debian's real ZooKeeper 3.8, on loopback and in pods.
 // The Nacos flavour needs a Nacos gRPC server (nacos-client 3.x speaks gRPC only): it is tested
 // against `sluice registry`'s gRPC API where that lands (issue 10), not here.
 // JVM start-ups dominate the runtime: the three apps of a scenario start in parallel.
@@ -12,6 +12,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as e2e from './lib/index.mjs';
+import { PodNet, podsUnavailable } from './lib/pods.mjs';
 
 after(e2e.cleanupAll);
 
@@ -110,21 +111,36 @@ test('eureka flavour: provider v1 + v2 and consumer against the real Eureka serv
   }, { timeoutMs: 15_000, intervalMs: 250, what: 'the consumer to use v2 only' });
 });
 
-// Reads a znode's data with Debian's zkCli.sh (a real ZooKeeper client), or null.
-function zkGet(connectString, path) {
-  const r = spawnSync('/usr/share/zookeeper/bin/zkCli.sh', ['-server', connectString, 'get', path], {
+// Runs Debian's zkCli.sh (a real ZooKeeper client) with one command, in `pod` if given.
+function zkCli(connectString, args, pod) {
+  const cli = ['/usr/share/zookeeper/bin/zkCli.sh', '-server', connectString, ...args];
+  const [cmd, ...argv] = pod ? ['ip', 'netns', 'exec', pod.ns, ...cli] : cli;
+  const r = spawnSync(cmd, argv, {
     encoding: 'utf8', timeout: 60_000, env: { ...process.env, JVMFLAGS: '-XX:TieredStopAtLevel=1 -Xshare:auto' },
   });
-  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('{'));
+  return (r.stdout ?? '').split('\n');
+}
+
+// A znode's JSON data, or null.
+function zkGet(connectString, path, pod) {
+  const line = zkCli(connectString, ['get', path], pod).find((l) => l.startsWith('{'));
   return line ? JSON.parse(line) : null;
 }
 
-function zkLs(connectString, path) {
-  const r = spawnSync('/usr/share/zookeeper/bin/zkCli.sh', ['-server', connectString, 'ls', path], {
-    encoding: 'utf8', timeout: 60_000, env: { ...process.env, JVMFLAGS: '-XX:TieredStopAtLevel=1 -Xshare:auto' },
-  });
-  const line = (r.stdout ?? '').split('\n').find((l) => /^\[.*\]$/.test(l.trim()));
+// A znode's children, or null.
+function zkLs(connectString, path, pod) {
+  const line = zkCli(connectString, ['ls', path], pod).find((l) => /^\[.*\]$/.test(l.trim()));
   return line ? line.trim().slice(1, -1).split(',').map((s) => s.trim()).filter(Boolean) : null;
+}
+
+// The service-provider instances registered in ZooKeeper, keyed by their metadata label.
+function zkProvidersByLabel(connectString, pod) {
+  const ids = zkLs(connectString, '/services/service-provider', pod);
+  assert.equal(ids?.length, 2, `instances under /services/service-provider: ${JSON.stringify(ids)}`);
+  const nodes = ids.map((id) => zkGet(connectString, `/services/service-provider/${id}`, pod));
+  const byLabel = Object.fromEntries(nodes.map((n) => [n?.payload?.metadata?.label, n]));
+  assert.deepEqual(Object.keys(byLabel).sort(), ['v1', 'v2'], JSON.stringify(nodes));
+  return byLabel;
 }
 
 test('zookeeper flavour: provider v1 + v2 and consumer against a real ZooKeeper alternate v1/v2, labels registered', async (t) => {
@@ -144,12 +160,41 @@ test('zookeeper flavour: provider v1 + v2 and consumer against a real ZooKeeper 
   console.log(`# zookeeper consumer /echo/world: ${versions.join(' ')}`);
 
   // /services/service-provider/<id>: one ephemeral node per provider, payload metadata label.
-  const ids = zkLs(registry, '/services/service-provider');
-  assert.equal(ids?.length, 2, `instances under /services/service-provider: ${JSON.stringify(ids)}`);
-  const nodes = ids.map((id) => zkGet(registry, `/services/service-provider/${id}`));
-  const byLabel = Object.fromEntries(nodes.map((n) => [n?.payload?.metadata?.label, n]));
-  assert.deepEqual(Object.keys(byLabel).sort(), ['v1', 'v2'], JSON.stringify(nodes));
+  const byLabel = zkProvidersByLabel(registry);
   assert.equal(byLabel.v1.port, v1.port);
   assert.equal(byLabel.v2.port, v2.port);
   assert.equal(byLabel.v1.address, '127.0.0.1');
+});
+
+// The same in "pods" (network namespaces, tests/e2e/lib/pods.mjs), the way the mesh tests run the
+// apps: each app registers its pod's own address and the consumer calls the provider pods.
+test('zookeeper flavour in pods: apps register their pod addresses, the consumer alternates v1/v2', async (t) => {
+  const skip = podsUnavailable() ?? e2e.springSkipReason(['demo-zookeeper']) ?? e2e.zookeeperSkipReason();
+  if (skip) { t.skip(skip); return; }
+  const pods = new PodNet('sa');
+  t.after(() => pods.destroy());
+  const why = await pods.create();
+  if (why) { t.skip(why); return; }
+  const zkHost = await pods.addPod('zookeeper');
+  const v1Host = await pods.addPod('provider-v1');
+  const v2Host = await pods.addPod('provider-v2');
+  const consumerHost = await pods.addPod('consumer');
+
+  const zk = await e2e.startZooKeeper({ pod: zkHost });
+  const registry = zk.connectString;
+  assert.equal(registry, `${zkHost.ip}:2181`);
+  const [v1, v2, consumer] = await Promise.all([
+    e2e.startDemoApp('zookeeper', { role: 'provider', version: 'v1', registry, pod: v1Host }),
+    e2e.startDemoApp('zookeeper', { role: 'provider', version: 'v2', registry, pod: v2Host }),
+    e2e.startDemoApp('zookeeper', { role: 'consumer', registry, pod: consumerHost }),
+  ]);
+  logTimings('zookeeper in pods', [v1, v2, consumer]);
+
+  const versions = await assertRoundRobin(consumer);
+  console.log(`# zookeeper (pods) consumer /echo/world: ${versions.join(' ')}`);
+
+  const byLabel = zkProvidersByLabel(registry, zkHost);
+  assert.equal(byLabel.v1.address, v1Host.ip);
+  assert.equal(byLabel.v2.address, v2Host.ip);
+  assert.equal(byLabel.v1.port, v1.port);
 });
