@@ -1,12 +1,11 @@
 #include "config/analyze.h"
 
+#include "config/diagnostic_reporter.h"
 #include "config/loader.h"
 
 namespace sluice::config {
 
 namespace {
-const char* severityName(Severity s) { return s == Severity::kError ? "error" : "warning"; }
-
 std::string plural(size_t n, const char* word) {
   return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
 }
@@ -14,16 +13,14 @@ std::string plural(size_t n, const char* word) {
 
 std::string summaryLine(const ConfigSet& set) {
   return fmt::format("{}, {} in {} from {}", plural(set.errorCount(), "error"),
-                     plural(set.warningCount(), "warning"),
-                     plural(set.resourceCount(), "resource"), plural(set.files_read, "file"));
+                     plural(set.warningCount(), "warning"), plural(set.resourceCount(), "resource"),
+                     plural(set.files_read, "file"));
 }
 
 std::string formatText(const ConfigSet& set) {
   std::string out;
   for (const auto& d : set.diagnostics) {
-    out += severityName(d.severity);
-    if (!d.code.empty()) out += "[" + d.code + "]";
-    out += ": " + d.format() + "\n";
+    out += formatDiagnosticLine(d) + "\n";
   }
   out += summaryLine(set) + "\n";
   return out;

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "config/diagnostic_reporter.h"
+
 namespace sluice::config {
 
 namespace {
@@ -28,7 +30,8 @@ std::string stringAt(const json& j, std::initializer_list<const char*> keys) {
 
 class Recogniser {
  public:
-  Recogniser(ConfigSet& set, EnvoyFilter& ef) : set_(set), ef_(ef) {}
+  Recogniser(ConfigSet& set, EnvoyFilter& ef)
+      : set_(set), ef_(ef), reporter_(set.diagnostics, ef.meta) {}
 
   void run() {
     const std::string filter_name = ef_.meta.ns + "/" + ef_.meta.name;
@@ -71,32 +74,28 @@ class Recogniser {
  private:
   enum class Outcome { kRecognised, kNotRecognised, kInvalid };
 
-  void add(Severity severity, const Position& pos, std::string path, std::string message) {
-    Diagnostic d;
-    d.severity = severity;
-    d.pos = pos.line > 0 ? pos : ef_.meta.pos;
-    d.kind = ef_.meta.kind;
-    d.ns = ef_.meta.ns;
-    d.name = ef_.meta.name;
-    d.field_path = std::move(path);
-    d.message = std::move(message);
-    set_.diagnostics.push_back(std::move(d));
-  }
   void error(const Position& pos, std::string path, std::string message) {
-    add(Severity::kError, pos, std::move(path), std::move(message));
+    reporter_.error(pos, std::move(path), std::move(message));
   }
   void warn(const Position& pos, std::string path, std::string message) {
-    add(Severity::kWarning, pos, std::move(path), std::move(message));
+    reporter_.warn(pos, std::move(path), std::move(message));
   }
 
   bool basicRules(const EnvoyFilterPatch& p, const std::string& path) {
-    static const std::set<std::string> kApplyTo = {
-        "LISTENER",      "FILTER_CHAIN",     "NETWORK_FILTER", "HTTP_FILTER",
-        "ROUTE_CONFIGURATION", "VIRTUAL_HOST", "HTTP_ROUTE",   "CLUSTER",
-        "EXTENSION_CONFIG", "BOOTSTRAP",     "LISTENER_FILTER"};
+    static const std::set<std::string> kApplyTo = {"LISTENER",
+                                                   "FILTER_CHAIN",
+                                                   "NETWORK_FILTER",
+                                                   "HTTP_FILTER",
+                                                   "ROUTE_CONFIGURATION",
+                                                   "VIRTUAL_HOST",
+                                                   "HTTP_ROUTE",
+                                                   "CLUSTER",
+                                                   "EXTENSION_CONFIG",
+                                                   "BOOTSTRAP",
+                                                   "LISTENER_FILTER"};
     static const std::set<std::string> kOperations = {
-        "MERGE", "ADD", "REMOVE", "INSERT_BEFORE", "INSERT_AFTER", "INSERT_FIRST", "REPLACE",
-        "MERGE_AND_REPLACE_LIST"};
+        "MERGE",        "ADD",          "REMOVE",  "INSERT_BEFORE",
+        "INSERT_AFTER", "INSERT_FIRST", "REPLACE", "MERGE_AND_REPLACE_LIST"};
     bool ok = true;
     if (p.apply_to.empty()) {
       error(p.pos, path + ".applyTo", "Envoy filter: missing applyTo");
@@ -185,8 +184,8 @@ class Recogniser {
                                   : Result<net::Cidr>(invalidArgument("not a string"));
       if (!parsed) {
         error(p.pos, fmt::format("{}[{}]", cidr_path, i),
-              fmt::format("{} is not a valid CIDR block", c.is_string() ? c.get<std::string>()
-                                                                         : c.dump()));
+              fmt::format("{} is not a valid CIDR block",
+                          c.is_string() ? c.get<std::string>() : c.dump()));
         bad = true;
         continue;
       }
@@ -222,6 +221,7 @@ class Recogniser {
 
   ConfigSet& set_;
   EnvoyFilter& ef_;
+  DiagnosticReporter reporter_;
 };
 
 }  // namespace

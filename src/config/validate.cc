@@ -3,43 +3,13 @@
 #include <map>
 #include <set>
 
+#include "config/diagnostic_reporter.h"
 #include "config/names.h"
 #include "core/strings.h"
 
 namespace sluice::config {
 
 namespace {
-
-// Collects diagnostics for one resource.
-class Reporter {
- public:
-  Reporter(ConfigSet& set, const Meta& meta) : set_(set), meta_(meta) {}
-
-  void add(Severity severity, const Position& at, std::string path, std::string message,
-           std::string code = "") {
-    Diagnostic d;
-    d.severity = severity;
-    d.pos = at.line > 0 ? at : meta_.pos;
-    d.kind = meta_.kind;
-    d.ns = meta_.ns;
-    d.name = meta_.name;
-    d.field_path = std::move(path);
-    d.message = std::move(message);
-    d.code = std::move(code);
-    set_.diagnostics.push_back(std::move(d));
-  }
-  void error(const Position& at, std::string path, std::string message, std::string code = "") {
-    add(Severity::kError, at, std::move(path), std::move(message), std::move(code));
-  }
-  void warn(const Position& at, std::string path, std::string message, std::string code = "") {
-    add(Severity::kWarning, at, std::move(path), std::move(message), std::move(code));
-  }
-  const Meta& meta() const { return meta_; }
-
- private:
-  ConfigSet& set_;
-  const Meta& meta_;
-};
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
@@ -58,7 +28,8 @@ bool isMeshBound(const std::vector<std::string>& gateways) {
   return false;
 }
 
-void checkExportTo(Reporter& r, const std::vector<std::string>& export_to, bool allow_none) {
+void checkExportTo(DiagnosticReporter& r, const std::vector<std::string>& export_to,
+                   bool allow_none) {
   std::set<std::string> seen;
   bool has_public = false;
   bool has_other = false;
@@ -79,9 +50,9 @@ void checkExportTo(Reporter& r, const std::vector<std::string>& export_to, bool 
       has_none = true;
     } else if (e == "." || isDns1123Label(e)) {
       has_other = true;
-      if (e == r.meta().ns && seen.count(".")) {
-        r.error({}, path, fmt::format("duplicate entries in exportTo: . and current namespace {}",
-                                      e));
+      if (e == r.resource().ns && seen.count(".")) {
+        r.error({}, path,
+                fmt::format("duplicate entries in exportTo: . and current namespace {}", e));
       }
     } else {
       r.error({}, path, "only .,*, or a valid DNS 1123 label is allowed as exportTo entry");
@@ -96,7 +67,7 @@ void checkExportTo(Reporter& r, const std::vector<std::string>& export_to, bool 
   }
 }
 
-void checkDestination(Reporter& r, const Destination& d, const std::string& path) {
+void checkDestination(DiagnosticReporter& r, const Destination& d, const std::string& path) {
   if (d.host.empty()) {
     r.error(d.pos, path + ".host", "destination.host is required");
     return;
@@ -112,7 +83,7 @@ void checkDestination(Reporter& r, const Destination& d, const std::string& path
   }
 }
 
-void checkWeights(Reporter& r, const std::vector<int32_t>& weights, const Position& at,
+void checkWeights(DiagnosticReporter& r, const std::vector<int32_t>& weights, const Position& at,
                   const std::string& path) {
   if (weights.size() <= 1) return;
   int64_t total = 0;
@@ -121,8 +92,8 @@ void checkWeights(Reporter& r, const std::vector<int32_t>& weights, const Positi
 }
 
 // Duration rules of Istio's ValidateDuration: >= 1ms, millisecond precision.
-void checkDurationMs(Reporter& r, const Duration& d, const Position& at, const std::string& path,
-                     bool allow_zero) {
+void checkDurationMs(DiagnosticReporter& r, const Duration& d, const Position& at,
+                     const std::string& path, bool allow_zero) {
   if (allow_zero && d.value.count() == 0) return;
   if (d.value < std::chrono::milliseconds(1)) {
     r.error(at, path, "duration must be greater than 1ms");
@@ -131,30 +102,53 @@ void checkDurationMs(Reporter& r, const Duration& d, const Position& at, const s
   }
 }
 
-void checkFaultPercent(Reporter& r, const std::optional<Percent>& p, const Position& at,
+void checkFaultPercent(DiagnosticReporter& r, const std::optional<Percent>& p, const Position& at,
                        const std::string& path) {
   if (!p) return;
   if (*p != 0.0 && (*p < 0.0001 || *p > 100.0)) {
-    r.error(at, path, fmt::format("percentage {} is neither 0.0, nor in range [0.0001, 100.0]",
-                                  *p));
+    r.error(at, path,
+            fmt::format("percentage {} is neither 0.0, nor in range [0.0001, 100.0]", *p));
   }
 }
 
 const std::set<std::string>& retryPolicies() {
-  static const std::set<std::string> kPolicies = {
-      "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure",
-      "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers",
-      "envoy-ratelimited", "http3-post-connect-failure", "cancelled", "deadline-exceeded",
-      "internal", "resource-exhausted", "unavailable"};
+  static const std::set<std::string> kPolicies = {"5xx",
+                                                  "gateway-error",
+                                                  "reset",
+                                                  "reset-before-request",
+                                                  "connect-failure",
+                                                  "retriable-4xx",
+                                                  "refused-stream",
+                                                  "retriable-status-codes",
+                                                  "retriable-headers",
+                                                  "envoy-ratelimited",
+                                                  "http3-post-connect-failure",
+                                                  "cancelled",
+                                                  "deadline-exceeded",
+                                                  "internal",
+                                                  "resource-exhausted",
+                                                  "unavailable"};
   return kPolicies;
 }
 
 const std::set<std::string>& grpcStatuses() {
-  static const std::set<std::string> kCodes = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const std::set<std::string> kCodes = {"OK",
+                                               "CANCELLED",
+                                               "UNKNOWN",
+                                               "INVALID_ARGUMENT",
+                                               "DEADLINE_EXCEEDED",
+                                               "NOT_FOUND",
+                                               "ALREADY_EXISTS",
+                                               "PERMISSION_DENIED",
+                                               "RESOURCE_EXHAUSTED",
+                                               "FAILED_PRECONDITION",
+                                               "ABORTED",
+                                               "OUT_OF_RANGE",
+                                               "UNIMPLEMENTED",
+                                               "INTERNAL",
+                                               "UNAVAILABLE",
+                                               "DATA_LOSS",
+                                               "UNAUTHENTICATED"};
   return kCodes;
 }
 
@@ -174,9 +168,8 @@ std::string canonicalMatch(const HTTPMatchRequest& m) {
   std::string out = matchKey(m.uri) + "|" + matchKey(m.scheme) + "|" + matchKey(m.method) + "|" +
                     matchKey(m.authority) + "|" + matchMapKey(m.headers) + "|" +
                     matchMapKey(m.without_headers) + "|" + matchMapKey(m.query_params) + "|" +
-                    (m.ignore_uri_case ? "i" : "") + "|" +
-                    (m.port ? std::to_string(*m.port) : "") + "|" + m.source_namespace + "|" +
-                    join(m.gateways, ",") + "|";
+                    (m.ignore_uri_case ? "i" : "") + "|" + (m.port ? std::to_string(*m.port) : "") +
+                    "|" + m.source_namespace + "|" + join(m.gateways, ",") + "|";
   for (auto& [k, v] : m.source_labels) out += k + "=" + v + ";";
   return out;
 }
@@ -197,7 +190,7 @@ std::string ruleLabel(const HTTPRoute& route, size_t index) {
   return route.name.empty() ? fmt::format("#{}", index) : route.name;
 }
 
-void checkHttpRoute(Reporter& r, const HTTPRoute& h, const std::string& path) {
+void checkHttpRoute(DiagnosticReporter& r, const HTTPRoute& h, const std::string& path) {
   const bool has_route = !h.route.empty();
   const bool has_redirect = h.redirect.has_value();
   const bool has_direct = h.direct_response.has_value();
@@ -347,13 +340,13 @@ void checkHttpRoute(Reporter& r, const HTTPRoute& h, const std::string& path) {
   }
   if (h.mirror) checkDestination(r, *h.mirror, path + ".mirror");
   for (size_t i = 0; i < h.mirrors.size(); ++i) {
-    checkDestination(r, h.mirrors[i].destination, fmt::format("{}.mirrors[{}].destination", path,
-                                                              i));
+    checkDestination(r, h.mirrors[i].destination,
+                     fmt::format("{}.mirrors[{}].destination", path, i));
   }
 }
 
 void validateVirtualService(ConfigSet& set, const VirtualService& vs) {
-  Reporter r(set, vs.meta);
+  DiagnosticReporter r(set.diagnostics, vs.meta);
   if (vs.http.empty() && vs.tcp.empty() && vs.tls.empty()) {
     r.error({}, "spec", "http, tcp or tls must be provided in virtual service");
   }
@@ -399,8 +392,9 @@ void validateVirtualService(ConfigSet& set, const VirtualService& vs) {
       wildcards.push_back(i);
     }
     if (clash) {
-      r.error({}, path, fmt::format("duplicate hosts in virtual service: {} & {}",
-                                    vs.hosts[*clash], vs.hosts[i]));
+      r.error({}, path,
+              fmt::format("duplicate hosts in virtual service: {} & {}", vs.hosts[*clash],
+                          vs.hosts[i]));
     }
   }
   for (size_t i = 0; i < vs.gateways.size(); ++i) {
@@ -422,9 +416,10 @@ void validateVirtualService(ConfigSet& set, const VirtualService& vs) {
       r.error({}, path, fmt::format("invalid value for gateway name: \"{}\"", g));
     } else if (g.find('.') != std::string::npos) {
       auto parts = split(g, '.');
-      r.warn({}, path, fmt::format("using legacy gatewayName format \"{}\"; prefer the "
-                                   "<namespace>/<name> format: \"{}/{}\"", g, parts[1],
-                                   parts[0]));
+      r.warn({}, path,
+             fmt::format("using legacy gatewayName format \"{}\"; prefer the "
+                         "<namespace>/<name> format: \"{}/{}\"",
+                         g, parts[1], parts[0]));
     }
   }
 
@@ -438,8 +433,8 @@ void validateVirtualService(ConfigSet& set, const VirtualService& vs) {
     if (catch_all) {
       r.warn(h.pos, path,
              fmt::format("VirtualService rule {} not used (route without matches defined "
-                         "before: rule {})", ruleLabel(h, i),
-                         ruleLabel(vs.http[*catch_all], *catch_all)),
+                         "before: rule {})",
+                         ruleLabel(h, i), ruleLabel(vs.http[*catch_all], *catch_all)),
              "IST0130");
       continue;
     }
@@ -449,11 +444,12 @@ void validateVirtualService(ConfigSet& set, const VirtualService& vs) {
       auto key = canonicalMatch(h.match[k]);
       auto [it, inserted] = seen_matches.emplace(key, std::make_pair(i, k));
       if (!inserted) {
-        r.warn(h.match[k].pos, fmt::format("{}.match[{}]", path, k),
-               fmt::format("VirtualService rule {} match #{} is not used (duplicate/overlapping "
-                           "match in rule {})", ruleLabel(h, i), k,
-                           ruleLabel(vs.http[it->second.first], it->second.first)),
-               "IST0131");
+        r.warn(
+            h.match[k].pos, fmt::format("{}.match[{}]", path, k),
+            fmt::format("VirtualService rule {} match #{} is not used (duplicate/overlapping "
+                        "match in rule {})",
+                        ruleLabel(h, i), k, ruleLabel(vs.http[it->second.first], it->second.first)),
+            "IST0131");
       }
     }
     if (rule_catch_all) catch_all = i;
@@ -466,8 +462,7 @@ void validateVirtualService(ConfigSet& set, const VirtualService& vs) {
     std::vector<int32_t> weights;
     for (size_t k = 0; k < t.route.size(); ++k) {
       weights.push_back(t.route[k].weight);
-      checkDestination(r, t.route[k].destination,
-                       fmt::format("{}.route[{}].destination", path, k));
+      checkDestination(r, t.route[k].destination, fmt::format("{}.route[{}].destination", path, k));
     }
     checkWeights(r, weights, t.pos, path + ".route");
   }
@@ -485,7 +480,8 @@ void validateVirtualService(ConfigSet& set, const VirtualService& vs) {
         if (isIpAddress(sni)) {
           r.warn(m.pos, mp + ".sniHosts",
                  fmt::format("using an IP address (\"{}\") goes against SNI spec and most "
-                             "clients do not support this", sni));
+                             "clients do not support this",
+                             sni));
           continue;
         }
         bool covered = false;
@@ -499,7 +495,8 @@ void validateVirtualService(ConfigSet& set, const VirtualService& vs) {
         if (!covered) {
           r.error(m.pos, mp + ".sniHosts",
                   fmt::format("SNI host \"{}\" is not a compatible subset of any of the virtual "
-                              "service hosts: [{}]", sni, join(vs.hosts, ", ")));
+                              "service hosts: [{}]",
+                              sni, join(vs.hosts, ", ")));
         }
       }
     }
@@ -507,15 +504,14 @@ void validateVirtualService(ConfigSet& set, const VirtualService& vs) {
     std::vector<int32_t> weights;
     for (size_t k = 0; k < t.route.size(); ++k) {
       weights.push_back(t.route[k].weight);
-      checkDestination(r, t.route[k].destination,
-                       fmt::format("{}.route[{}].destination", path, k));
+      checkDestination(r, t.route[k].destination, fmt::format("{}.route[{}].destination", path, k));
     }
     checkWeights(r, weights, t.pos, path + ".route");
   }
   checkExportTo(r, vs.export_to, false);
 }
 
-void checkLabels(Reporter& r, const StringMap& labels, const Position& at,
+void checkLabels(DiagnosticReporter& r, const StringMap& labels, const Position& at,
                  const std::string& path) {
   for (auto& [k, v] : labels) {
     std::string_view name = k;
@@ -544,7 +540,7 @@ void checkLabels(Reporter& r, const StringMap& labels, const Position& at,
   }
 }
 
-void checkTrafficPolicy(Reporter& r, const TrafficPolicy& tp, const std::string& path) {
+void checkTrafficPolicy(DiagnosticReporter& r, const TrafficPolicy& tp, const std::string& path) {
   auto lb = [&](const LoadBalancerSettings& l, const std::string& p) {
     if (l.simple && l.consistent_hash) {
       r.error(l.pos, p, "only one of simple or consistentHash may be set");
@@ -554,19 +550,22 @@ void checkTrafficPolicy(Reporter& r, const TrafficPolicy& tp, const std::string&
     if (t.mode == "ISTIO_MUTUAL" &&
         (!t.client_certificate.empty() || !t.private_key.empty() || !t.ca_certificates.empty() ||
          !t.credential_name.empty() || !t.subject_alt_names.empty() || !t.sni.empty())) {
-      r.error(t.pos, p, "ISTIO_MUTUAL TLS cannot have client certificates, keys, CA "
-                        "certificates, credentialName, subjectAltNames or sni");
+      r.error(t.pos, p,
+              "ISTIO_MUTUAL TLS cannot have client certificates, keys, CA "
+              "certificates, credentialName, subjectAltNames or sni");
     }
     if (!t.credential_name.empty() &&
         (!t.client_certificate.empty() || !t.private_key.empty() || !t.ca_certificates.empty())) {
-      r.error(t.pos, p, "cannot specify client certificates or CA certificate or CA CRL If "
-                        "credentialName is set");
+      r.error(t.pos, p,
+              "cannot specify client certificates or CA certificate or CA CRL If "
+              "credentialName is set");
     }
     if (t.insecure_skip_verify.value_or(false) &&
         (!t.ca_certificates.empty() || !t.credential_name.empty() ||
          !t.subject_alt_names.empty())) {
-      r.error(t.pos, p, "cannot specify CaCertificates or CredentialName or SubjectAltNames "
-                        "when InsecureSkipVerify is set true");
+      r.error(t.pos, p,
+              "cannot specify CaCertificates or CredentialName or SubjectAltNames "
+              "when InsecureSkipVerify is set true");
     }
   };
   if (tp.load_balancer) lb(*tp.load_balancer, path + ".loadBalancer");
@@ -578,8 +577,8 @@ void checkTrafficPolicy(Reporter& r, const TrafficPolicy& tp, const std::string&
     if (pl.load_balancer) lb(*pl.load_balancer, p + ".loadBalancer");
     if (pl.tls) tls(*pl.tls, p + ".tls");
     if (pl.port && !ports.insert(*pl.port).second) {
-      r.error(pl.pos, p + ".port", fmt::format("duplicate port level setting for port {}",
-                                               *pl.port));
+      r.error(pl.pos, p + ".port",
+              fmt::format("duplicate port level setting for port {}", *pl.port));
     }
     if (!pl.load_balancer && !pl.connection_pool && !pl.outlier_detection && !pl.tls) {
       r.error(pl.pos, p, "port traffic policy must have at least one field");
@@ -588,7 +587,7 @@ void checkTrafficPolicy(Reporter& r, const TrafficPolicy& tp, const std::string&
 }
 
 void validateDestinationRule(ConfigSet& set, const DestinationRule& dr) {
-  Reporter r(set, dr.meta);
+  DiagnosticReporter r(set.diagnostics, dr.meta);
   std::set<std::string> names;
   for (size_t i = 0; i < dr.subsets.size(); ++i) {
     const auto& s = dr.subsets[i];
@@ -615,12 +614,11 @@ void validateDestinationRule(ConfigSet& set, const DestinationRule& dr) {
 }
 
 void validateGateway(ConfigSet& set, const Gateway& gw) {
-  Reporter r(set, gw.meta);
+  DiagnosticReporter r(set.diagnostics, gw.meta);
   if (gw.servers.empty()) r.error({}, "spec.servers", "gateway must have at least one server");
   checkLabels(r, gw.selector, gw.meta.pos, "spec.selector");
-  static const std::set<std::string> kProtocols = {"HTTP",  "HTTPS", "GRPC",  "GRPC-WEB",
-                                                   "HTTP2", "MONGO", "REDIS", "MYSQL",
-                                                   "TCP",   "TLS"};
+  static const std::set<std::string> kProtocols = {"HTTP",  "HTTPS", "GRPC",  "GRPC-WEB", "HTTP2",
+                                                   "MONGO", "REDIS", "MYSQL", "TCP",      "TLS"};
   std::map<std::string, size_t> port_names;
   for (size_t i = 0; i < gw.servers.size(); ++i) {
     const auto& s = gw.servers[i];
@@ -669,14 +667,14 @@ void validateGateway(ConfigSet& set, const Gateway& gw) {
       auto [it, inserted] = port_names.emplace(port.name, i);
       if (!inserted) {
         r.error(s.pos, path + ".port.name",
-                fmt::format("port names in servers must be unique: duplicate name {}",
-                            port.name));
+                fmt::format("port names in servers must be unique: duplicate name {}", port.name));
       }
     }
     if (!kProtocols.count(port.protocol)) {
       r.error(s.pos, path + ".port.protocol",
               fmt::format("invalid protocol \"{}\", supported protocols are HTTP, HTTP2, GRPC, "
-                          "GRPC-WEB, MONGO, REDIS, MYSQL, TCP, HTTPS, TLS", port.protocol));
+                          "GRPC-WEB, MONGO, REDIS, MYSQL, TCP, HTTPS, TLS",
+                          port.protocol));
       continue;
     }
     const bool tls_proto = port.protocol == "HTTPS" || port.protocol == "TLS";
@@ -717,14 +715,13 @@ void validateGateway(ConfigSet& set, const Gateway& gw) {
 }
 
 bool isValidSeProtocol(const std::string& p) {
-  static const std::set<std::string> kProtocols = {"HTTP",  "HTTPS", "GRPC",  "GRPC-WEB",
-                                                   "HTTP2", "MONGO", "REDIS", "MYSQL",
-                                                   "TCP",   "TLS",   "UDP"};
+  static const std::set<std::string> kProtocols = {
+      "HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO", "REDIS", "MYSQL", "TCP", "TLS", "UDP"};
   return kProtocols.count(p) > 0;
 }
 
 void validateServiceEntry(ConfigSet& set, const ServiceEntry& se) {
-  Reporter r(set, se.meta);
+  DiagnosticReporter r(set.diagnostics, se.meta);
   using Res = ServiceEntry::Resolution;
   if (se.hosts.empty()) r.error({}, "spec.hosts", "service entry must have at least one host");
   if (se.workload_selector && !se.endpoints.empty()) {
@@ -783,7 +780,8 @@ void validateServiceEntry(ConfigSet& set, const ServiceEntry& se) {
           if (se.hosts[i].find('*') != std::string::npos) {
             r.error({}, fmt::format("spec.hosts[{}]", i),
                     fmt::format("hosts must be FQDN if no endpoints are provided for resolution "
-                                "mode {}", mode));
+                                "mode {}",
+                                mode));
           }
         }
       }
@@ -817,7 +815,7 @@ void validateServiceEntry(ConfigSet& set, const ServiceEntry& se) {
 }
 
 void validateWorkloadEntry(ConfigSet& set, const WorkloadEntry& we) {
-  Reporter r(set, we.meta);
+  DiagnosticReporter r(set.diagnostics, we.meta);
   const auto& a = we.spec.address;
   if (!a.empty() && !a.starts_with("unix://") && !isIpAddress(a) && checkHost(a, false)) {
     r.error(we.spec.pos, "spec.address",
@@ -859,9 +857,10 @@ void validateCrossResource(ConfigSet& set) {
     const std::string key = meta.kind + "/" + meta.ns + "/" + meta.name;
     auto [it, inserted] = names.emplace(key, &meta);
     if (!inserted) {
-      Reporter(set, meta).error({}, "metadata.name",
-                                fmt::format("duplicate {} {}/{} (first defined at {})", meta.kind,
-                                            meta.ns, meta.name, it->second->pos.toString()));
+      DiagnosticReporter(set.diagnostics, meta)
+          .error({}, "metadata.name",
+                 fmt::format("duplicate {} {}/{} (first defined at {})", meta.kind, meta.ns,
+                             meta.name, it->second->pos.toString()));
     }
   };
   for (auto& r : set.virtual_services) checkDuplicate(r.meta);
@@ -875,11 +874,10 @@ void validateCrossResource(ConfigSet& set) {
   // Subsets referenced by VirtualServices (IST0101).
   auto subsetDefined = [&](const Destination& d) {
     for (auto& dr : set.destination_rules) {
-      const bool host_match =
-          dr.host_fqdn == d.host_fqdn ||
-          (dr.host_fqdn.starts_with("*") &&
-           (dr.host_fqdn == "*" ||
-            d.host_fqdn.ends_with(std::string_view(dr.host_fqdn).substr(1))));
+      const bool host_match = dr.host_fqdn == d.host_fqdn ||
+                              (dr.host_fqdn.starts_with("*") &&
+                               (dr.host_fqdn == "*" ||
+                                d.host_fqdn.ends_with(std::string_view(dr.host_fqdn).substr(1))));
       if (!host_match) continue;
       for (auto& s : dr.subsets) {
         if (s.name == d.subset) return true;
@@ -905,7 +903,7 @@ void validateCrossResource(ConfigSet& set) {
   };
 
   for (auto& vs : set.virtual_services) {
-    Reporter r(set, vs.meta);
+    DiagnosticReporter r(set.diagnostics, vs.meta);
     auto checkSubset = [&](const Destination& d, const std::string& path) {
       if (d.subset.empty() || d.host.empty()) return;
       if (!subsetDefined(d)) {
@@ -932,7 +930,8 @@ void validateCrossResource(ConfigSet& set) {
         if (!found) {
           r.warn({}, fmt::format("spec.hosts[{}]", h),
                  fmt::format("one or more host [{}] defined in VirtualService {}/{} not found in "
-                             "Gateway {}", vs.hosts[h], vs.meta.ns, vs.meta.name, it->first),
+                             "Gateway {}",
+                             vs.hosts[h], vs.meta.ns, vs.meta.name, it->first),
                  "IST0132");
         }
       }
@@ -978,7 +977,7 @@ void validateCrossResource(ConfigSet& set) {
     if (dr.host_fqdn.empty() || !dr.workload_selector.empty()) continue;
     auto [it, inserted] = by_host.emplace(dr.host_fqdn, &dr);
     if (!inserted) {
-      Reporter(set, dr.meta)
+      DiagnosticReporter(set.diagnostics, dr.meta)
           .warn({}, "spec.host",
                 fmt::format("multiple DestinationRules for host \"{}\" (also {}/{} at {}): Istio "
                             "merges them (first trafficPolicy wins, duplicate subsets dropped)",
@@ -994,12 +993,12 @@ void validateCrossResource(ConfigSet& set) {
     for (size_t i = 0; i < vs.hosts_fqdn.size(); ++i) {
       auto [it, inserted] = mesh_hosts.emplace(vs.hosts_fqdn[i], &vs);
       if (!inserted && it->second != &vs) {
-        Reporter(set, vs.meta)
+        DiagnosticReporter(set.diagnostics, vs.meta)
             .warn({}, fmt::format("spec.hosts[{}]", i),
                   fmt::format("The VirtualServices {}/{},{}/{} associated with mesh define the "
                               "same host or wildcard host {}; this leads to undefined behavior",
-                              it->second->meta.ns, it->second->meta.name, vs.meta.ns,
-                              vs.meta.name, vs.hosts[i]),
+                              it->second->meta.ns, it->second->meta.name, vs.meta.ns, vs.meta.name,
+                              vs.hosts[i]),
                   "IST0109");
       }
     }
