@@ -4,6 +4,7 @@
 //
 //   const skip = zookeeperSkipReason();                  // null, or why not
 //   const zk = await startZooKeeper();                   // zk.connectString '127.0.0.1:PORT'
+//   await zk.restart();                                  // same port and data: sessions survive
 //   await zk.stop();
 //
 // Readiness is the `ruok` four-letter word answered `imok`, never a sleep. The Jetty AdminServer
@@ -51,9 +52,9 @@ async function ruokInPod(pod, port) {
   return Buffer.from(out.results[0].received ?? '', 'hex').toString() === 'imok';
 }
 
-async function startOnce({ pod, host, port, tickTime, readyTimeoutMs }) {
-  const dir = makeTempDir('sluice-zk-');
-  mkdirSync(join(dir, 'data'));
+async function startOnce({ pod, host, port, tickTime, readyTimeoutMs, dir: existingDir }) {
+  const dir = existingDir ?? makeTempDir('sluice-zk-');
+  if (!existingDir) mkdirSync(join(dir, 'data'));
   // tickTime bounds the negotiated session timeout (2..20 ticks): with 500 ms a crashed client's
   // ephemeral nodes go away within 10 s instead of ZooKeeper's default 40 s.
   writeFileSync(join(dir, 'zoo.cfg'), [
@@ -81,12 +82,22 @@ async function startOnce({ pod, host, port, tickTime, readyTimeoutMs }) {
     throw new Error(`${e.message}\n${proc.describe()}`);
   }
   const reachable = pod ? pod.ip : host;
-  return {
+  const zk = {
     proc, host: reachable, port, dir,
     connectString: `${reachable}:${port}`,
-    stop: (opts) => proc.stop(opts),
-    kill: () => proc.stop({ sig: 'SIGKILL' }),
+    stop: (opts) => zk.proc.stop(opts),
+    kill: () => zk.proc.stop({ sig: 'SIGKILL' }),
+    // Stops the server (`sig`, SIGTERM by default) and starts it again on the same port and data
+    // directory, as a restarted real server: persistent nodes and sessions survive (a session
+    // expires only if its client does not come back within its timeout). `zk.proc` is the new
+    // process afterwards.
+    restart: async ({ sig = 'SIGTERM' } = {}) => {
+      await zk.proc.stop({ sig });
+      const again = await startOnce({ pod, host, port, tickTime, readyTimeoutMs, dir });
+      zk.proc = again.proc;
+    },
   };
+  return zk;
 }
 
 // Starts a standalone ZooKeeper. Options: `pod` (run inside it, listening on every address of
