@@ -79,6 +79,7 @@ struct ZooKeeperWatcher::State {
   std::mutex queue_mu;
   std::condition_variable queue_cv;
   std::deque<Queued> queue;
+  std::vector<OnRefreshed> refresh_requests;  // refreshNow() callbacks not yet taken up
 };
 
 void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
@@ -128,24 +129,19 @@ void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
     open();
   };
 
-  open();
-  while (!st->stopped) {
-    std::deque<State::Queued> events;
-    {
-      std::unique_lock lock(st->queue_mu);
-      auto wake = [&] { return st->stopped.load() || !st->queue.empty(); };
-      if (!session) {
-        st->queue_cv.wait_until(lock, reopen_at, wake);
-      } else if (!connected && !timeout_reported) {
-        st->queue_cv.wait_until(lock, not_connected_since + st->options.connect_timeout, wake);
-      } else {
-        st->queue_cv.wait(lock, wake);
-      }
-      events.swap(st->queue);
-    }
-    if (st->stopped) break;
-
-    const char* ended = nullptr;  // why the session is dead, if it is
+  // refreshNow() callbacks taken up this round: they run once it is over (read or failed).
+  std::vector<OnRefreshed> refreshing;
+  auto finishRefreshes = [&] {
+    if (refreshing.empty()) return;
+    auto done = std::move(refreshing);
+    refreshing.clear();
+    std::lock_guard lock(st->callback_mu);
+    if (st->stopped) return;
+    for (auto& fn : done) fn();
+  };
+  // Applies queued events; returns why the session is dead, if it is.
+  auto handle = [&](const std::deque<State::Queued>& events) -> const char* {
+    const char* ended = nullptr;
     for (const auto& queued : events) {
       if (queued.generation != generation) continue;
       const ZkEvent& event = queued.event;
@@ -184,12 +180,59 @@ void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
           mirror.onNodeEvent(event);
       }
     }
+    return ended;
+  };
+  auto takeQueued = [&] {
+    std::deque<State::Queued> events;
+    std::lock_guard lock(st->queue_mu);
+    events.swap(st->queue);
+    return events;
+  };
+
+  open();
+  while (!st->stopped) {
+    std::deque<State::Queued> events;
+    {
+      std::unique_lock lock(st->queue_mu);
+      auto wake = [&] {
+        return st->stopped.load() || !st->queue.empty() || !st->refresh_requests.empty();
+      };
+      if (!session) {
+        st->queue_cv.wait_until(lock, reopen_at, wake);
+      } else if (!connected && !timeout_reported) {
+        st->queue_cv.wait_until(lock, not_connected_since + st->options.connect_timeout, wake);
+      } else {
+        st->queue_cv.wait(lock, wake);
+      }
+      events.swap(st->queue);
+      for (auto& fn : st->refresh_requests) refreshing.push_back(std::move(fn));
+      st->refresh_requests.clear();
+    }
+    if (st->stopped) break;
+
+    const char* ended = handle(events);
+    if (ended == nullptr && connected && !refreshing.empty()) {
+      // A barrier: ZooKeeper answers one session's requests in order and sends a watch event
+      // before the answer to any later read, so once this read is answered every change the
+      // server had applied before it is in the queue. (In an ensemble: as current as the server
+      // this session is connected to.)
+      ExistsReply barrier = session->exists(st->source.root);
+      if (barrier.status == ZkStatus::kSessionExpired) {
+        ended = "expired";
+      } else if (barrier.status == ZkStatus::kConnectionLoss) {
+        lostConnection("connection lost while reading");
+      } else {
+        ended = handle(takeQueued());
+      }
+    }
     if (ended != nullptr) {
       renewSession(ended);
+      finishRefreshes();
       continue;
     }
     if (!session) {
       if (Clock::now() >= reopen_at) open();
+      finishRefreshes();
       continue;
     }
     if (!connected) {
@@ -201,6 +244,7 @@ void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
         if (!ever_connected) SLUICE_LOG_WARN("{}: {}; still trying", st->name(), error);
         st->setStatus(false, std::move(error));
       }
+      finishRefreshes();
       continue;
     }
 
@@ -208,21 +252,26 @@ void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
     if (st->stopped) break;
     if (synced == ZkStatus::kSessionExpired) {
       renewSession("expired");
+      finishRefreshes();
       continue;
     }
     if (synced == ZkStatus::kConnectionLoss) {
       // The client reconnects on its own; its kConnected triggers the full re-read.
       lostConnection("connection lost while reading");
+      finishRefreshes();
       continue;
     }
     st->setStatus(true, mirror.lastReadError());
-    if (!mirror.complete()) continue;
-    auto view = mirror.services();
-    if (published && view == last) continue;
-    last = std::move(view);
-    published = true;
-    std::lock_guard lock(st->callback_mu);
-    if (!st->stopped && st->on_change) st->on_change(last);
+    if (mirror.complete()) {
+      auto view = mirror.services();
+      if (!published || view != last) {
+        last = std::move(view);
+        published = true;
+        std::lock_guard lock(st->callback_mu);
+        if (!st->stopped && st->on_change) st->on_change(last);
+      }
+    }
+    finishRefreshes();
   }
   session.reset();
 }
@@ -236,10 +285,9 @@ ZooKeeperWatcher::~ZooKeeperWatcher() { stop(); }
 void ZooKeeperWatcher::start(OnChange on_change) {
   if (state_->started) return;
   state_->started = true;
-  {
-    std::lock_guard lock(state_->callback_mu);
-    state_->on_change = std::move(on_change);
-  }
+  // Held until `thread` is assigned: an on_change that calls stop() must find it joinable.
+  std::lock_guard lock(state_->callback_mu);
+  state_->on_change = std::move(on_change);
   state_->thread = std::thread([st = state_] { run(st); });
 }
 
@@ -259,6 +307,15 @@ void ZooKeeperWatcher::stop() {
       state_->thread.join();
     }
   }
+}
+
+void ZooKeeperWatcher::refreshNow(OnRefreshed done) {
+  if (!done || state_->stopped) return;
+  {
+    std::lock_guard lock(state_->queue_mu);
+    state_->refresh_requests.push_back(std::move(done));
+  }
+  state_->queue_cv.notify_one();
 }
 
 SourceStatus ZooKeeperWatcher::status() const {

@@ -48,6 +48,10 @@ class ZooKeeperWatcher : public Watcher {
   // No on_change call starts after stop() returns (it may wait for a read in flight, bounded by
   // the session's receive timeout). Safe from any thread, including inside on_change.
   void stop() override;
+  // Waits until the watcher has seen every change the server had applied when it is taken up
+  // (one cheap read as a barrier, then the events it flushed), then runs `done` on the watcher's
+  // thread, after on_change if something changed. Not connected: `done` runs at once.
+  void refreshNow(OnRefreshed done) override;
   // Thread-safe.
   SourceStatus status() const override;
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <future>
 #include <mutex>
 
 #include "fake_zookeeper.h"
@@ -179,6 +180,32 @@ TEST(ZooKeeperWatcher, NoServerAnsweringIsReportedAfterTheConnectTimeout) {
   zk.create("/services/p/a", record("10.0.0.1", 80));
   zk.reconnect();
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 1; }));
+  watcher.stop();
+}
+
+TEST(ZooKeeperWatcher, RefreshNowRunsOnceTheChangesMadeBeforeItAreRouted) {
+  FakeZooKeeper zk;
+  zk.create("/services/p/a", record("10.0.0.1", 80));
+  Recorder rec;
+  ZooKeeperWatcher watcher(source(), zk.factory());
+  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 1; }));
+
+  zk.create("/services/p/b", record("10.0.0.2", 80));
+  std::promise<size_t> seen;
+  int reads = zk.reads();
+  watcher.refreshNow([&] { seen.set_value(instanceCount(rec.last(), "p")); });
+  auto future = seen.get_future();
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(future.get(), 2u);       // on_change came first
+  EXPECT_GE(zk.reads() - reads, 1);  // the barrier read
+
+  // Not connected: nothing to read; `done` still runs (status() says why).
+  zk.disconnect();
+  ASSERT_TRUE(eventually([&] { return !watcher.status().reachable; }));
+  std::promise<void> failed;
+  watcher.refreshNow([&] { failed.set_value(); });
+  EXPECT_EQ(failed.get_future().wait_for(5s), std::future_status::ready);
   watcher.stop();
 }
 
