@@ -23,8 +23,9 @@ build: deps $(BUILD_DIR)/build.ninja
 spring-apps: deps
 	./scripts/build-spring-apps.sh
 
+# APPS=spring: the same scenario with the real Spring Cloud apps (examples/spring-cloud).
 demo: build
-	$(BUILD_DIR)/sluice demo --examples examples/seed
+	$(BUILD_DIR)/sluice demo --examples examples/seed $(if $(APPS),--apps $(APPS))
 
 # Every test, then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: build

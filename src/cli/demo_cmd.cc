@@ -27,6 +27,14 @@ void addDemoCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--requests", options->requests_per_step, "requests per step")
       ->capture_default_str()
       ->check(CLI::Range(2, 1000));
+  cmd->add_option("--apps", options->apps,
+                  "sluice: the built-in demo apps on Nacos; spring: the Spring Cloud apps of "
+                  "examples/spring-cloud (Eureka flavour, real Eureka server)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sluice", "spring"}));
+  cmd->add_option("--spring-apps", options->spring_apps_dir,
+                  "where `make spring-apps` put the Spring apps")
+      ->capture_default_str();
   cmd->add_flag("--keep-running", options->keep_running,
                 "leave the topology up after the steps until Ctrl-C");
   cmd->callback([options, &exit_code] {

@@ -1,13 +1,14 @@
 #include "demo/demo.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -16,8 +17,6 @@
 #include <sstream>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "demo/process.h"
 #include "http/client.h"
@@ -30,6 +29,8 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kStartTimeout{15000};
 constexpr milliseconds kApplyTimeout{10000};
+// A JVM start-up on a small, busy machine takes seconds to tens of seconds.
+constexpr milliseconds kSpringStartTimeout{180000};
 
 // "Pods" of the demo: one loopback address each, so provider v1 and v2 can both listen on the
 // seed's port 8070 as two pods would, and the reverse-DNS pod CIDR (127.0.0.0/8) covers them.
@@ -142,21 +143,29 @@ class Demo {
   int run() {
     ChildProcesses::installSignalCleanup();
     if (!prepareWorkDir()) return 1;
-    fmt::print("Sluice demo: the seed's Spring Cloud + Nacos scenario, on loopback, no root.\n");
+    if (spring()) {
+      fmt::print(
+          "Sluice demo: the seed's scenario with real Spring Cloud apps (Eureka flavour, real "
+          "Eureka server), on loopback, no root.\n");
+    } else {
+      fmt::print("Sluice demo: the seed's Spring Cloud + Nacos scenario, on loopback, no root.\n");
+    }
     fmt::print("Logs and mesh config: {}\n\n", work_dir_.string());
     bool ok = startTopology() && runSteps();
     printTable();
     if (!ok) fmt::print("\nSome part failed; logs are in {}\n", (work_dir_ / "logs").string());
     if (options_.keep_running && ok) {
-      fmt::print("\nEverything is still running (gateway http://127.0.0.1:{}/echo/world). "
-                 "Ctrl-C stops it.\n",
-                 gateway_port_);
+      fmt::print(
+          "\nEverything is still running (gateway http://127.0.0.1:{}/echo/world). "
+          "Ctrl-C stops it.\n",
+          gateway_port_);
       pause();
     }
     processes_.stopAll();
     bool passed = ok && allStepsPassed();
-    fmt::print("\n{}\n", passed ? "RESULT: PASS — Sluice reproduced the seed's before/after routing."
-                                : "RESULT: FAIL — what was seen differs from the seed (see above).");
+    fmt::print("\n{}\n", passed
+                             ? "RESULT: PASS — Sluice reproduced the seed's before/after routing."
+                             : "RESULT: FAIL — what was seen differs from the seed (see above).");
     fmt::print("Logs: {}\n", (work_dir_ / "logs").string());
     return passed ? 0 : 1;
   }
@@ -213,8 +222,31 @@ class Demo {
     return true;
   }
 
+  bool spring() const { return options_.apps == "spring"; }
+
+  // The mesh config as the seed applies it before any routing rule: the reverse-DNS
+  // EnvoyFilter (pod CIDR set for loopback), the gateway and the consumer's VirtualService.
+  bool writeInitialMeshConfig(int provider_port, int consumer_port) {
+    std::string envoy_filter =
+        readFile(fs::path(options_.examples_dir) / "any-spring-cloud-support.yaml");
+    replaceAll(envoy_filter, "10.0.128.0/18", "127.0.0.0/8");
+    replaceAll(envoy_filter, "portNumber: 8070", fmt::format("portNumber: {}", provider_port));
+    std::string consumer_vs = readFile(fs::path(options_.examples_dir) / "consumer.yaml");
+    replaceAll(consumer_vs, "number: 8080", fmt::format("number: {}", consumer_port));
+    fs::path cfg = work_dir_ / "mesh-config";
+    if (!applyFile(cfg, "any-spring-cloud-support.yaml", envoy_filter) ||
+        !applyFile(cfg, "test-gateway.yaml",
+                   readFile(fs::path(options_.examples_dir) / "test-gateway.yaml")) ||
+        !applyFile(cfg, "consumer.yaml", consumer_vs)) {
+      fmt::print("  cannot write the mesh config into {}\n", cfg.string());
+      return false;
+    }
+    return true;
+  }
+
   bool startTopology() {
     fmt::print("Starting the topology (each part is a real process):\n");
+    if (spring()) return startSpringTopology();
     std::string line;
     if (!start("registry",
                {"registry", "--listen", std::string(kRegistryIp) + ":0", "--data-dir",
@@ -243,22 +275,8 @@ class Demo {
                  provider_port, version);
     }
 
-    // The mesh config as the seed applies it before any routing rule: the reverse-DNS
-    // EnvoyFilter (pod CIDR set for loopback), the gateway and the consumer's VirtualService.
-    std::string envoy_filter =
-        readFile(fs::path(options_.examples_dir) / "any-spring-cloud-support.yaml");
-    replaceAll(envoy_filter, "10.0.128.0/18", "127.0.0.0/8");
-    replaceAll(envoy_filter, "portNumber: 8070", fmt::format("portNumber: {}", provider_port));
-    std::string consumer_vs = readFile(fs::path(options_.examples_dir) / "consumer.yaml");
-    replaceAll(consumer_vs, "number: 8080", fmt::format("number: {}", consumer_port));
+    if (!writeInitialMeshConfig(provider_port, consumer_port)) return false;
     fs::path cfg = work_dir_ / "mesh-config";
-    if (!applyFile(cfg, "any-spring-cloud-support.yaml", envoy_filter) ||
-        !applyFile(cfg, "test-gateway.yaml",
-                   readFile(fs::path(options_.examples_dir) / "test-gateway.yaml")) ||
-        !applyFile(cfg, "consumer.yaml", consumer_vs)) {
-      fmt::print("  cannot write the mesh config into {}\n", cfg.string());
-      return false;
-    }
     std::string nacos = "nacos://" + registry_;
     if (!start("sidecar",
                {"proxy", "--config", cfg.string(), "--listen", "127.0.0.1:0", "--admin",
@@ -271,13 +289,13 @@ class Demo {
     int sidecar_port = listenPortFromLine(line);
     fmt::print("  {:<14} consumer's sidecar, explicit proxy on 127.0.0.1:{}\n", "sidecar",
                sidecar_port);
-    if (!start("consumer",
-               {"demo-app", "consumer", "--service", "consumer", "--provider", "service-provider",
-                "--ip", kConsumerIp, "--port", std::to_string(consumer_port), "--registry",
-                registry_},
-               "listening on", nullptr,
-               {{"http_proxy", fmt::format("http://127.0.0.1:{}", sidecar_port)},
-                {"no_proxy", registry_}})) {
+    if (!start(
+            "consumer",
+            {"demo-app", "consumer", "--service", "consumer", "--provider", "service-provider",
+             "--ip", kConsumerIp, "--port", std::to_string(consumer_port), "--registry", registry_},
+            "listening on", nullptr,
+            {{"http_proxy", fmt::format("http://127.0.0.1:{}", sidecar_port)},
+             {"no_proxy", registry_}})) {
       return false;
     }
     fmt::print("  {:<14} {}:{} registered as consumer; http_proxy=127.0.0.1:{} (its sidecar)\n",
@@ -286,6 +304,163 @@ class Demo {
     if (!start("gateway",
                {"gateway", "--config", cfg.string(), "--admin", "127.0.0.1:0", "--port-offset",
                 std::to_string(gateway_port_ - kSeedGatewayPort), "--registry", nacos},
+               "ready", &line)) {
+      return false;
+    }
+    fmt::print("  {:<14} test-gateway port 80 served on 127.0.0.1:{}\n\n", "gateway",
+               gateway_port_);
+    return waitUntilRoutable();
+  }
+
+  // ---- `--apps spring`: the Spring Cloud jars of examples/spring-cloud ----------------------
+
+  // `java` from PATH (posix_spawn does not search it).
+  static std::string findJava() {
+    const char* path = std::getenv("PATH");
+    std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+    for (std::string dir; std::getline(dirs, dir, ':');) {
+      fs::path candidate = fs::path(dir.empty() ? "." : dir) / "java";
+      if (access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    }
+    return {};
+  }
+
+  // `java -jar` of one app of `make spring-apps` (target/apps/APP/APP.jar) with the JVM options
+  // the e2e tests use (tests/e2e/lib/spring.mjs) and the app's trained class-data archive.
+  std::vector<std::string> javaArgv(const std::string& java, const std::string& app,
+                                    const std::vector<std::string>& jvm_args,
+                                    const std::vector<std::string>& properties) const {
+    fs::path dir = fs::path(options_.spring_apps_dir) / app;
+    std::vector<std::string> argv{java,           "-XX:TieredStopAtLevel=1",
+                                  "-Xshare:auto", "-XX:+UseSerialGC",
+                                  "-Xss512k",     "-Xmx256m"};
+    if (fs::exists(dir / "app.jsa"))
+      argv.push_back("-XX:SharedArchiveFile=" + (dir / "app.jsa").string());
+    argv.push_back("-Duser.home=" + (work_dir_ / "java-home").string());
+    argv.insert(argv.end(), jvm_args.begin(), jvm_args.end());
+    argv.push_back("-jar");
+    argv.push_back((dir / (app + ".jar")).string());
+    for (const auto& p : properties) argv.push_back("--" + p);
+    return argv;
+  }
+
+  bool spawnChild(const std::string& name, std::vector<std::string> argv,
+                  std::map<std::string, std::string> env = {}) {
+    auto pid = processes_.spawn(ChildSpec{name, std::move(argv), std::move(env), log(name)});
+    if (!pid) fmt::print("  {:<14} FAILED: {}\n", name, pid.error().message);
+    return static_cast<bool>(pid);
+  }
+
+  // A Spring Boot app is ready when Tomcat listens and /actuator/health says UP (never a sleep).
+  bool waitSpringReady(const std::string& name, const std::string& ip, int port) {
+    auto line = processes_.waitForLine(name, "Tomcat started on port", kSpringStartTimeout);
+    if (!line) {
+      fmt::print("  {:<14} FAILED: {}\n", name, line.error().message);
+      return false;
+    }
+    auto deadline = std::chrono::steady_clock::now() + kSpringStartTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = get(fmt::format("http://{}:{}/actuator/health", ip, port));
+      if (r && r->head.status == 200 && r->body.rfind("{\"status\":\"UP\"", 0) == 0) return true;
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+    fmt::print("  {:<14} FAILED: /actuator/health not UP within {} ms (log {})\n", name,
+               kSpringStartTimeout.count(), log(name));
+    return false;
+  }
+
+  bool startSpringTopology() {
+    std::string java = findJava();
+    if (java.empty()) {
+      fmt::print("  java not found on PATH (scripts/install-deps.sh installs JDK 17)\n");
+      return false;
+    }
+    for (const char* app : {"eureka-server", "demo-eureka"}) {
+      fs::path jar = fs::path(options_.spring_apps_dir) / app / (std::string(app) + ".jar");
+      if (!fs::exists(jar)) {
+        fmt::print("  {} not found: run `make spring-apps` (or pass --spring-apps DIR)\n",
+                   jar.string());
+        return false;
+      }
+    }
+    int eureka_port = pickPort({kRegistryIp}, 8761);
+    int provider_port = pickPort({kProviderV1Ip, kProviderV2Ip}, kSeedProviderPort);
+    int consumer_port = pickPort({kConsumerIp}, kSeedConsumerPort);
+    if (eureka_port < 0 || provider_port < 0 || consumer_port < 0) {
+      fmt::print("  no free ports on 127.0.0.1 and 127.0.0.11-13\n");
+      return false;
+    }
+    registry_ = fmt::format("{}:{}", kRegistryIp, eureka_port);
+    std::string default_zone = fmt::format("http://{}/eureka/", registry_);
+    if (!writeInitialMeshConfig(provider_port, consumer_port)) return false;
+    fs::path cfg = work_dir_ / "mesh-config";
+    std::string eureka = fmt::format("eureka://{}/eureka", registry_);
+    std::string line;
+    if (!start("sidecar",
+               {"proxy", "--config", cfg.string(), "--listen", "127.0.0.1:0", "--admin",
+                "127.0.0.1:0", "--registry", eureka, "--concurrency", "1"},
+               "ready", &line)) {
+      return false;
+    }
+    sidecar_admin_ = adminFromLine(line);
+    int sidecar_port = listenPortFromLine(line);
+
+    // The JVMs start together (start-up dominates); the clients retry until the server is up.
+    // The consumer's JVM uses its sidecar as HTTP proxy (-Dhttp.proxyHost: Java's http_proxy).
+    // An empty http.nonProxyHosts: any other value gets Java's built-in "localhost|127.*" added,
+    // which would exempt the loopback "pods"; the Eureka client's own calls then go through the
+    // sidecar too, which passes them to the dialled address (no instance lives there).
+    bool spawned =
+        spawnChild("eureka-server", javaArgv(java, "eureka-server", {},
+                                             {"server.address=" + std::string(kRegistryIp),
+                                              fmt::format("server.port={}", eureka_port)}));
+    for (auto [version, ip] : {std::pair{"v1", kProviderV1Ip}, std::pair{"v2", kProviderV2Ip}}) {
+      spawned = spawned &&
+                spawnChild(fmt::format("provider-{}", version),
+                           javaArgv(java, "demo-eureka", {},
+                                    {"spring.profiles.active=provider,fast",
+                                     fmt::format("demo.version={}", version),
+                                     fmt::format("server.address={}", ip),
+                                     fmt::format("server.port={}", provider_port),
+                                     fmt::format("eureka.instance.ip-address={}", ip),
+                                     "eureka.client.service-url.defaultZone=" + default_zone}));
+    }
+    spawned =
+        spawned &&
+        spawnChild(
+            "consumer",
+            javaArgv(java, "demo-eureka",
+                     {"-Dhttp.proxyHost=127.0.0.1",
+                      fmt::format("-Dhttp.proxyPort={}", sidecar_port), "-Dhttp.nonProxyHosts="},
+                     {"spring.profiles.active=consumer,fast", "spring.application.name=consumer",
+                      fmt::format("server.address={}", kConsumerIp),
+                      fmt::format("server.port={}", consumer_port),
+                      fmt::format("eureka.instance.ip-address={}", kConsumerIp),
+                      "eureka.client.service-url.defaultZone=" + default_zone}));
+    if (!spawned) return false;
+    fmt::print("  {:<14} starting 4 JVMs (Eureka server, provider v1/v2, consumer)...\n", "java");
+    if (!waitSpringReady("eureka-server", kRegistryIp, eureka_port)) return false;
+    fmt::print("  {:<14} real Eureka server on {} (Spring Cloud Netflix)\n", "eureka-server",
+               registry_);
+    for (auto [version, ip] : {std::pair{"v1", kProviderV1Ip}, std::pair{"v2", kProviderV2Ip}}) {
+      std::string name = fmt::format("provider-{}", version);
+      if (!waitSpringReady(name, ip, provider_port)) return false;
+      fmt::print(
+          "  {:<14} {}:{} Spring Boot app registered in Eureka as SERVICE-PROVIDER "
+          "(metadata label: {})\n",
+          name, ip, provider_port, version);
+    }
+    if (!waitSpringReady("consumer", kConsumerIp, consumer_port)) return false;
+    fmt::print(
+        "  {:<14} {}:{} Spring Boot app, @LoadBalanced RestTemplate; "
+        "-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort={} (its sidecar)\n",
+        "consumer", kConsumerIp, consumer_port, sidecar_port);
+    fmt::print("  {:<14} consumer's sidecar, explicit proxy on 127.0.0.1:{}, registry {}\n",
+               "sidecar", sidecar_port, eureka);
+    gateway_port_ = pickPort({"127.0.0.1"}, 0);
+    if (!start("gateway",
+               {"gateway", "--config", cfg.string(), "--admin", "127.0.0.1:0", "--port-offset",
+                std::to_string(gateway_port_ - kSeedGatewayPort), "--registry", eureka},
                "ready", &line)) {
       return false;
     }

@@ -10,9 +10,14 @@ namespace sluice::demo {
 struct DemoOptions {
   std::string sluice_binary;  // path of the sluice executable to start the parts with
   std::string examples_dir = "examples/seed";
-  std::string work_dir;       // empty: a fresh /tmp/sluice-demo-XXXXXX
+  std::string work_dir;  // empty: a fresh /tmp/sluice-demo-XXXXXX
   int requests_per_step = 8;
   bool keep_running = false;  // leave everything up after the steps (Ctrl-C stops it)
+  // "sluice": the built-in demo apps (`sluice demo-app`) on the embedded Nacos registry.
+  // "spring": the real Spring Cloud apps of examples/spring-cloud (the Eureka flavour, registered
+  // in the real Eureka server eureka-server.jar; `make spring-apps` builds them).
+  std::string apps = "sluice";
+  std::string spring_apps_dir = "examples/spring-cloud/target/apps";
 };
 
 // Returns the process exit code: 0 when everything seen matched the seed, 1 otherwise.
