@@ -15,7 +15,7 @@ std::span<const Plugin* const> plugins() {
   static const std::vector<const Plugin*> table = {
       // name     plug-in (src/registry/<name>/plugin.h)
       &nacos::plugin(),      // nacos://      Nacos v1 HTTP naming API; embedded server; method 2
-      &eureka::plugin(),     // eureka://     Eureka REST /eureka/apps (+ delta)
+      &eureka::plugin(),     // eureka://     Eureka REST /eureka/apps (+ delta); embedded server
       &zookeeper::plugin(),  // zookeeper://  Curator service discovery under /services
   };
   return table;

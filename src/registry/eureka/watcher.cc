@@ -139,6 +139,8 @@ struct EurekaWatcher::State {
   std::vector<EurekaApplication> local;  // the registry as the last fetches left it, sorted
   bool have_last = false;
   std::vector<Service> last;
+  // refreshNow() callbacks waiting for the next poll to finish.
+  std::vector<OnRefreshed> refresh_waiting;
 };
 
 namespace {
@@ -200,6 +202,10 @@ asio::awaitable<void> EurekaWatcher::run(std::shared_ptr<State> st) {
   auto backoff = options.poll_interval;
   bool was_reachable = true;
   while (!st->stopped) {
+    // Callbacks that arrive during this poll wait for the next one: this one may have been
+    // answered before what they ask about registered.
+    std::vector<OnRefreshed> refreshed = std::move(st->refresh_waiting);
+    st->refresh_waiting.clear();
     // A delta applied to the local copy when possible and consistent, a full fetch otherwise;
     // st->local stays untouched on error.
     Status polled = ok();
@@ -282,6 +288,14 @@ asio::awaitable<void> EurekaWatcher::run(std::shared_ptr<State> st) {
       backoff = std::min(backoff * 2, options.max_backoff);
       delay = backoff;
     }
+    if (!refreshed.empty()) {
+      std::lock_guard lock(st->callback_mu);
+      for (auto& done : refreshed) {
+        if (st->stopped) break;
+        done();
+      }
+    }
+    if (!st->refresh_waiting.empty()) continue;
     timer.expires_after(delay);
     st->sleeping = &timer;
     asio::error_code ec;
@@ -335,6 +349,15 @@ void EurekaWatcher::stop() {
       }
     }
   }
+}
+
+void EurekaWatcher::refreshNow(OnRefreshed done) {
+  if (!done) return;
+  asio::post(*state_->io, [st = state_, done = std::move(done)]() mutable {
+    if (st->stopped) return;
+    st->refresh_waiting.push_back(std::move(done));
+    if (st->sleeping != nullptr) st->sleeping->cancel();  // poll now, not at the next tick
+  });
 }
 
 SourceStatus EurekaWatcher::status() const {

@@ -82,6 +82,9 @@ class EurekaWatcher : public Watcher {
   void stop() override;
   // Thread-safe.
   SourceStatus status() const override;
+  // Polls now instead of at the next tick; `done` runs on the watcher's thread after that poll
+  // (after on_change when something changed). Thread-safe.
+  void refreshNow(OnRefreshed done) override;
   // Thread-safe.
   FetchCounters counters() const;
 

@@ -3,6 +3,7 @@
 #include <asio/post.hpp>
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -267,8 +268,11 @@ TEST(EurekaWatcher, HashCodeMismatchAfterADeltaTriggersAFullFetch) {
   Recorder rec;
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 1; }));
-  ASSERT_TRUE(eventually([&] { return watcher.counters().hash_mismatches >= 2; }));
-  EXPECT_GE(watcher.counters().full_fetches, 3u);
+  // Each mismatch is followed by a full fetch: the first fetch plus one per mismatch.
+  ASSERT_TRUE(eventually([&] {
+    FetchCounters c = watcher.counters();
+    return c.hash_mismatches >= 2 && c.full_fetches >= 3;
+  }));
   // The full fetch is the truth: when it changes, the view follows.
   eureka.set(appsJson("UP_3_", 3), appsJson("UP_3_", 0));
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 3; }));
@@ -308,6 +312,24 @@ TEST(EurekaWatcher, MalformedAnswerKeepsTheLastGoodViewAndReportsTheError) {
   ASSERT_TRUE(eventually([&] { return watcher.status().reachable; }));
   EXPECT_TRUE(watcher.status().last_error.empty());
   EXPECT_EQ(healthyCount(rec.last(), "service-provider"), 2u);
+  watcher.stop();
+}
+
+TEST(EurekaWatcher, RefreshNowPollsAtOnceAndCallsBackAfterTheNewView) {
+  EmbeddedEureka eureka;
+  EurekaSource source = sourceFor(eureka.address());
+  source.options.poll_interval = 60s;  // only refreshNow() can make it poll again in time
+  EurekaWatcher watcher(source);
+  Recorder rec;
+  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  ASSERT_TRUE(rec.waitFor([](auto& s) { return s.empty(); }));
+  eureka.registerInstance("SERVICE-PROVIDER", "v1", "127.0.0.11", "v1");
+  std::promise<void> refreshed;
+  watcher.refreshNow([&] {
+    EXPECT_EQ(healthyCount(rec.last(), "service-provider"), 1u);  // on_change came first
+    refreshed.set_value();
+  });
+  ASSERT_EQ(refreshed.get_future().wait_for(5s), std::future_status::ready);
   watcher.stop();
 }
 
