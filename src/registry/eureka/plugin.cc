@@ -1,5 +1,6 @@
 #include "registry/eureka/plugin.h"
 
+#include "registry/eureka/apps_rewrite.h"
 #include "registry/eureka/registry_server.h"
 #include "registry/eureka/watcher.h"
 
@@ -71,7 +72,8 @@ const Plugin& plugin() {
           "8761, path /eureka, poll 300 ms)",
       .make_watcher = makeWatcher,
       .server = serverPlugin(),
-      .rewriter = nullptr,
+      // Method 2. The proxy applies only Nacos rewrites so far: this one is not reached yet.
+      .rewriter = std::make_shared<const AppsRewriter>(),
   };
   return kPlugin;
 }
