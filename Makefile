@@ -25,7 +25,7 @@ spring-apps: deps
 
 # APPS=spring: the same scenario with the real Spring Cloud apps (examples/spring-cloud).
 demo: build
-	$(BUILD_DIR)/sluice demo --examples examples/seed $(if $(APPS),--apps $(APPS))
+	$(BUILD_DIR)/sluice demo --examples examples/seed $(if $(APPS),--apps $(APPS)) $(if $(REGISTRY),--registry $(REGISTRY))
 
 # Every test, then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: build

@@ -142,8 +142,16 @@ class Demo {
 
   int run() {
     ChildProcesses::installSignalCleanup();
+    if (options_.registry == "nacos" && options_.apps == "spring") {
+      fmt::print(stderr, "demo: --registry nacos runs the built-in apps (--apps sluice)\n");
+      return 2;
+    }
     if (!prepareWorkDir()) return 1;
-    if (spring()) {
+    if (zookeeper()) {
+      fmt::print(
+          "Sluice demo: the seed's scenario with real Spring Cloud Zookeeper apps and Debian's "
+          "ZooKeeper, on loopback, no root.\n");
+    } else if (spring()) {
       fmt::print(
           "Sluice demo: the seed's scenario with real Spring Cloud apps (Eureka flavour, real "
           "Eureka server), on loopback, no root.\n");
@@ -222,7 +230,11 @@ class Demo {
     return true;
   }
 
-  bool spring() const { return options_.apps == "spring"; }
+  bool zookeeper() const { return options_.registry == "zookeeper"; }
+  // The Spring apps: asked for, or implied by a registry only they speak.
+  bool spring() const {
+    return options_.apps == "spring" || zookeeper() || options_.registry == "eureka";
+  }
 
   // The mesh config as the seed applies it before any routing rule: the reverse-DNS
   // EnvoyFilter (pod CIDR set for loopback), the gateway and the consumer's VirtualService.
@@ -369,36 +381,101 @@ class Demo {
     return false;
   }
 
+  // Debian's ZooKeeper (package zookeeper) in the foreground: its own zoo.cfg and data dir in the
+  // work dir, the Jetty AdminServer off, `ruok` as the readiness check.
+  bool spawnZooKeeper(const std::string& java, int port) {
+    const fs::path jar = "/usr/share/java/zookeeper.jar";
+    if (!fs::exists(jar)) {
+      fmt::print("  {} not found (Debian package zookeeper; scripts/install-deps.sh)\n",
+                 jar.string());
+      return false;
+    }
+    fs::path dir = work_dir_ / "zookeeper";
+    std::error_code ec;
+    fs::create_directories(dir / "data", ec);
+    std::string cfg = fmt::format(
+        "tickTime=1000\ndataDir={}\nclientPort={}\nclientPortAddress={}\n"
+        "admin.enableServer=false\n4lw.commands.whitelist=ruok,srvr,stat,mntr\n",
+        (dir / "data").string(), port, kRegistryIp);
+    if (ec || !applyFile(dir, "zoo.cfg", cfg)) {
+      fmt::print("  cannot write {}\n", (dir / "zoo.cfg").string());
+      return false;
+    }
+    std::string cp = jar.string();
+    if (fs::exists("/usr/share/java/slf4j-simple.jar")) cp += ":/usr/share/java/slf4j-simple.jar";
+    return spawnChild("zookeeper", {java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx128m",
+                                    "-Duser.home=" + (work_dir_ / "java-home").string(), "-cp", cp,
+                                    "org.apache.zookeeper.server.ZooKeeperServerMain",
+                                    (dir / "zoo.cfg").string()});
+  }
+
+  // `ruok` answered `imok`, polled (bounded).
+  bool waitZooKeeperReady(int port) {
+    auto deadline = std::chrono::steady_clock::now() + kSpringStartTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      timeval tv{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(port));
+      inet_pton(AF_INET, kRegistryIp, &addr.sin_addr);
+      char buf[8] = {};
+      bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                write(fd, "ruok", 4) == 4 && read(fd, buf, 4) == 4 && std::string(buf) == "imok";
+      close(fd);
+      if (ok) return true;
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+    fmt::print("  {:<14} FAILED: no `imok` within {} ms (log {})\n", "zookeeper",
+               kSpringStartTimeout.count(), log("zookeeper"));
+    return false;
+  }
+
   bool startSpringTopology() {
     std::string java = findJava();
     if (java.empty()) {
       fmt::print("  java not found on PATH (scripts/install-deps.sh installs JDK 17)\n");
       return false;
     }
-    for (const char* app : {"eureka-server", "demo-eureka"}) {
-      fs::path jar = fs::path(options_.spring_apps_dir) / app / (std::string(app) + ".jar");
+    const std::string app_jar = zookeeper() ? "demo-zookeeper" : "demo-eureka";
+    std::vector<std::string> jars{app_jar};
+    if (!zookeeper()) jars.push_back("eureka-server");
+    for (const std::string& app : jars) {
+      fs::path jar = fs::path(options_.spring_apps_dir) / app / (app + ".jar");
       if (!fs::exists(jar)) {
         fmt::print("  {} not found: run `make spring-apps` (or pass --spring-apps DIR)\n",
                    jar.string());
         return false;
       }
     }
-    int eureka_port = pickPort({kRegistryIp}, 8761);
+    int registry_port = pickPort({kRegistryIp}, zookeeper() ? 2181 : 8761);
     int provider_port = pickPort({kProviderV1Ip, kProviderV2Ip}, kSeedProviderPort);
     int consumer_port = pickPort({kConsumerIp}, kSeedConsumerPort);
-    if (eureka_port < 0 || provider_port < 0 || consumer_port < 0) {
+    if (registry_port < 0 || provider_port < 0 || consumer_port < 0) {
       fmt::print("  no free ports on 127.0.0.1 and 127.0.0.11-13\n");
       return false;
     }
-    registry_ = fmt::format("{}:{}", kRegistryIp, eureka_port);
+    registry_ = fmt::format("{}:{}", kRegistryIp, registry_port);
     std::string default_zone = fmt::format("http://{}/eureka/", registry_);
+    // What the sidecar and the gateway watch, and what each app is told about its registry.
+    std::string mesh_registry = zookeeper() ? fmt::format("zookeeper://{}", registry_)
+                                            : fmt::format("eureka://{}/eureka", registry_);
+    auto registryProps = [&](const std::string& ip) -> std::vector<std::string> {
+      if (zookeeper()) {
+        return {"spring.cloud.zookeeper.connect-string=" + registry_,
+                "spring.cloud.zookeeper.discovery.instance-host=" + ip,
+                "spring.cloud.zookeeper.discovery.instance-ip-address=" + ip};
+      }
+      return {"eureka.instance.ip-address=" + ip,
+              "eureka.client.service-url.defaultZone=" + default_zone};
+    };
     if (!writeInitialMeshConfig(provider_port, consumer_port)) return false;
     fs::path cfg = work_dir_ / "mesh-config";
-    std::string eureka = fmt::format("eureka://{}/eureka", registry_);
     std::string line;
     if (!start("sidecar",
                {"proxy", "--config", cfg.string(), "--listen", "127.0.0.1:0", "--admin",
-                "127.0.0.1:0", "--registry", eureka, "--concurrency", "1"},
+                "127.0.0.1:0", "--registry", mesh_registry, "--concurrency", "1"},
                "ready", &line)) {
       return false;
     }
@@ -409,46 +486,56 @@ class Demo {
     // The consumer's JVM uses its sidecar as HTTP proxy (-Dhttp.proxyHost: Java's http_proxy).
     // An empty http.nonProxyHosts: any other value gets Java's built-in "localhost|127.*" added,
     // which would exempt the loopback "pods"; the Eureka client's own calls then go through the
-    // sidecar too, which passes them to the dialled address (no instance lives there).
+    // sidecar too, which passes them to the dialled address (no instance lives there). (Curator's
+    // ZooKeeper connection is not HTTP: the proxy settings do not touch it.)
     bool spawned =
-        spawnChild("eureka-server", javaArgv(java, "eureka-server", {},
-                                             {"server.address=" + std::string(kRegistryIp),
-                                              fmt::format("server.port={}", eureka_port)}));
+        zookeeper()
+            ? spawnZooKeeper(java, registry_port)
+            : spawnChild("eureka-server", javaArgv(java, "eureka-server", {},
+                                                   {"server.address=" + std::string(kRegistryIp),
+                                                    fmt::format("server.port={}", registry_port)}));
     for (auto [version, ip] : {std::pair{"v1", kProviderV1Ip}, std::pair{"v2", kProviderV2Ip}}) {
+      std::vector<std::string> props{
+          "spring.profiles.active=provider,fast", fmt::format("demo.version={}", version),
+          fmt::format("server.address={}", ip), fmt::format("server.port={}", provider_port)};
+      for (auto& p : registryProps(ip)) props.push_back(p);
       spawned = spawned &&
-                spawnChild(fmt::format("provider-{}", version),
-                           javaArgv(java, "demo-eureka", {},
-                                    {"spring.profiles.active=provider,fast",
-                                     fmt::format("demo.version={}", version),
-                                     fmt::format("server.address={}", ip),
-                                     fmt::format("server.port={}", provider_port),
-                                     fmt::format("eureka.instance.ip-address={}", ip),
-                                     "eureka.client.service-url.defaultZone=" + default_zone}));
+                spawnChild(fmt::format("provider-{}", version), javaArgv(java, app_jar, {}, props));
     }
-    spawned =
-        spawned &&
-        spawnChild(
-            "consumer",
-            javaArgv(java, "demo-eureka",
-                     {"-Dhttp.proxyHost=127.0.0.1",
-                      fmt::format("-Dhttp.proxyPort={}", sidecar_port), "-Dhttp.nonProxyHosts="},
-                     {"spring.profiles.active=consumer,fast", "spring.application.name=consumer",
-                      fmt::format("server.address={}", kConsumerIp),
-                      fmt::format("server.port={}", consumer_port),
-                      fmt::format("eureka.instance.ip-address={}", kConsumerIp),
-                      "eureka.client.service-url.defaultZone=" + default_zone}));
+    std::vector<std::string> consumer_props{"spring.profiles.active=consumer,fast",
+                                            "spring.application.name=consumer",
+                                            fmt::format("server.address={}", kConsumerIp),
+                                            fmt::format("server.port={}", consumer_port)};
+    for (auto& p : registryProps(kConsumerIp)) consumer_props.push_back(p);
+    spawned = spawned &&
+              spawnChild("consumer", javaArgv(java, app_jar,
+                                              {"-Dhttp.proxyHost=127.0.0.1",
+                                               fmt::format("-Dhttp.proxyPort={}", sidecar_port),
+                                               "-Dhttp.nonProxyHosts="},
+                                              consumer_props));
     if (!spawned) return false;
-    fmt::print("  {:<14} starting 4 JVMs (Eureka server, provider v1/v2, consumer)...\n", "java");
-    if (!waitSpringReady("eureka-server", kRegistryIp, eureka_port)) return false;
-    fmt::print("  {:<14} real Eureka server on {} (Spring Cloud Netflix)\n", "eureka-server",
-               registry_);
+    const char* registry_name = zookeeper() ? "zookeeper" : "eureka-server";
+    fmt::print("  {:<14} starting 4 JVMs ({}, provider v1/v2, consumer)...\n", "java",
+               zookeeper() ? "ZooKeeper" : "Eureka server");
+    if (zookeeper() ? !waitZooKeeperReady(registry_port)
+                    : !waitSpringReady("eureka-server", kRegistryIp, registry_port)) {
+      return false;
+    }
+    if (zookeeper()) {
+      fmt::print("  {:<14} Debian's ZooKeeper 3.8 on {} (data in {})\n", registry_name, registry_,
+                 (work_dir_ / "zookeeper" / "data").string());
+    } else {
+      fmt::print("  {:<14} real Eureka server on {} (Spring Cloud Netflix)\n", registry_name,
+                 registry_);
+    }
     for (auto [version, ip] : {std::pair{"v1", kProviderV1Ip}, std::pair{"v2", kProviderV2Ip}}) {
       std::string name = fmt::format("provider-{}", version);
       if (!waitSpringReady(name, ip, provider_port)) return false;
-      fmt::print(
-          "  {:<14} {}:{} Spring Boot app registered in Eureka as SERVICE-PROVIDER "
-          "(metadata label: {})\n",
-          name, ip, provider_port, version);
+      fmt::print("  {:<14} {}:{} Spring Boot app registered in {} (metadata label: {})\n", name, ip,
+                 provider_port,
+                 zookeeper() ? "ZooKeeper as /services/service-provider/<id>"
+                             : "Eureka as SERVICE-PROVIDER",
+                 version);
     }
     if (!waitSpringReady("consumer", kConsumerIp, consumer_port)) return false;
     fmt::print(
@@ -456,11 +543,11 @@ class Demo {
         "-Dhttp.proxyHost=127.0.0.1 -Dhttp.proxyPort={} (its sidecar)\n",
         "consumer", kConsumerIp, consumer_port, sidecar_port);
     fmt::print("  {:<14} consumer's sidecar, explicit proxy on 127.0.0.1:{}, registry {}\n",
-               "sidecar", sidecar_port, eureka);
+               "sidecar", sidecar_port, mesh_registry);
     gateway_port_ = pickPort({"127.0.0.1"}, 0);
     if (!start("gateway",
                {"gateway", "--config", cfg.string(), "--admin", "127.0.0.1:0", "--port-offset",
-                std::to_string(gateway_port_ - kSeedGatewayPort), "--registry", eureka},
+                std::to_string(gateway_port_ - kSeedGatewayPort), "--registry", mesh_registry},
                "ready", &line)) {
       return false;
     }

@@ -17,6 +17,10 @@ struct DemoOptions {
   // "spring": the real Spring Cloud apps of examples/spring-cloud (the Eureka flavour, registered
   // in the real Eureka server eureka-server.jar; `make spring-apps` builds them).
   std::string apps = "sluice";
+  // The registry the apps use: "" picks the apps' own (nacos for "sluice", eureka for "spring").
+  // "zookeeper": Debian's real ZooKeeper (started in the foreground with a temp data dir) and the
+  // Spring Cloud Zookeeper flavour of the apps (implies apps "spring").
+  std::string registry;
   std::string spring_apps_dir = "examples/spring-cloud/target/apps";
 };
 
