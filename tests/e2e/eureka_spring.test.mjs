@@ -5,9 +5,9 @@
 //      consumer's Spring Cloud LoadBalancer dials the Eureka ipAddr:port of a provider pod, its
 //      sidecar maps it back to service-provider): before the routing rules the consumer
 //      alternates v1/v2; after the seed's DestinationRule + VirtualService, /echo/hello -> v1 and
-//      the rest -> v2. Against the embedded `sluice registry --protocol eureka` (order b: every
-//      mesh file applied to running apps) and against the real Eureka server (order a: the method
-//      config written before anything starts).
+//      the rest -> v2. Against the embedded `sluice registry --protocol eureka` and against the
+//      real Eureka server, each in two start-up orders: (a) the method config written before
+//      anything starts, (b) every mesh file applied to running apps and sidecars.
 // JVM start-ups dominate the runtime; the apps of a topology start in parallel.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -209,17 +209,17 @@ async function waitForConfig(topo, marker) {
     { timeoutMs: 10_000, intervalMs: 100, what: `the consumer sidecar to load ${marker}` });
 }
 
-for (const { real, order, configFirst } of [
-  { real: false, order: 'b', configFirst: false },
-  { real: true, order: 'a', configFirst: true },
-]) {
+for (const { real, order, configFirst } of [false, true].flatMap((r) => [
+  { real: r, order: 'a', configFirst: true },
+  { real: r, order: 'b', configFirst: false },
+])) {
   const which = real ? 'the real Eureka server' : 'sluice registry --protocol eureka';
   describe(`Spring Cloud Netflix pods, method 1, ${which}, order ${order}`, () => {
     let topo;
     before(async () => {
       const why = podsUnavailable() ?? e2e.springSkipReason(['eureka-server', 'demo-eureka']);
       if (why) { topo = { skip: why }; return; }
-      topo = await startTopology(real ? 'eur' : 'eue', { real, configFirst });
+      topo = await startTopology(`eu${real ? 'r' : 'e'}${order}`, { real, configFirst });
     });
     after(async () => {
       await Promise.all((topo?.apps ?? []).map((a) => a.stop({ timeoutMs: 10_000 }).catch(() => {})));
