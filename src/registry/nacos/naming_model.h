@@ -39,6 +39,9 @@ struct NamingInstance {
   std::string app = "DEFAULT";
   std::string instance_id;   // ip#port#cluster#group@@name unless the client chose one
   int64_t last_beat_ms = 0;  // wall clock of the last beat or registration (ephemeral only)
+  // The gRPC connection that registered this ephemeral instance: it lives as long as that
+  // connection (no beats, no expiry). Empty for instances registered over HTTP.
+  std::string connection_id;
   bool operator==(const NamingInstance&) const = default;
 };
 

@@ -76,7 +76,12 @@ Status NamingStore::mutateService(const std::string& ns, const std::string& serv
     }
   }
   dropIfEmpty(ns, service);
+  notify(ns, service);
   return ok();
+}
+
+void NamingStore::notify(const std::string& ns, const std::string& service) const {
+  if (listener_) listener_(ns, service);
 }
 
 void NamingStore::dropIfEmpty(const std::string& ns, const std::string& service) {
@@ -172,6 +177,7 @@ Result<BeatResult> NamingStore::beat(const std::string& ns, const std::string& s
     if (!target.healthy) {
       target.healthy = true;
       record.last_modified_ms = clock_();
+      notify(ns, service);
     }
   }
   result.found = true;
@@ -228,7 +234,7 @@ void NamingStore::sweep() {
       bool changed = false;
       for (auto it = record.instances.begin(); it != record.instances.end();) {
         NamingInstance& inst = it->second;
-        if (!inst.ephemeral) {
+        if (!inst.ephemeral || !inst.connection_id.empty()) {
           ++it;
           continue;
         }
@@ -248,7 +254,10 @@ void NamingStore::sweep() {
         }
         ++it;
       }
-      if (changed) record.last_modified_ms = now;
+      if (changed) {
+        record.last_modified_ms = now;
+        notify(ns_it->first, svc_it->first);
+      }
       svc_it = record.instances.empty() ? services.erase(svc_it) : std::next(svc_it);
     }
     ns_it = services.empty() ? namespaces_.erase(ns_it) : std::next(ns_it);

@@ -75,8 +75,15 @@ struct BeatResult {
 
 class NamingStore {
  public:
+  // Told (namespace, grouped service name) after every change of a service's instances, on the
+  // thread that made the change; the gRPC server pushes to subscribers from it.
+  using ChangeListener = std::function<void(const std::string& ns, const std::string& service)>;
+
   NamingStore(StoreOptions options, std::unique_ptr<SnapshotStorage> storage,
               Clock clock = systemClockMs);
+
+  // One listener; a second call replaces the first.
+  void setChangeListener(ChangeListener listener) { listener_ = std::move(listener); }
 
   // Loads the persistent instances saved earlier. Errors name the file and the bad entry.
   Status load();
@@ -105,7 +112,8 @@ class NamingStore {
   std::vector<std::string> serviceNames(const std::string& ns, const std::string& group) const;
 
   // Applies heartbeat expiry at the clock's current time: marks late ephemeral instances
-  // unhealthy and removes dead ones (a service without instances disappears).
+  // unhealthy and removes dead ones (a service without instances disappears). Instances owned by
+  // a gRPC connection are left alone: they go when their connection does.
   void sweep();
 
   size_t serviceCount() const;
@@ -125,8 +133,10 @@ class NamingStore {
   Status persist() const;
   void dropIfEmpty(const std::string& ns, const std::string& service);
   int64_t timeoutFor(const NamingInstance& inst, std::string_view key, int64_t fallback) const;
+  void notify(const std::string& ns, const std::string& service) const;
 
   StoreOptions options_;
+  ChangeListener listener_;
   std::unique_ptr<SnapshotStorage> storage_;
   Clock clock_;
   std::map<std::string, Namespace> namespaces_;

@@ -1,6 +1,7 @@
 #include "registry/nacos/plugin.h"
 
 #include "core/log.h"
+#include "core/strings.h"
 #include "registry/nacos/list_rewrite.h"
 #include "registry/nacos/registry_server.h"
 #include "registry/nacos/watcher.h"
@@ -14,13 +15,20 @@ constexpr const char* kBeatTimeout = "--beat-timeout-ms";
 constexpr const char* kDeleteTimeout = "--delete-timeout-ms";
 constexpr const char* kClientBeatInterval = "--client-beat-interval-ms";
 constexpr const char* kCacheMillis = "--cache-millis";
+constexpr const char* kGrpcPort = "--grpc-port";
 
 class NacosEmbeddedServer : public EmbeddedServer {
  public:
   NacosEmbeddedServer(asio::io_context& io, RegistryServerOptions options)
       : server_(io, std::move(options)) {}
   Result<net::HostPort> start(const net::HostPort& listen) override {
-    return server_.start(listen);
+    auto bound = server_.start(listen);
+    // Before the CLI's readiness line, which stays "... listening on HOST:PORT" (scripts and the
+    // demo read the HTTP port from its end).
+    if (bound && server_.grpcAddress()) {
+      fmt::print("sluice registry grpc on {}\n", server_.grpcAddress()->toString());
+    }
+    return bound;
   }
   void stop() override { server_.stop(); }
 
@@ -36,6 +44,16 @@ Result<std::unique_ptr<EmbeddedServer>> makeServer(asio::io_context& io,
   SLUICE_ASSIGN_OR_RETURN(options.store.delete_timeout_ms, flags.getInt(kDeleteTimeout));
   SLUICE_ASSIGN_OR_RETURN(options.store.client_beat_interval_ms, flags.getInt(kClientBeatInterval));
   SLUICE_ASSIGN_OR_RETURN(options.api.cache_millis, flags.getInt(kCacheMillis));
+  if (std::string grpc = flags.get(kGrpcPort); grpc == "off") {
+    options.grpc_mode = RegistryServerOptions::GrpcMode::kOff;
+  } else if (!grpc.empty()) {
+    auto port = parseUint(trim(grpc), 65535);
+    if (!port) {
+      return invalidArgument("{} {}: expected a port (0 = a free one) or off", kGrpcPort, grpc);
+    }
+    options.grpc_mode = RegistryServerOptions::GrpcMode::kPort;
+    options.grpc_port = static_cast<uint16_t>(*port);
+  }
   if (options.data_dir.empty()) {
     SLUICE_LOG_WARN("registry: no --data-dir: persistent instances are kept in memory only");
   }
@@ -49,7 +67,7 @@ ServerPlugin serverPlugin() {
   constexpr int64_t kDay = 86'400'000;
   constexpr int64_t kHour = 3'600'000;
   return ServerPlugin{
-      .description = "Nacos naming server (HTTP Open API v1)",
+      .description = "Nacos naming server (HTTP Open API v1 and the 2.x/3.x gRPC API)",
       .default_listen = "127.0.0.1:8848",
       .flags =
           {
@@ -67,6 +85,10 @@ ServerPlugin serverPlugin() {
                std::pair<int64_t, int64_t>{100, kHour}},
               {kCacheMillis, "Nacos: cacheMillis of instance lists: how often clients re-poll",
                std::to_string(api.cache_millis), std::pair<int64_t, int64_t>{100, kHour}},
+              {kGrpcPort,
+               "Nacos: gRPC port for nacos-client 2.x/3.x (default: the HTTP port + 1000, a free "
+               "one when --listen has port 0; 0 = a free one; off = HTTP v1 only)",
+               "", std::nullopt},
           },
       .make = makeServer,
   };

@@ -49,6 +49,24 @@ Result<net::HostPort> RegistryServer::start(const net::HostPort& listen) {
       io_, [api](http::Request request) { return serve(api, std::move(request)); });
   auto bound = runtime_->server->listen(listen);
   if (!bound) return bound;
+  if (options_.grpc_mode != RegistryServerOptions::GrpcMode::kOff) {
+    net::HostPort grpc_listen{bound->host, 0};
+    if (options_.grpc_mode == RegistryServerOptions::GrpcMode::kPort) {
+      grpc_listen.port = options_.grpc_port;
+    } else if (listen.port != 0) {
+      if (bound->port > 65535 - 1000) {
+        return makeError(ErrorCode::kInvalidArgument, ErrorSource::kConfig,
+                         fmt::format("HTTP port {} + 1000 is no port: set the gRPC port explicitly",
+                                     bound->port));
+      }
+      grpc_listen.port = static_cast<uint16_t>(bound->port + 1000);
+    }
+    grpc_naming_ = std::make_unique<GrpcNamingService>(io_, *store_, options_.grpc_naming);
+    grpc_server_ = std::make_unique<GrpcServer>(io_, *grpc_naming_, options_.grpc);
+    auto grpc_bound = grpc_server_->start(grpc_listen);
+    if (!grpc_bound) return tl::unexpected(grpc_bound.error());
+    grpc_address_ = *grpc_bound;
+  }
   scheduleSweep();
   return bound;
 }
@@ -69,6 +87,7 @@ void RegistryServer::stop() {
   if (runtime_->stopped) return;
   runtime_->stopped = true;
   runtime_->sweep_timer.cancel();
+  if (grpc_server_) grpc_server_->stop();
   if (runtime_->server) runtime_->server->stop();
 }
 
