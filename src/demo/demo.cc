@@ -342,7 +342,11 @@ class Demo {
   std::vector<std::string> javaArgv(const std::string& java, const std::string& app,
                                     const std::vector<std::string>& jvm_args,
                                     const std::vector<std::string>& properties) const {
-    fs::path dir = fs::path(options_.spring_apps_dir) / app;
+    // Canonical: the class-data archive only applies to the class path spelled as in its
+    // training run (build-spring-apps.sh uses the absolute, symlink-free path).
+    std::error_code ec;
+    fs::path dir = fs::weakly_canonical(fs::path(options_.spring_apps_dir) / app, ec);
+    if (ec) dir = fs::path(options_.spring_apps_dir) / app;
     std::vector<std::string> argv{java,           "-XX:TieredStopAtLevel=1",
                                   "-Xshare:auto", "-XX:+UseSerialGC",
                                   "-Xss512k",     "-Xmx256m"};

@@ -13,7 +13,7 @@
 // a sleep. Each JVM gets its own temporary user.home (nacos-client and Tomcat write there), removed
 // by cleanupAll(). On the host an app binds 127.0.0.1 only; in a pod it binds every address of the
 // pod and registers the pod's address (what InetUtils finds on eth0) unless `ip` says otherwise.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startProcess, sourceDir } from './proc.mjs';
@@ -120,7 +120,8 @@ export class SpringApp {
 export async function startSpringApp(jar, {
   name, props = {}, args = [], jvmArgs = [], pod, env, readyTimeoutMs = DEFAULT_READY_TIMEOUT_MS,
 } = {}) {
-  const jarPath = jar.includes('/') ? jar : springJar(jar);
+  // Canonical: the class-data archive only applies to the class path spelled as in its training.
+  const jarPath = realpathSync(jar.includes('/') ? jar : springJar(jar));
   const appName = name ?? jarPath.split('/').pop().replace(/\.jar$/, '');
   const home = makeTempDir('sluice-spring-');
   const allProps = { 'server.port': 0, ...(pod ? {} : { 'server.address': LOOPBACK }), ...props };
