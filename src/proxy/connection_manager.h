@@ -1,28 +1,28 @@
 #pragma once
 // The HTTP connection manager: one coroutine per downstream connection, running on its worker's
 // io_context. The whole request path reads top to bottom in connection_manager.cc, in these
-// phases (each a named step there):
+// phases (each a named function there, or a file of its own):
 //
-//   1. parse      strict HTTP/1.1 head (http/codec.h); malformed -> 400 (or 413/414/431) + close
-//   2. resolve    which mesh service: by name (Host / absolute-URI authority in any accepted
-//                 form), by address (reverse DNS: ip:port of a registry instance in the pod
-//                 CIDRs), else passthrough to a literal ip:port, else 502 (sidecar); on the
-//                 transparent listener the dialled address stands in for the literal one (a
-//                 service VIP, a registry instance, else passthrough to it, pooled); gateway
-//                 mode uses the Gateway server's route table for the listener port
-//   3. route      first matching VirtualService rule (404 NR when none); redirect,
-//                 directResponse, fault (abort/delay), CORS preflight are answered here
-//   4. pick       weighted destination -> cluster (503 NC for an undefined host/subset) ->
-//                 endpoint by the cluster's load balancer (503 UH "no healthy upstream")
-//   5. forward    pooled keep-alive upstream connection (pool limits -> 503 UO), head rewritten
-//                 (rewrite, header operations, x-forwarded-for, x-request-id,
-//                 x-envoy-attempt-count), body streamed; retries per the route's policy;
-//                 timeouts -> 504 UT; connect failure -> 503 UF
-//   6. respond    response head rewritten (header operations, CORS), body streamed back
-//                 (a Nacos instance list on a method-2 port is read whole and rewritten; a 101
-//                 turns the connection into a byte relay); stats, outlier detection and the
-//                 access log are updated
+//   1. parse            strict HTTP/1.1 head (http/codec.h); malformed -> 400 (or 413/414/431)
+//                       + close
+//   2. resolve          which mesh service (proxy/service_resolver.h): by name, by dialled address
+//                       (VIP, reverse DNS), by address, else passthrough to a literal ip:port,
+//                       else 502 (sidecar); gateway mode uses the Gateway server's route table
+//   3. route            first matching VirtualService rule (404 NR when none)
+//   4. request filters  proxy/filters/: CORS preflight, fault (abort / delay)
+//   5. route action     redirect, directResponse
+//   6. pick cluster     weighted destination -> cluster (503 NC for an undefined host/subset)
+//   7. upstream         head rewritten (proxy/upstream_request.h), upstream filters (registry
+//                       interception, header operations, mirroring), body read whole when
+//                       replayable; the retry loop (proxy/retry_loop.h) picks an endpoint per
+//                       attempt (503 UH) and runs one attempt at a time (proxy/upstream_attempt.h:
+//                       pooled connection, 503 UO / UF, 504 UT, 503 UC, 502 UPE)
+//   8. respond          response filters backwards (header operations, registry interception,
+//                       CORS), then proxy/respond.h: a 101 becomes a byte relay, a buffered body
+//                       is sent with Content-Length, anything else streams (proxy/body_pump.h)
+//   9. log              stats, outlier detection, the access log (proxy/access_log.h)
 //
+// Errors are LocalReply values (proxy/local_reply.h) with a ResponseFlag (proxy/response_flags.h).
 // Pipelined requests are answered in order (one at a time). Bodies stream in both directions
 // with bounded buffers; a request body up to 64 KiB (Content-Length) is kept so it can be
 // replayed on a retry, a larger or chunked one streams and is not retried after it started.

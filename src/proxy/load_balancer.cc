@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/strings.h"
+
 namespace sluice::proxy {
 
 namespace {
@@ -94,8 +96,8 @@ void ClusterState::maybeUneject(EndpointState& e, Clock::time_point now) {
   if (!e.ejected && e.ejection_count > 0 && outlier_.interval.count() > 0 &&
       now - e.last_decay >= outlier_.interval) {
     auto steps = (now - e.last_decay) / outlier_.interval;
-    e.ejection_count = steps >= e.ejection_count ? 0
-                                                 : e.ejection_count - static_cast<uint32_t>(steps);
+    e.ejection_count =
+        steps >= e.ejection_count ? 0 : e.ejection_count - static_cast<uint32_t>(steps);
     e.last_decay = now;
   }
 }
@@ -120,11 +122,13 @@ void ClusterState::recordResult(EndpointState& e, int status, bool local, Clock:
     return;
   }
   ++e.consecutive_5xx;
-  if (is_gateway) ++e.consecutive_gateway;
-  else e.consecutive_gateway = 0;
-  bool trip = (outlier_.consecutive_5xx > 0 && e.consecutive_5xx >= outlier_.consecutive_5xx) ||
-              (outlier_.consecutive_gateway > 0 &&
-               e.consecutive_gateway >= outlier_.consecutive_gateway);
+  if (is_gateway)
+    ++e.consecutive_gateway;
+  else
+    e.consecutive_gateway = 0;
+  bool trip =
+      (outlier_.consecutive_5xx > 0 && e.consecutive_5xx >= outlier_.consecutive_5xx) ||
+      (outlier_.consecutive_gateway > 0 && e.consecutive_gateway >= outlier_.consecutive_gateway);
   if (!trip || e.ejected) return;
   // maxEjectionPercent caps the share of ejected hosts; Envoy still ejects at least one.
   size_t allowed = outlier_.max_ejection_percent == 0
@@ -277,7 +281,8 @@ void ClusterState::buildMaglev() {
   }
   // Weighted Maglev: a host with a higher weight takes more turns per round.
   uint32_t max_weight = 1;
-  for (auto* e : current_) max_weight = std::max(max_weight, std::max<uint32_t>(1, e->endpoint.weight));
+  for (auto* e : current_)
+    max_weight = std::max(max_weight, std::max<uint32_t>(1, e->endpoint.weight));
   maglev_.assign(m, UINT32_MAX);
   uint64_t filled = 0;
   for (uint64_t round = 1; filled < m; ++round) {
@@ -321,10 +326,55 @@ EndpointState* ClusterState::pickHashed(uint64_t hash, Clock::time_point now) {
   return nullptr;
 }
 
+namespace {
+
+std::optional<std::string_view> cookieValue(const http::Headers& h, std::string_view name) {
+  for (const auto& [k, v] : h.entries()) {
+    if (!equalsIgnoreCase(k, "cookie")) continue;
+    for (auto part : split(v, ';')) {
+      part = trim(part);
+      auto eq = part.find('=');
+      if (eq != std::string_view::npos && part.substr(0, eq) == name) return part.substr(eq + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<uint64_t> requestHash(const LbSettings& lb, const http::RequestHead& head,
+                                    std::string_view peer_ip) {
+  switch (lb.hash_key.kind) {
+    case ConsistentHashKey::Kind::kNone:
+      return std::nullopt;
+    case ConsistentHashKey::Kind::kHeader:
+      if (auto v = head.headers.get(lb.hash_key.name)) return hashKey(*v);
+      return std::nullopt;
+    case ConsistentHashKey::Kind::kCookie:
+      if (auto v = cookieValue(head.headers, lb.hash_key.name)) return hashKey(*v);
+      return std::nullopt;
+    case ConsistentHashKey::Kind::kSourceIp:
+      return hashKey(peer_ip);
+    case ConsistentHashKey::Kind::kQueryParameter: {
+      std::string_view path = head.path;
+      auto q = path.find('?');
+      if (q == std::string_view::npos) return std::nullopt;
+      for (auto pair : split(path.substr(q + 1), '&')) {
+        auto eq = pair.find('=');
+        if (pair.substr(0, eq) == lb.hash_key.name) {
+          return hashKey(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+        }
+      }
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
 void ClusterState::closeIdleConnections() {
   for (auto& [address, endpoint] : by_address_) {
-    endpoint->open_connections -= std::min<uint32_t>(
-        endpoint->open_connections, static_cast<uint32_t>(endpoint->idle.size()));
+    endpoint->open_connections -= std::min<uint32_t>(endpoint->open_connections,
+                                                     static_cast<uint32_t>(endpoint->idle.size()));
     endpoint->idle.clear();
   }
 }

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/message.h"
 #include "proxy/cluster.h"
 #include "proxy/upstream.h"
 
@@ -46,6 +47,10 @@ struct EndpointState {
   uint64_t failures_total = 0;
 
   std::vector<std::unique_ptr<UpstreamConnection>> idle;  // keep-alive pool, most recent last
+  // Requests waiting for a connection slot (maxConnections reached), oldest first. The timers
+  // belong to the waiting coroutines (proxy/upstream_pool.cc); a waiter holds the endpoint
+  // acquired, so the state outlives every timer listed here.
+  std::vector<asio::steady_timer*> slot_waiters;
 
   bool available(Clock::time_point now) const {
     return endpoint.healthy && (!ejected || now >= ejected_until);
@@ -55,6 +60,11 @@ struct EndpointState {
 // 64-bit hash used for consistent hashing (FNV-1a folded through a 64-bit finaliser: stable
 // across runs and processes, so affinity survives restarts).
 uint64_t hashKey(std::string_view key);
+
+// The consistent-hash key of a request under `lb`'s hash policy (header, cookie, source IP,
+// query parameter), or nullopt when the policy has none or the request lacks it.
+std::optional<uint64_t> requestHash(const LbSettings& lb, const http::RequestHead& head,
+                                    std::string_view peer_ip);
 
 // What the load balancer may use from the request.
 struct PickContext {
@@ -89,7 +99,10 @@ class ClusterState {
   void recordResult(EndpointState& endpoint, int status, bool local, Clock::time_point now);
 
   // Request accounting; release frees retired endpoint states.
-  void acquire(EndpointState& endpoint) { ++endpoint.active_requests; ++inflight_; }
+  void acquire(EndpointState& endpoint) {
+    ++endpoint.active_requests;
+    ++inflight_;
+  }
   void release(EndpointState& endpoint);
 
   const std::vector<EndpointState*>& endpoints() const { return current_; }
@@ -115,7 +128,7 @@ class ClusterState {
   ConnectionPoolSettings pool_;
   OutlierSettings outlier_;
   std::unordered_map<std::string, std::unique_ptr<EndpointState>> by_address_;
-  std::vector<EndpointState*> current_;  // in snapshot order
+  std::vector<EndpointState*> current_;              // in snapshot order
   std::vector<std::pair<uint64_t, uint32_t>> ring_;  // ring hash: (point, index into current_)
   std::vector<uint32_t> maglev_;                     // maglev lookup table
   uint64_t rr_cursor_ = 0;
@@ -123,6 +136,40 @@ class ClusterState {
   std::vector<int64_t> wrr_current_;  // smooth weighted round robin state
   std::mt19937_64 rng_;
   uint32_t inflight_ = 0;
+};
+
+// An endpoint acquired for one request (ClusterState::acquire), released when the lease goes.
+// Movable, so a lease can leave the retry loop with the attempt that answered.
+class EndpointLease {
+ public:
+  EndpointLease() = default;
+  EndpointLease(ClusterState& cluster, EndpointState& endpoint)
+      : cluster_(&cluster), endpoint_(&endpoint) {
+    cluster.acquire(endpoint);
+  }
+  ~EndpointLease() { reset(); }
+  EndpointLease(EndpointLease&& o) noexcept : cluster_(o.cluster_), endpoint_(o.endpoint_) {
+    o.cluster_ = nullptr;
+  }
+  EndpointLease& operator=(EndpointLease&& o) noexcept {
+    if (this != &o) {
+      reset();
+      cluster_ = o.cluster_;
+      endpoint_ = o.endpoint_;
+      o.cluster_ = nullptr;
+    }
+    return *this;
+  }
+  void reset() {
+    if (cluster_ != nullptr) cluster_->release(*endpoint_);
+    cluster_ = nullptr;
+  }
+  ClusterState* cluster() const { return cluster_; }
+  EndpointState* endpoint() const { return endpoint_; }
+
+ private:
+  ClusterState* cluster_ = nullptr;
+  EndpointState* endpoint_ = nullptr;
 };
 
 }  // namespace sluice::proxy

@@ -1,26 +1,27 @@
 #include "proxy/transparent.h"
 
+#include <fmt/format.h>
 #include <linux/netfilter_ipv4.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <array>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
-#include <fmt/format.h>
-
 #include "core/log.h"
 #include "net/outbound_connect.h"
 #include "proxy/connection_manager.h"
+#include "proxy/filters/registry_interception.h"
 #include "proxy/protocol_sniffer.h"
+#include "proxy/service_resolver.h"
 #include "proxy/socket_timer.h"
 #include "proxy/tcp_relay.h"
 
@@ -48,11 +49,9 @@ awaitable<size_t> readWithin(tcp::socket& s, asio::mutable_buffer buf,
 }
 
 // The original destination points into the mesh: a service VIP, a registry instance known to
-// reverse DNS, or a port the Nacos rewrite listens on. Such clients speak first (HTTP).
+// reverse DNS, or a port registry interception applies to. Such clients speak first (HTTP).
 bool meshHttpDestination(const MeshSnapshot& snap, const tcp::endpoint& dst) {
-  std::string ip = dst.address().to_string();
-  return snap.findByVip(ip) != nullptr || snap.findByAddress(ip, dst.port()) != nullptr ||
-         snap.nacosRewriteFor(dst.port()) != nullptr;
+  return resolveDialled(snap, dst).has_value() || registryInterceptionPort(snap, dst.port());
 }
 
 // Where a non-HTTP connection goes. Behind a service VIP: the first of the service's
@@ -70,7 +69,11 @@ struct TcpUpstream {
 std::optional<TcpUpstream> planTcp(Worker& w, const std::shared_ptr<const MeshSnapshot>& snap,
                                    const tcp::endpoint& dst, std::string& why) {
   TcpUpstream up;
-  const MeshService* svc = snap->findByVip(dst.address().to_string());
+  // TCP routes apply to connections to a service's address (VIP or ServiceEntry address) only.
+  auto dialled_service = resolveDialled(*snap, dst);
+  const MeshService* svc = dialled_service && dialled_service->via == DialledService::Via::kVip
+                               ? dialled_service->service
+                               : nullptr;
   if (svc == nullptr) {
     up.host = dst.address().to_string();
     up.port = dst.port();
@@ -87,8 +90,8 @@ std::optional<TcpUpstream> planTcp(Worker& w, const std::shared_ptr<const MeshSn
       return std::nullopt;
     }
     const Cluster& c = snap->clusters[d->cluster];
-    ClusterState* cs = snap == w.snapshot() ? &w.clusterState(d->cluster)
-                                            : w.clusterStateByName(c.name);
+    ClusterState* cs =
+        snap == w.snapshot() ? &w.clusterState(d->cluster) : w.clusterStateByName(c.name);
     if (cs == nullptr) {
       why = "cluster went away during a configuration update";
       return std::nullopt;
@@ -233,8 +236,8 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
   }
 
   auto snap = w.snapshot();
-  auto first_wait = redirected && meshHttpDestination(*snap, *dst) ? kMeshClientFirstWait
-                                                                  : kServerFirstWait;
+  auto first_wait =
+      redirected && meshHttpDestination(*snap, *dst) ? kMeshClientFirstWait : kServerFirstWait;
   auto deadline = std::chrono::steady_clock::now() + kSniffLimit;
   std::string received;
   Sniffed verdict = Sniffed::kNeedMore;
@@ -259,8 +262,10 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
     co_return;
   }
   if (!redirected) {
-    SLUICE_LOG_WARN("transparent listener: non-HTTP connection from {} was not redirected; "
-                    "closing", socket.remote_endpoint(ec).address().to_string());
+    SLUICE_LOG_WARN(
+        "transparent listener: non-HTTP connection from {} was not redirected; "
+        "closing",
+        socket.remote_endpoint(ec).address().to_string());
     socket.close(ec);
     co_return;
   }

@@ -4,10 +4,11 @@
 // per cluster and host too); a request takes one, uses it, and gives it back if the response left
 // it reusable.
 
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <string>
-
-#include <asio/ip/tcp.hpp>
 
 namespace sluice::proxy {
 

@@ -16,7 +16,9 @@ Worker::Worker(int id, const ProxyOptions& options)
     : id_(id),
       options_(options),
       rng_(std::random_device{}() ^ (uint64_t(id) << 32)),
-      io_(1) {}
+      io_(1),
+      upstream_pool_(io_, stats_),
+      access_log_(io_) {}
 
 Worker::~Worker() {
   stop();
@@ -132,8 +134,8 @@ Result<net::HostPort> Worker::listen(const net::HostPort& address, ListenerConte
   if (!ec) acc->acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
   if (!ec) {
     int one = 1;
-    if (::setsockopt(acc->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one,
-                     sizeof one) != 0) {
+    if (::setsockopt(acc->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) !=
+        0) {
       ec = asio::error_code(errno, asio::system_category());
     }
   }
@@ -162,8 +164,7 @@ void Worker::accept(Acceptor* a) {
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);
       ++stats_.downstream_connections_total;
       if (a->context.transparent) {
-        asio::co_spawn(io_, serveTransparent(*this, std::move(socket), a->context),
-                       asio::detached);
+        asio::co_spawn(io_, serveTransparent(*this, std::move(socket), a->context), asio::detached);
       } else {
         asio::co_spawn(io_, serveConnection(*this, std::move(socket), a->context), asio::detached);
       }

@@ -4,6 +4,8 @@
 // member is touched only from the worker's own thread, except where noted; other threads reach a
 // worker by posting to io().
 
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -17,13 +19,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-
+#include "proxy/access_log.h"
 #include "proxy/load_balancer.h"
-#include "proxy/proxy_server.h"
+#include "proxy/proxy_options.h"
 #include "proxy/snapshot.h"
 #include "proxy/stats.h"
+#include "proxy/upstream_pool.h"
 
 namespace sluice::proxy {
 
@@ -80,7 +81,15 @@ class Worker {
   // idle ones are dropped when there are many.
   ClusterState& passthroughState(const asio::ip::tcp::endpoint& destination);
   WorkerStats& stats() { return stats_; }
+  UpstreamPool& upstreamPool() { return upstream_pool_; }
+  AccessLog& accessLog() { return access_log_; }
   std::mt19937_64& rng() { return rng_; }
+  // True with probability `percent` / 100, in millionths (as Istio translates percentages).
+  bool rollPercent(double percent) {
+    if (percent <= 0) return false;
+    if (percent >= 100) return true;
+    return static_cast<double>(rng_() % 1000000) < percent * 10000.0;
+  }
   uint64_t nextRequestId() { return ++request_counter_; }
   bool draining() const { return draining_; }
 
@@ -132,6 +141,10 @@ class Worker {
   bool draining_ = false;
   std::list<std::function<void(bool)>> connections_;
   asio::io_context io_;
+  // Built on io_; nothing a suspended coroutine's destructor runs touches them, and a pending
+  // access-log flush job is dropped with io_ (the log's destructor writes what is pending).
+  UpstreamPool upstream_pool_;
+  AccessLog access_log_;
   std::thread thread_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
 };

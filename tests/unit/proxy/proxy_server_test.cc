@@ -2,15 +2,15 @@
 // upstream HTTP servers, all on loopback port 0, in process.
 #include "proxy/proxy_server.h"
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <gtest/gtest.h>
-
-#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -28,9 +28,8 @@ using namespace std::chrono_literals;
 class Upstream {
  public:
   explicit Upstream(std::string name) : name_(std::move(name)) {
-    server_ = std::make_unique<http::Server>(io_, [this](http::Request req) {
-      return handle(std::move(req));
-    });
+    server_ = std::make_unique<http::Server>(
+        io_, [this](http::Request req) { return handle(std::move(req)); });
     auto bound = server_->listen({"127.0.0.1", 0});
     EXPECT_TRUE(bound.has_value());
     port_ = bound->port;
@@ -43,6 +42,7 @@ class Upstream {
   }
   uint16_t port() const { return port_; }
   int hits() const { return hits_.load(); }
+  void releaseHeld() { released_ = true; }
 
  private:
   asio::awaitable<http::Response> handle(http::Request req) {
@@ -51,6 +51,14 @@ class Upstream {
       asio::steady_timer t(co_await asio::this_coro::executor);
       t.expires_after(500ms);
       co_await t.async_wait(asio::use_awaitable);
+    }
+    if (req.head.path == "/hold") {
+      // Answers once releaseHeld() was called (polled; bounded at 10 s).
+      asio::steady_timer t(co_await asio::this_coro::executor);
+      for (int i = 0; i < 2000 && !released_.load(); ++i) {
+        t.expires_after(5ms);
+        co_await t.async_wait(asio::use_awaitable);
+      }
     }
     int status = req.head.path.starts_with("/fail") ? 503 : 200;
     auto r = http::Response::text(status, name_ + " " + req.head.method + " " + req.head.path +
@@ -68,7 +76,19 @@ class Upstream {
   std::thread thread_;
   uint16_t port_ = 0;
   std::atomic<int> hits_{0};
+  std::atomic<bool> released_{false};
 };
+
+// Polls `done` every 5 ms for up to `limit`; true once it held.
+template <typename Pred>
+bool eventually(Pred done, std::chrono::milliseconds limit = 5s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
 
 registry::Service providerService(uint16_t v1_port, uint16_t v2_port) {
   registry::Service s;
@@ -105,9 +125,7 @@ class SidecarTest : public ::testing::Test {
     ASSERT_TRUE(server_.start(o, snapshotOf(yaml, services())).has_value());
     proxy_ = server_.boundAddresses().at(0);
   }
-  std::vector<registry::Service> services() {
-    return {providerService(v1_.port(), v2_.port())};
-  }
+  std::vector<registry::Service> services() { return {providerService(v1_.port(), v2_.port())}; }
   Result<http::Response> get(const std::string& url, http::Headers headers = {},
                              std::string method = "GET", std::string body = "") {
     http::ClientRequest r;
@@ -524,19 +542,32 @@ spec:
   http:
   - route: [{destination: {host: service-provider, subset: v1}}]
 )");
-  // Three concurrent slow requests to a one-connection pool with one pending slot: one runs,
-  // one waits, one overflows.
-  std::vector<int> status(3, 0);
+  // A one-connection pool with one pending slot: the first request holds the connection (the
+  // upstream answers only when released), the second waits in the pending slot, so the third
+  // overflows. Each step waits for the state the next one needs.
+  std::vector<int> status(2, 0);
   std::vector<std::thread> threads;
-  for (int i = 0; i < 3; ++i) {
+  auto send = [&](int i) {
     threads.emplace_back([&, i] {
-      auto r = get("http://service-provider/slow");
+      auto r = get("http://service-provider/hold");
       status[i] = r ? r->head.status : -1;
     });
-  }
+  };
+  send(0);
+  ASSERT_TRUE(eventually([&] { return v1_.hits() == 1; }));
+  send(1);
+  const std::string pending =
+      "outbound||v1|service-provider.default.svc.cluster.local::pending_requests::1\n";
+  bool queued = eventually([&] { return admin("/clusters").find(pending) != std::string::npos; });
+  auto third = get("http://service-provider/hold");
+  v1_.releaseHeld();
   for (auto& t : threads) t.join();
-  std::sort(status.begin(), status.end());
-  EXPECT_EQ(status, (std::vector<int>{200, 200, 503}));
+  ASSERT_TRUE(queued) << admin("/clusters");
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->head.status, 503);
+  EXPECT_NE(third->body.find("upstream connection pool overflow"), std::string::npos);
+  EXPECT_EQ(status, (std::vector<int>{200, 200}));
+  EXPECT_EQ(v1_.hits(), 2);
 }
 
 TEST(SidecarHealth, NoHealthyUpstreamNamesTheService) {

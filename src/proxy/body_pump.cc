@@ -1,0 +1,100 @@
+#include "proxy/body_pump.h"
+
+#include <asio/write.hpp>
+
+namespace sluice::proxy {
+
+using asio::awaitable;
+using Status = PumpResult::Status;
+
+namespace {
+
+// Hands `framed` (the consumed wire bytes) or `decoded` to the sink.
+awaitable<Status> emit(BodySink& sink, std::string_view framed, std::string_view decoded) {
+  if (sink.collect != nullptr) {
+    if (sink.collect->size() + decoded.size() > sink.limit) co_return Status::kTooLarge;
+    sink.collect->append(decoded);
+    co_return Status::kDone;
+  }
+  std::string_view bytes = sink.form == BodySink::Form::kAsFramed ? framed : decoded;
+  if (bytes.empty()) co_return Status::kDone;
+  asio::error_code ec;
+  co_await asio::async_write(*sink.socket, asio::buffer(bytes.data(), bytes.size()), withEc(ec));
+  co_return ec ? Status::kSinkFailed : Status::kDone;
+}
+
+}  // namespace
+
+awaitable<PumpResult> pumpBody(const http::BodyFraming& framing, const http::Limits& limits,
+                               asio::ip::tcp::socket& source, Buffer& in, BodySink sink) {
+  PumpResult r;
+  if (framing.kind == http::BodyKind::kNone) co_return r;
+  if (sink.collect != nullptr && framing.kind == http::BodyKind::kContentLength &&
+      framing.length > sink.limit) {
+    r.status = Status::kTooLarge;
+    co_return r;
+  }
+  http::LengthDecoder length(framing.length);
+  http::ChunkedDecoder chunked(limits);
+  bool decode_copy = framing.kind == http::BodyKind::kChunked &&
+                     (sink.collect != nullptr || sink.form == BodySink::Form::kDecoded);
+  std::string decoded;  // chunked data for a decoded sink: the pieces of one read, joined
+  for (;;) {
+    // Take what the buffer holds of the body.
+    std::string_view view = in.view();
+    size_t consumed = 0;
+    bool done = false;
+    std::string_view plain;
+    switch (framing.kind) {
+      case http::BodyKind::kContentLength:
+        plain = length.take(view);
+        consumed = plain.size();
+        done = length.done();
+        break;
+      case http::BodyKind::kUntilClose:
+        plain = view;
+        consumed = view.size();
+        break;
+      case http::BodyKind::kChunked:
+        decoded.clear();
+        for (;;) {
+          auto c = chunked.decode(view.substr(consumed));
+          if (c.status == http::ParseStatus::kError) {
+            r.status = Status::kMalformed;
+            co_return r;
+          }
+          consumed += c.consumed;
+          r.body_bytes += c.data.size();
+          if (decode_copy) decoded.append(c.data);
+          if (c.status == http::ParseStatus::kComplete) {
+            done = true;
+            break;
+          }
+          if (c.consumed == 0) break;
+        }
+        plain = decoded;
+        break;
+      case http::BodyKind::kNone:
+        break;
+    }
+    if (framing.kind != http::BodyKind::kChunked) r.body_bytes += plain.size();
+    if (consumed > 0) {
+      Status s = co_await emit(sink, view.substr(0, consumed), plain);
+      in.consume(consumed);
+      if (s != Status::kDone) {
+        r.status = s;
+        co_return r;
+      }
+    }
+    if (done) co_return r;
+    asio::error_code ec;
+    size_t n = co_await readMore(source, in, ec);
+    if (ec || n == 0) {
+      // Only a body delimited by the close ends well this way.
+      if (framing.kind != http::BodyKind::kUntilClose) r.status = Status::kSourceFailed;
+      co_return r;
+    }
+  }
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,60 @@
+#pragma once
+// The one body pump: moves a message body from a source socket (whose already-read bytes wait
+// in `in`) to a sink, driven by the message's framing (http/codec.h BodyFraming):
+//   kNone           nothing to move;
+//   kContentLength  exactly `length` bytes;
+//   kChunked        validated by ChunkedDecoder; the sink gets either the chunks as framed (the
+//                   next hop speaks chunked too) or the decoded data only (an HTTP/1.0 client,
+//                   or a body collected into memory);
+//   kUntilClose     everything until the source closes (responses only).
+// Request bodies (downstream -> upstream), response bodies (upstream -> downstream) and bodies
+// read whole (a replayable request body, a response a filter buffers) all go through it.
+//
+// Bounded memory: at most one read chunk (plus, when decoding chunked data for a socket sink, its
+// decoded copy) is held at a time, unless the sink collects. Never throws; errors are in the
+// result. Worker thread only (the sockets' executor).
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "http/codec.h"
+#include "proxy/downstream_io.h"
+
+namespace sluice::proxy {
+
+struct BodySink {
+  enum class Form : uint8_t { kAsFramed, kDecoded };
+  // Exactly one of the two is set.
+  asio::ip::tcp::socket* socket = nullptr;
+  std::string* collect = nullptr;  // appended to (decoded data)
+  Form form = Form::kAsFramed;
+  uint64_t limit = std::numeric_limits<uint64_t>::max();  // collect: more is kTooLarge
+
+  static BodySink toSocket(asio::ip::tcp::socket& s, Form form = Form::kAsFramed) {
+    return BodySink{&s, nullptr, form};
+  }
+  static BodySink intoString(std::string& out, uint64_t limit) {
+    return BodySink{nullptr, &out, Form::kDecoded, limit};
+  }
+};
+
+struct PumpResult {
+  enum class Status : uint8_t {
+    kDone,          // the whole body moved; `in` now starts at the next message (if any)
+    kSourceFailed,  // the source closed or failed before the body ended
+    kSinkFailed,    // writing to the sink socket failed
+    kMalformed,     // bad chunked framing
+    kTooLarge,      // a collecting sink's limit was exceeded
+  };
+  Status status = Status::kDone;
+  uint64_t body_bytes = 0;  // body (decoded) bytes moved, also when it failed midway
+  bool ok() const { return status == Status::kDone; }
+};
+
+asio::awaitable<PumpResult> pumpBody(const http::BodyFraming& framing, const http::Limits& limits,
+                                     asio::ip::tcp::socket& source, Buffer& in, BodySink sink);
+
+}  // namespace sluice::proxy

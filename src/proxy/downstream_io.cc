@@ -1,0 +1,117 @@
+#include "proxy/downstream_io.h"
+
+#include <fmt/format.h>
+
+#include <asio/write.hpp>
+
+namespace sluice::proxy {
+
+using asio::awaitable;
+using asio::ip::tcp;
+using std::chrono::steady_clock;
+
+asio::mutable_buffer Buffer::prepare(size_t n) {
+  if (cap_ - end_ < n) {
+    size_t used = end_ - start_;
+    if (start_ > 0 && cap_ - used >= n) {
+      std::memmove(data_.get(), data_.get() + start_, used);
+    } else {
+      size_t cap = std::max(cap_ * 2, used + n);
+      auto grown = std::make_unique<char[]>(cap);
+      if (used > 0) std::memcpy(grown.get(), data_.get() + start_, used);
+      data_ = std::move(grown);
+      cap_ = cap;
+    }
+    start_ = 0;
+    end_ = used;
+  }
+  return asio::buffer(data_.get() + end_, cap_ - end_);
+}
+
+void Buffer::shrinkIfIdle() {
+  if (empty() && cap_ > 4 * kReadChunk) {
+    data_.reset();
+    cap_ = 0;
+    start_ = end_ = 0;
+  }
+}
+
+awaitable<size_t> readMore(tcp::socket& s, Buffer& buf, asio::error_code& ec) {
+  size_t n = co_await s.async_read_some(buf.prepare(kReadChunk), withEc(ec));
+  buf.commit(n);
+  co_return n;
+}
+
+DownstreamWatch::DownstreamWatch(tcp::socket& socket, const ProxyOptions& options)
+    : socket_(socket), timer_(socket.get_executor()), state_(std::make_shared<State>()) {
+  state_->limits = {options.idle_timeout, options.request_headers_timeout};
+  enter(Phase::kIdle);
+  arm(steady_clock::now());
+}
+
+DownstreamWatch::~DownstreamWatch() {
+  state_->alive = false;
+  timer_.cancel();
+}
+
+std::optional<steady_clock::time_point> DownstreamWatch::deadline(const State& s) {
+  if (s.phase == Phase::kBusy) return std::nullopt;
+  auto limit = s.limits[static_cast<size_t>(s.phase)];
+  if (limit.count() <= 0) return std::nullopt;
+  return s.since + limit;
+}
+
+void DownstreamWatch::arm(steady_clock::time_point now) {
+  auto d = deadline(*state_);
+  // While busy (or without a limit) check back after the shortest limit.
+  auto orHour = [](std::chrono::milliseconds limit) {
+    return limit.count() > 0 ? limit : std::chrono::milliseconds(std::chrono::hours(1));
+  };
+  auto shortest = std::min(orHour(state_->limits[0]), orHour(state_->limits[1]));
+  timer_.expires_at(d ? *d : now + shortest);
+  timer_.async_wait([this, state = state_](asio::error_code ec) {
+    if (ec || !state->alive) return;
+    auto now = steady_clock::now();
+    auto d = deadline(*state);
+    if (d && now >= *d) {
+      state->tripped = true;
+      asio::error_code ignored;
+      socket_.cancel(ignored);
+      return;
+    }
+    arm(now);
+  });
+}
+
+namespace {
+
+awaitable<bool> writeReply(Downstream& d, int status, std::string_view body, bool close,
+                           const http::Headers* extra) {
+  std::string& out = d.out;
+  out.clear();
+  auto it = std::back_inserter(out);
+  fmt::format_to(it, "HTTP/1.1 {} {}\r\n", status, http::reasonPhrase(status));
+  if (extra != nullptr) {
+    for (const auto& [k, v] : extra->entries()) fmt::format_to(it, "{}: {}\r\n", k, v);
+  }
+  if (!body.empty()) out += "content-type: text/plain\r\n";
+  fmt::format_to(it, "content-length: {}\r\nserver: sluice\r\n", body.size());
+  if (close) out += "connection: close\r\n";
+  out += "\r\n";
+  std::array<asio::const_buffer, 2> bufs = {asio::buffer(out), asio::buffer(body)};
+  asio::error_code ec;
+  co_await asio::async_write(d.socket, bufs, withEc(ec));
+  co_return !ec;
+}
+
+}  // namespace
+
+awaitable<bool> writeLocalReply(Downstream& d, const LocalReply& reply, bool close) {
+  return writeReply(d, reply.status, reply.body, close, &reply.headers);
+}
+
+awaitable<bool> writeLocalReply(Downstream& d, int status, std::string_view body, bool close) {
+  return writeReply(d, status, body, close, nullptr);
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,118 @@
+#pragma once
+// The downstream side of one connection: its socket, read buffers, the idle / request-headers
+// deadline watch, and writing a local reply. Everything here belongs to the connection's
+// coroutine on its worker thread; nothing is shared or locked.
+
+#include <array>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/message.h"
+#include "proxy/local_reply.h"
+#include "proxy/proxy_options.h"
+
+namespace sluice::proxy {
+
+inline constexpr size_t kReadChunk = 16 * 1024;
+
+// Completion token that reports errors in `ec` instead of throwing.
+inline auto withEc(asio::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+// A growable read buffer that never zero-fills: bytes [start, end) are unconsumed.
+class Buffer {
+ public:
+  std::string_view view() const { return {data_.get() + start_, end_ - start_}; }
+  size_t size() const { return end_ - start_; }
+  bool empty() const { return start_ == end_; }
+  void consume(size_t n) {
+    start_ += n;
+    if (start_ >= end_) start_ = end_ = 0;
+  }
+  void clear() { start_ = end_ = 0; }
+  // Room for at least `n` more bytes at the end (moves unconsumed bytes to the front).
+  asio::mutable_buffer prepare(size_t n);
+  void commit(size_t n) { end_ += n; }
+  void append(std::string_view bytes) {
+    auto room = prepare(bytes.size());
+    std::memcpy(room.data(), bytes.data(), bytes.size());
+    commit(bytes.size());
+  }
+  // Drops the storage when it grew large (a big head once must not pin memory forever).
+  void shrinkIfIdle();
+
+ private:
+  std::unique_ptr<char[]> data_;
+  size_t cap_ = 0;
+  size_t start_ = 0;
+  size_t end_ = 0;
+};
+
+// Reads what is available (up to kReadChunk) into `buf`; 0 with `ec` set on error or EOF.
+asio::awaitable<size_t> readMore(asio::ip::tcp::socket& s, Buffer& buf, asio::error_code& ec);
+
+// Watches a downstream connection for the idle and request-headers timeouts with ONE timer that
+// only wakes at deadlines: the request path just records phase changes (no timer operation per
+// request). When a deadline passes in the phase it was set for, the socket's pending read is
+// cancelled and `tripped` says why.
+class DownstreamWatch {
+ public:
+  enum class Phase : uint8_t { kIdle, kHead, kBusy };
+  DownstreamWatch(asio::ip::tcp::socket& socket, const ProxyOptions& options);
+  ~DownstreamWatch();
+  DownstreamWatch(const DownstreamWatch&) = delete;
+  DownstreamWatch& operator=(const DownstreamWatch&) = delete;
+
+  void enter(Phase p) {
+    state_->phase = p;
+    state_->since = std::chrono::steady_clock::now();
+  }
+  Phase phase() const { return state_->phase; }
+  bool tripped() const { return state_->tripped; }
+
+ private:
+  struct State {
+    Phase phase = Phase::kIdle;
+    std::chrono::steady_clock::time_point since;
+    std::array<std::chrono::milliseconds, 2> limits{};  // kIdle, kHead
+    bool alive = true;
+    bool tripped = false;
+  };
+  static std::optional<std::chrono::steady_clock::time_point> deadline(const State& s);
+  void arm(std::chrono::steady_clock::time_point now);
+
+  asio::ip::tcp::socket& socket_;
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
+// Per-connection state shared by the request phases.
+struct Downstream {
+  Downstream(asio::ip::tcp::socket s, const ProxyOptions& options)
+      : socket(std::move(s)), watch(socket, options) {}
+  asio::ip::tcp::socket socket;
+  DownstreamWatch watch;
+  Buffer in;
+  Buffer upstream_in;           // reused for every upstream response on this connection
+  std::string out;              // reused for serialised heads
+  http::ResponseHead response;  // reused for every upstream response head
+  std::string peer_ip;
+  bool in_request = false;
+  bool close_after = false;  // drain asked to close once the current response is done
+};
+
+// Writes a locally generated response (its headers, content-type text/plain when there is a
+// body, content-length, server); `close` adds "connection: close". False when the write failed.
+asio::awaitable<bool> writeLocalReply(Downstream& d, const LocalReply& reply, bool close);
+// The same for a status and body only (parse errors, 408).
+asio::awaitable<bool> writeLocalReply(Downstream& d, int status, std::string_view body, bool close);
+
+}  // namespace sluice::proxy

@@ -1,0 +1,38 @@
+#pragma once
+// What a data-plane process is told at start (flags of `sluice proxy` / `sluice gateway`). Its own
+// header so the worker (proxy/worker.h) and the server (proxy/proxy_server.h) can both read it
+// without including each other. Plain data: copied once at start, read-only afterwards.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "http/codec.h"
+#include "net/address.h"
+
+namespace sluice::proxy {
+
+struct ProxyOptions {
+  enum class Mode { kSidecar, kGateway };
+  Mode mode = Mode::kSidecar;
+  std::vector<net::HostPort> listen;  // sidecar: the explicit-proxy port(s); port 0 = pick one
+  // sidecar: transparent listener(s) for intercepted traffic (proxy/transparent.h)
+  std::vector<net::HostPort> transparent_listen;
+  // sidecar: inbound listener(s) for traffic redirected to the pod (relayed to the application)
+  std::vector<net::HostPort> inbound_listen;
+  int port_offset = 0;                    // gateway: server port N listens on N + port_offset
+  std::string listen_host = "127.0.0.1";  // gateway
+  net::HostPort admin{"127.0.0.1", 0};
+  int concurrency = 1;
+  bool access_log = false;   // one Envoy-like line per request on stdout
+  std::string service_node;  // source workload name for metrics ("consumer"); "" = "unknown"
+  http::Limits limits;
+  // Downstream connection timeouts (Envoy's idle_timeout and a request-headers timeout): a
+  // keep-alive connection with no request for `idle_timeout` is closed; a request head not
+  // complete `request_headers_timeout` after its first byte gets 408 and the connection closes
+  // (slow-header clients cannot hold connections forever). 0 = no timeout.
+  std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
+  std::chrono::milliseconds request_headers_timeout{std::chrono::seconds(60)};
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,198 @@
+#include "proxy/respond.h"
+
+#include <array>
+#include <asio/write.hpp>
+#include <string>
+
+#include "http/codec.h"
+#include "proxy/body_pump.h"
+#include "proxy/tcp_relay.h"
+
+namespace sluice::proxy {
+
+using asio::awaitable;
+using std::chrono::steady_clock;
+
+namespace {
+
+// Response filters, backwards. Which filters asked for the body (bit per chain index), the
+// strictest limit asked, and what to answer when the body cannot be had.
+struct ResponseFilterOutcome {
+  uint32_t want_body = 0;
+  size_t body_limit = 0;
+  std::optional<LocalReply> reply;  // a filter stopped the response, or the body's fallback
+  bool stopped = false;
+};
+
+ResponseFilterOutcome runResponseFilters(FilterContext& fc, http::ResponseHead& resp) {
+  ResponseFilterOutcome out;
+  auto chain = httpFilterChain();
+  for (size_t i = chain.size(); i-- > 0;) {
+    FilterResult r = chain[i]->onResponseHead(fc, resp);
+    if (r.status == FilterStatus::kStopWithLocalReply) {
+      out.stopped = true;
+      out.reply = std::move(r.reply);
+      return out;
+    }
+    if (r.status == FilterStatus::kBufferBody) {
+      out.want_body |= 1u << i;
+      out.body_limit =
+          out.want_body == (1u << i) ? r.body_limit : std::min(out.body_limit, r.body_limit);
+      if (!out.reply) out.reply = std::move(r.reply);
+    }
+  }
+  return out;
+}
+
+// Connection handling of the response head sent downstream.
+void finishHead(RequestContext& rc, http::ResponseHead& resp) {
+  if (rc.d.close_after || rc.w.draining()) rc.keep_alive = false;
+  if (!rc.keep_alive) {
+    resp.headers.set("connection", "close");
+  } else if (rc.head.version == http::Version::kHttp10) {
+    resp.headers.set("connection", "keep-alive");
+  }
+  resp.version = http::Version::kHttp11;
+  rc.d.out.clear();
+  http::serializeResponseHead(resp, rc.d.out);
+}
+
+awaitable<void> relayUpgrade(RequestContext& rc, FilterContext& fc, UpstreamExchange& ex,
+                             std::string_view upgrade, SocketTimer& timer) {
+  timer.disarm();  // a tunnel lives as long as its ends want; no route timeout applies
+  ClusterState& cs = *ex.lease.cluster();
+  EndpointState& ep = *ex.lease.endpoint();
+  http::ResponseHead& resp = rc.d.response;
+  std::string agreed(resp.headers.get("upgrade").value_or(""));
+  if (upgrade.empty() || agreed.empty()) {
+    rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), false);
+    co_await sendReply(rc, LocalReply::unrequestedUpgrade());
+    co_return;
+  }
+  http::removeHopByHop(resp.headers);
+  runResponseFilters(fc, resp);  // header operations; nothing buffers or stops a 101
+  resp.headers.set("connection", "upgrade");
+  resp.headers.set("upgrade", agreed);
+  rc.d.out.clear();
+  http::serializeResponseHead(resp, rc.d.out);
+  rc.keep_alive = false;
+  // Bytes that came early, on either side, already belong to the new protocol.
+  Buffer& ubuf = rc.d.upstream_in;
+  auto& up = ex.connection->socket;
+  asio::error_code ec;
+  std::array<asio::const_buffer, 2> out = {asio::buffer(rc.d.out), asio::buffer(ubuf.view())};
+  co_await asio::async_write(rc.d.socket, out, withEc(ec));
+  ubuf.clear();
+  if (!ec && !rc.d.in.empty()) {
+    co_await asio::async_write(up, asio::buffer(rc.d.in.view()), withEc(ec));
+    rc.d.in.clear();
+  }
+  cs.recordResult(ep, 101, false, steady_clock::now());
+  if (!ec) co_await relayBothWays(rc.d.socket, up);
+  rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), false);
+}
+
+awaitable<void> respondBuffered(RequestContext& rc, FilterContext& fc, UpstreamExchange& ex,
+                                ResponseFilterOutcome& filtered, SocketTimer& timer) {
+  ClusterState& cs = *ex.lease.cluster();
+  EndpointState& ep = *ex.lease.endpoint();
+  http::ResponseHead& resp = rc.d.response;
+  Buffer& ubuf = rc.d.upstream_in;
+  std::string body;
+  PumpResult p = co_await pumpBody(ex.head.framing, rc.w.options().limits, ex.connection->socket,
+                                   ubuf, BodySink::intoString(body, filtered.body_limit));
+  timer.disarm();
+  if (!p.ok() || timer.fired()) {
+    cs.recordResult(ep, 502, true, steady_clock::now());
+    rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), false);
+    co_await sendReply(rc, *filtered.reply);
+    co_return;
+  }
+  bool reusable =
+      ex.head.framing.kind != http::BodyKind::kUntilClose && ex.head.keep_alive && ubuf.empty();
+  auto chain = httpFilterChain();
+  for (size_t i = chain.size(); i-- > 0;) {
+    if ((filtered.want_body & (1u << i)) != 0) chain[i]->onResponseBody(fc, resp, body);
+  }
+  resp.headers.set("content-length", std::to_string(body.size()));
+  finishHead(rc, resp);
+  asio::error_code ec;
+  std::array<asio::const_buffer, 2> out = {asio::buffer(rc.d.out), asio::buffer(body)};
+  co_await asio::async_write(rc.d.socket, out, withEc(ec));
+  if (ec) rc.keep_alive = false;
+  rc.outcome.bytes_sent += body.size();
+  cs.recordResult(ep, resp.status, false, steady_clock::now());
+  rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), reusable);
+}
+
+awaitable<void> respondStreaming(RequestContext& rc, UpstreamExchange& ex, SocketTimer& timer) {
+  ClusterState& cs = *ex.lease.cluster();
+  EndpointState& ep = *ex.lease.endpoint();
+  http::ResponseHead& resp = rc.d.response;
+  const http::HeadResult& rh = ex.head;
+  Buffer& ubuf = rc.d.upstream_in;
+  bool http10 = rc.head.version == http::Version::kHttp10;
+  bool chunked = rh.framing.kind == http::BodyKind::kChunked;
+  if (chunked && !http10) resp.headers.add("transfer-encoding", "chunked");
+  if (rh.framing.kind == http::BodyKind::kUntilClose || (chunked && http10)) {
+    rc.keep_alive = false;
+  }
+  finishHead(rc, resp);
+  asio::error_code ec;
+  bool ok = true;
+  if (rh.framing.kind == http::BodyKind::kContentLength && ubuf.size() >= rh.framing.length) {
+    // The whole body is already here (the common small response): one gathered write.
+    size_t n = static_cast<size_t>(rh.framing.length);
+    std::array<asio::const_buffer, 2> out = {asio::buffer(rc.d.out),
+                                             asio::buffer(ubuf.view().data(), n)};
+    co_await asio::async_write(rc.d.socket, out, withEc(ec));
+    ok = !ec;
+    rc.outcome.bytes_sent += n;
+    ubuf.consume(n);
+  } else {
+    co_await asio::async_write(rc.d.socket, asio::buffer(rc.d.out), withEc(ec));
+    ok = !ec;
+    if (ok) {
+      auto form = chunked && http10 ? BodySink::Form::kDecoded : BodySink::Form::kAsFramed;
+      PumpResult p = co_await pumpBody(rh.framing, rc.w.options().limits, ex.connection->socket,
+                                       ubuf, BodySink::toSocket(rc.d.socket, form));
+      rc.outcome.bytes_sent += p.body_bytes;
+      ok = p.ok();
+    }
+  }
+  bool reusable =
+      ok && rh.framing.kind != http::BodyKind::kUntilClose && rh.keep_alive && ubuf.empty();
+  timer.disarm();
+  if (timer.fired()) ok = false;
+  if (!ok) rc.keep_alive = false;
+  cs.recordResult(ep, resp.status, false, steady_clock::now());
+  rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), reusable && ok);
+}
+
+}  // namespace
+
+awaitable<void> respond(RequestContext& rc, FilterContext& fc, UpstreamExchange& ex,
+                        std::string_view upgrade, SocketTimer& timer) {
+  http::ResponseHead& resp = rc.d.response;
+  rc.outcome.status = resp.status;
+  if (resp.status == 101) {
+    co_await relayUpgrade(rc, fc, ex, upgrade, timer);
+    co_return;
+  }
+  http::removeHopByHop(resp.headers);
+  ResponseFilterOutcome filtered = runResponseFilters(fc, resp);
+  if (filtered.stopped) {
+    timer.disarm();
+    rc.w.upstreamPool().release(*ex.lease.cluster(), *ex.lease.endpoint(), std::move(ex.connection),
+                                false);
+    co_await sendReply(rc, *filtered.reply);
+    co_return;
+  }
+  if (filtered.want_body != 0) {
+    co_await respondBuffered(rc, fc, ex, filtered, timer);
+    co_return;
+  }
+  co_await respondStreaming(rc, ex, timer);
+}
+
+}  // namespace sluice::proxy
