@@ -28,9 +28,8 @@
 // replayed on a retry, a larger or chunked one streams and is not retried after it started.
 
 #include <asio/awaitable.hpp>
-#include <string>
-
 #include <asio/ip/tcp.hpp>
+#include <string>
 
 #include "proxy/worker.h"
 
