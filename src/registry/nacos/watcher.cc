@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "http/url.h"
+#include "registry/nacos/grpc_watcher.h"
 #include "registry/nacos/naming_client.h"
 #include "registry/nacos/naming_model.h"
 
@@ -50,6 +51,20 @@ Result<NacosSource> parseNacosUrl(std::string_view url) {
     } else if (key == "group" || key == "groupName") {
       if (trim(value).empty() || value.find("@@") != std::string::npos) return bad("bad group");
       source.group = std::string(trim(value));
+    } else if (key == "transport") {
+      if (value == "auto") {
+        source.transport = NacosSource::Transport::kAuto;
+      } else if (value == "grpc") {
+        source.transport = NacosSource::Transport::kGrpc;
+      } else if (value == "http") {
+        source.transport = NacosSource::Transport::kHttp;
+      } else {
+        return bad(fmt::format("transport '{}' is not auto, grpc or http", value));
+      }
+    } else if (key == "grpcPort") {
+      auto port = parseUint(trim(value), 65535);
+      if (!port || *port == 0) return bad(fmt::format("grpcPort '{}' is not a port", value));
+      source.grpc_port = static_cast<uint16_t>(*port);
     } else {
       return bad(fmt::format("unknown parameter '{}'", key));
     }
@@ -251,7 +266,10 @@ SourceStatus NacosWatcher::status() const {
 
 Result<std::unique_ptr<Watcher>> makeWatcher(const std::string& url) {
   SLUICE_ASSIGN_OR_RETURN(NacosSource source, parseNacosUrl(url));
-  return std::unique_ptr<Watcher>(std::make_unique<NacosWatcher>(std::move(source)));
+  if (source.transport == NacosSource::Transport::kHttp) {
+    return std::unique_ptr<Watcher>(std::make_unique<NacosWatcher>(std::move(source)));
+  }
+  return std::unique_ptr<Watcher>(std::make_unique<NacosGrpcWatcher>(std::move(source)));
 }
 
 }  // namespace sluice::registry::nacos

@@ -29,10 +29,16 @@ struct NacosSource {
   std::string namespace_id = "public";
   std::string group = "DEFAULT_GROUP";
   std::string url;  // as given, for status and messages
+  // How to read it (grpc_watcher.h): kAuto = gRPC subscribe push when the server answers
+  // ServerCheck on the gRPC port, else v1 HTTP polling; kGrpc = gRPC only; kHttp = v1 only.
+  enum class Transport { kAuto, kGrpc, kHttp };
+  Transport transport = Transport::kAuto;
+  uint16_t grpc_port = 0;  // 0: the HTTP port + 1000, like nacos-client
 };
 
-// Parses "nacos://HOST:PORT[?namespace=NS&group=GROUP]" (port defaults to 8848). Unknown query
-// parameters are errors, so a typo does not silently watch the wrong namespace.
+// Parses "nacos://HOST:PORT[?namespace=NS&group=GROUP&transport=auto|grpc|http&grpcPort=N]"
+// (port defaults to 8848). Unknown query parameters are errors, so a typo does not silently
+// watch the wrong namespace.
 Result<NacosSource> parseNacosUrl(std::string_view url);
 
 struct WatcherOptions {
@@ -67,7 +73,8 @@ class NacosWatcher : public Watcher {
   std::shared_ptr<State> state_;
 };
 
-// What control's registry factory calls: parses the URL and builds a self-threaded watcher.
+// What control's registry factory calls: parses the URL and builds a self-threaded watcher
+// (gRPC push with v1 fallback unless transport=http, see grpc_watcher.h).
 Result<std::unique_ptr<Watcher>> makeWatcher(const std::string& url);
 
 }  // namespace sluice::registry::nacos

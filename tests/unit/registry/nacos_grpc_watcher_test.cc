@@ -1,0 +1,214 @@
+// The nacos:// watcher over gRPC subscribe push, and its fallback to v1 polling, against the
+// embedded server (real grpc++ on both sides).
+#include <gtest/gtest.h>
+
+#include <asio/post.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "registry/nacos/grpc_client.h"
+#include "registry/nacos/grpc_watcher.h"
+#include "registry/nacos/registry_server.h"
+
+namespace sluice::registry::nacos {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Registry {
+ public:
+  explicit Registry(bool grpc = true) {
+    RegistryServerOptions options;
+    options.grpc_mode =
+        grpc ? RegistryServerOptions::GrpcMode::kPort : RegistryServerOptions::GrpcMode::kOff;
+    server_ = std::make_unique<RegistryServer>(io_, options);
+    auto bound = server_->start(net::HostPort{"127.0.0.1", 0});
+    EXPECT_TRUE(bound) << bound.error().message;
+    http_ = *bound;
+    if (grpc) grpc_ = *server_->grpcAddress();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Registry() {
+    std::promise<void> done;
+    asio::post(io_, [&] {
+      server_->stop();
+      done.set_value();
+    });
+    done.get_future().get();
+    io_.stop();
+    thread_.join();
+  }
+  void registerOverHttpSide(const std::string& service, const std::string& ip) {
+    std::promise<void> done;
+    asio::post(io_, [&] {
+      NamingInstance inst;
+      inst.ip = ip;
+      inst.port = 8070;
+      inst.metadata["label"] = "v1";
+      EXPECT_TRUE(server_->store().registerInstance("public", "DEFAULT_GROUP@@" + service, inst));
+      done.set_value();
+    });
+    done.get_future().get();
+  }
+  std::string url(const std::string& extra = "") const {
+    std::string u = "nacos://" + http_.toString() + "?";
+    if (grpc_.port != 0) u += "grpcPort=" + std::to_string(grpc_.port) + "&";
+    return u + extra;
+  }
+  const net::HostPort& grpc() const { return grpc_; }
+
+ private:
+  asio::io_context io_;
+  std::unique_ptr<RegistryServer> server_;
+  net::HostPort http_;
+  net::HostPort grpc_;
+  std::thread thread_;
+};
+
+class Recorder {
+ public:
+  void record(const std::vector<Service>& services) {
+    std::lock_guard lock(mu_);
+    last_ = services;
+    ++calls_;
+    cv_.notify_all();
+  }
+  bool waitFor(const std::function<bool(const std::vector<Service>&)>& pred,
+               std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return calls_ > 0 && pred(last_); });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Service> last_;
+  int calls_ = 0;
+};
+
+bool hasIp(const std::vector<Service>& services, const std::string& name, const std::string& ip) {
+  for (const auto& s : services) {
+    if (s.name != name) continue;
+    for (const auto& i : s.instances) {
+      if (i.ip == ip) return true;
+    }
+  }
+  return false;
+}
+
+GrpcMessage registerRequest(const std::string& service, const std::string& ip) {
+  GrpcMessage m;
+  m.type = "InstanceRequest";
+  m.body = {{"namespace", "public"},
+            {"serviceName", service},
+            {"groupName", "DEFAULT_GROUP"},
+            {"type", "registerInstance"}};
+  m.body["instance"] = {{"ip", ip}, {"port", 8070}, {"metadata", {{"label", "v2"}}}};
+  return m;
+}
+
+NacosSource source(const std::string& url) {
+  auto parsed = parseNacosUrl(url);
+  EXPECT_TRUE(parsed) << parsed.error().message;
+  return *parsed;
+}
+
+TEST(NacosGrpcUrl, TakesTransportAndGrpcPort) {
+  auto s = parseNacosUrl("nacos://127.0.0.1:8848?transport=grpc&grpcPort=19848");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->transport, NacosSource::Transport::kGrpc);
+  EXPECT_EQ(s->grpc_port, 19848);
+  EXPECT_EQ(parseNacosUrl("nacos://h:1")->transport, NacosSource::Transport::kAuto);
+  EXPECT_FALSE(parseNacosUrl("nacos://h:1?transport=udp"));
+  EXPECT_FALSE(parseNacosUrl("nacos://h:1?grpcPort=0"));
+}
+
+TEST(NacosGrpcWatcherTest, ChangesArrivePushedWellUnderASecond) {
+  Registry registry;
+  registry.registerOverHttpSide("service-provider", "10.0.0.11");
+  GrpcWatcherOptions options;
+  options.list_interval = 5s;  // service-list polling cannot be what delivers the change
+  NacosGrpcWatcher watcher(source(registry.url()), options);
+  Recorder recorder;
+  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  ASSERT_TRUE(
+      recorder.waitFor([](const auto& s) { return hasIp(s, "service-provider", "10.0.0.11"); }));
+  EXPECT_EQ(watcher.transportInUse(), "grpc");
+  EXPECT_TRUE(watcher.status().reachable);
+
+  GrpcClientOptions client;
+  client.server = registry.grpc();
+  auto provider = GrpcNamingConnection::connect(client, nullptr, nullptr);
+  ASSERT_TRUE(provider) << provider.error().message;
+  auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE((*provider)->request(registerRequest("service-provider", "10.0.0.12")));
+  ASSERT_TRUE(recorder.waitFor(
+      [](const auto& s) { return hasIp(s, "service-provider", "10.0.0.12"); }, 2s));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+
+  // The provider's connection closes: its instance leaves routing just as fast.
+  started = std::chrono::steady_clock::now();
+  (*provider)->close();
+  ASSERT_TRUE(recorder.waitFor(
+      [](const auto& s) {
+        return hasIp(s, "service-provider", "10.0.0.11") &&
+               !hasIp(s, "service-provider", "10.0.0.12");
+      },
+      2s));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  watcher.stop();
+}
+
+TEST(NacosGrpcWatcherTest, NewServicesAreFoundByTheServiceListAndRefreshNow) {
+  Registry registry;
+  GrpcWatcherOptions options;
+  options.list_interval = 10s;
+  NacosGrpcWatcher watcher(source(registry.url()), options);
+  Recorder recorder;
+  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.empty(); }));
+  registry.registerOverHttpSide("late", "10.0.0.30");
+  std::promise<void> refreshed;
+  watcher.refreshNow([&] { refreshed.set_value(); });
+  ASSERT_EQ(refreshed.get_future().wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(recorder.waitFor([](const auto& s) { return hasIp(s, "late", "10.0.0.30"); }, 100ms));
+}
+
+TEST(NacosGrpcWatcherTest, FallsBackToV1PollingWhenNoGrpcIsOffered) {
+  Registry registry(/*grpc=*/false);
+  registry.registerOverHttpSide("service-provider", "10.0.0.11");
+  // An unused port stands for "the gRPC port does not answer ServerCheck".
+  NacosGrpcWatcher watcher(source(registry.url("grpcPort=1")));
+  Recorder recorder;
+  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  ASSERT_TRUE(
+      recorder.waitFor([](const auto& s) { return hasIp(s, "service-provider", "10.0.0.11"); }));
+  EXPECT_EQ(watcher.transportInUse(), "http");
+  registry.registerOverHttpSide("service-provider", "10.0.0.12");
+  EXPECT_TRUE(
+      recorder.waitFor([](const auto& s) { return hasIp(s, "service-provider", "10.0.0.12"); }));
+  watcher.stop();
+}
+
+TEST(NacosGrpcWatcherTest, GrpcOnlyDoesNotFallBackAndSaysWhy) {
+  Registry registry(/*grpc=*/false);
+  GrpcWatcherOptions options;
+  options.request_timeout = 300ms;
+  NacosGrpcWatcher watcher(source(registry.url("transport=grpc&grpcPort=1")), options);
+  Recorder recorder;
+  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (watcher.status().last_error.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_FALSE(watcher.status().reachable);
+  EXPECT_NE(watcher.status().last_error.find("nacos grpc"), std::string::npos)
+      << watcher.status().last_error;
+  EXPECT_NE(watcher.transportInUse(), "http");
+  watcher.stop();
+}
+
+}  // namespace
+}  // namespace sluice::registry::nacos
