@@ -89,6 +89,8 @@ class CClientSession final : public ZkSession {
     return reply;
   }
 
+  bool connected() const override { return zoo_state(zh_) == ZOO_CONNECTED_STATE; }
+
   std::string sessionId() const override {
     const clientid_t* id = zoo_client_id(zh_);
     if (id == nullptr || id->client_id == 0) return {};

@@ -72,6 +72,9 @@ class ZkSession {
   virtual ChildrenReply getChildren(const std::string& path) = 0;
   virtual DataReply getData(const std::string& path) = 0;
   virtual ExistsReply exists(const std::string& path) = 0;
+  // The client's own view: connected to a server with a valid session right now. May be called
+  // from the reading thread at any time.
+  virtual bool connected() const = 0;
   // "0x1000b2c3d4e50000" or similar, for logs; empty before the first connect.
   virtual std::string sessionId() const = 0;
 };

@@ -139,6 +139,21 @@ void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
     if (st->stopped) return;
     for (auto& fn : done) fn();
   };
+  auto onConnected = [&] {
+    if (connected) return;
+    connected = true;
+    std::string id = session ? session->sessionId() : std::string();
+    if (!ever_connected) {
+      SLUICE_LOG_INFO("{}: connected (session {})", st->name(), id);
+    } else if (id == last_session_id) {
+      SLUICE_LOG_INFO("{}: reconnected (session {}); reading the tree again", st->name(), id);
+    } else {
+      SLUICE_LOG_INFO("{}: new session {}; reading the tree again", st->name(), id);
+    }
+    ever_connected = true;
+    last_session_id = id;
+    mirror.resyncAll();
+  };
   // Applies queued events; returns why the session is dead, if it is.
   auto handle = [&](const std::deque<State::Queued>& events) -> const char* {
     const char* ended = nullptr;
@@ -146,22 +161,9 @@ void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
       if (queued.generation != generation) continue;
       const ZkEvent& event = queued.event;
       switch (event.kind) {
-        case ZkEvent::Kind::kConnected: {
-          if (connected) break;
-          connected = true;
-          std::string id = session ? session->sessionId() : std::string();
-          if (!ever_connected) {
-            SLUICE_LOG_INFO("{}: connected (session {})", st->name(), id);
-          } else if (id == last_session_id) {
-            SLUICE_LOG_INFO("{}: reconnected (session {}); reading the tree again", st->name(), id);
-          } else {
-            SLUICE_LOG_INFO("{}: new session {}; reading the tree again", st->name(), id);
-          }
-          ever_connected = true;
-          last_session_id = id;
-          mirror.resyncAll();
+        case ZkEvent::Kind::kConnected:
+          onConnected();
           break;
-        }
         case ZkEvent::Kind::kDisconnected:
           if (!connected) break;
           SLUICE_LOG_WARN(
@@ -199,8 +201,12 @@ void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
       };
       if (!session) {
         st->queue_cv.wait_until(lock, reopen_at, wake);
-      } else if (!connected && !timeout_reported) {
-        st->queue_cv.wait_until(lock, not_connected_since + st->options.connect_timeout, wake);
+      } else if (!connected) {
+        // Bounded: the deadline for reporting, then a periodic look at the client's own state.
+        st->queue_cv.wait_until(
+            lock,
+            (timeout_reported ? Clock::now() : not_connected_since) + st->options.connect_timeout,
+            wake);
       } else {
         st->queue_cv.wait(lock, wake);
       }
@@ -235,6 +241,9 @@ void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
       finishRefreshes();
       continue;
     }
+    // A read can fail with a connection error the client recovers from without a session event
+    // (an operation timeout): its own state says it is connected again.
+    if (!connected && session->connected()) onConnected();
     if (!connected) {
       if (!timeout_reported && Clock::now() >= not_connected_since + st->options.connect_timeout) {
         timeout_reported = true;

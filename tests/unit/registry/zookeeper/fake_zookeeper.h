@@ -93,6 +93,11 @@ class FakeZooKeeper {
     std::lock_guard lock(mu_);
     return reads_;
   }
+  // The next `n` reads fail with kConnectionLoss while every session stays connected (no event).
+  void failReads(int n) {
+    std::lock_guard lock(mu_);
+    failing_reads_ = n;
+  }
   // The next `n` attempts to open a session fail outright.
   void failOpens(int n) {
     std::lock_guard lock(mu_);
@@ -179,6 +184,10 @@ class FakeZooKeeper {
       if (!zk_->nodes_.contains(path)) reply.status = ZkStatus::kNoNode;
       return reply;
     }
+    bool connected() const override {
+      std::lock_guard lock(zk_->mu_);
+      return zk_->sessions_.at(id_).connected;
+    }
     std::string sessionId() const override { return "0xfake" + std::to_string(id_); }
 
    private:
@@ -194,6 +203,10 @@ class FakeZooKeeper {
 
   ZkStatus usable(SessionState& s) {
     ++reads_;
+    if (failing_reads_ > 0) {
+      --failing_reads_;
+      return ZkStatus::kConnectionLoss;  // e.g. an operation timeout: the session stays connected
+    }
     if (s.expired) return ZkStatus::kSessionExpired;
     if (!s.connected) return ZkStatus::kConnectionLoss;
     return ZkStatus::kOk;
@@ -227,6 +240,7 @@ class FakeZooKeeper {
   int next_id_ = 0;
   int reads_ = 0;
   int failing_opens_ = 0;
+  int failing_reads_ = 0;
   bool up_ = true;
   int64_t zxid_ = 0;
 };

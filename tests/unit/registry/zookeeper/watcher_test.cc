@@ -151,6 +151,22 @@ TEST(ZooKeeperWatcher, ExpiredSessionIsReplacedAndTheTreeReadAgain) {
   watcher.stop();
 }
 
+TEST(ZooKeeperWatcher, ReadFailureWithoutASessionEventRecoversFromTheClientsOwnState) {
+  FakeZooKeeper zk;
+  zk.create("/services/p/a", record("10.0.0.1", 80));
+  Recorder rec;
+  WatcherOptions options;
+  options.connect_timeout = 20ms;
+  ZooKeeperWatcher watcher(source(), zk.factory(), options);
+  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 1; }));
+  zk.failReads(1);
+  zk.create("/services/p/b", record("10.0.0.2", 80));  // its read fails once
+  ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 2; }));
+  EXPECT_TRUE(eventually([&] { return watcher.status().reachable; }));
+  watcher.stop();
+}
+
 TEST(ZooKeeperWatcher, SessionThatCannotBeCreatedIsRetriedWithBackoff) {
   FakeZooKeeper zk;
   zk.create("/services/p/a", record("10.0.0.1", 80));
