@@ -6,7 +6,7 @@
 //   (a) Spring Cloud Netflix against the real Eureka server (eureka-server.jar);
 //   (b) Spring Cloud Zookeeper against Debian's real ZooKeeper 3.8, on loopback and in pods.
 // The Nacos flavour needs a Nacos gRPC server (nacos-client 3.x speaks gRPC only): it is tested
-// against `sluice registry`'s gRPC API where that lands (issue 10), not here.
+// against `sluice registry`'s gRPC API in nacos_grpc.test.mjs, not here.
 // JVM start-ups dominate the runtime: the three apps of a scenario start in parallel.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
