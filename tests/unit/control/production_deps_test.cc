@@ -1,14 +1,13 @@
 // MeshController with its real dependencies (config::loadPaths, proxy::buildSnapshot, the
 // registry factory): real Istio YAML in a temp dir, a syntax error keeps the old snapshot and is
 // reported with file:line, the fix applies.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-
-#include <asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include "control/mesh_controller.h"
 #include "control/registry_factory.h"
@@ -119,9 +118,10 @@ TEST_F(ProductionDeps, SyntaxErrorKeepsLastGoodSnapshotAndFixApplies) {
   ASSERT_TRUE(c.start(&sink));
 
   // Line 8 opens a flow sequence that never closes.
-  write("vs.yaml", "apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata:\n"
-                   "  name: echo\n  namespace: default\nspec:\n  hosts: [echo.mesh.local]\n"
-                   "  http: [{route: [{destination: {host: echo.mesh.local}}]\n");
+  write("vs.yaml",
+        "apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata:\n"
+        "  name: echo\n  namespace: default\nspec:\n  hosts: [echo.mesh.local]\n"
+        "  http: [{route: [{destination: {host: echo.mesh.local}}]\n");
   ASSERT_TRUE(runUntil([&] { return !reloads.empty(); }));
   EXPECT_FALSE(reloads[0]);
   EXPECT_TRUE(sink.published.empty());

@@ -293,6 +293,21 @@ TEST(EurekaWatcher, ServerWithoutDeltasIsReadInFull) {
   watcher.stop();
 }
 
+TEST(EurekaWatcher, ServerAnsweringXmlIsReadToo) {
+  FakeEureka eureka;
+  auto xml = [](const std::string& json) {
+    return encodeApplications(*decodeApplications(json), Format::kXml);
+  };
+  eureka.set(xml(appsJson("UP_2_", 2)), xml(appsJson("UP_2_", 0)));
+  EurekaWatcher watcher(sourceFor(eureka.address()));
+  Recorder rec;
+  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 2; }));
+  ASSERT_TRUE(eventually([&] { return watcher.counters().delta_fetches >= 2; }));
+  EXPECT_EQ(watcher.counters().hash_mismatches, 0u);
+  watcher.stop();
+}
+
 TEST(EurekaWatcher, MalformedAnswerKeepsTheLastGoodViewAndReportsTheError) {
   FakeEureka eureka;
   eureka.set(appsJson("UP_2_", 2), appsJson("UP_2_", 0));
