@@ -291,3 +291,20 @@ test('a malformed Eureka answer keeps the last good endpoints and shows on /clus
   const text = await e2e.request({ port: sidecar.admin.port, path: '/clusters' });
   assert.match(text.body, /registry::eureka:\/\/127\.0\.0\.1:\d+::reachable::false::last_error::.*malformed JSON/);
 });
+
+test('one registry process serves Nacos and Eureka side by side', async () => {
+  const proc = await e2e.startSluice(['registry', '--protocol', 'nacos', '--listen', '127.0.0.1:0',
+    '--protocol', 'eureka', '--listen', '127.0.0.1:0'],
+  { name: 'sluice registry nacos+eureka', readyLine: /sluice registry eureka listening on \S+:(\d+)\n/ });
+  const nacos = proc.stdout.match(/sluice registry nacos listening on \S+:(\d+)\n/);
+  assert.ok(nacos, proc.stdout);
+  const eureka = { port: Number(proc.ready[1]) };
+  const reg = await raw(eureka, 'POST', '/eureka/apps/SERVICE-PROVIDER',
+    { body: JSON.stringify({ instance: providerInstance('v1', '10.0.0.51') }), type: 'application/json' });
+  assert.equal(reg.status, 204, reg.body);
+  assert.equal((await appsJson(eureka)).application[0].instance[0].ipAddr, '10.0.0.51');
+  const list = await e2e.request({ port: Number(nacos[1]),
+    path: '/nacos/v1/ns/instance/list?serviceName=service-provider' });
+  assert.equal(list.status, 200, list.body);
+  assert.deepEqual(JSON.parse(list.body).hosts, [], 'the two protocols keep separate stores');
+});
