@@ -253,6 +253,7 @@ test('sidecar routes service-provider to UP Eureka instances; a status change re
     return healthy.length === 1 && healthy[0].labels.version === 'v1';
   }, { timeoutMs: 5_000, intervalMs: 10, what: 'v2 out of routing' });
   const took = Date.now() - changed;
+  console.log(`# embedded Eureka: OUT_OF_SERVICE -> routing in ${took} ms (poll 300 ms)`);
   assert.ok(took < 1_000, `registry change -> routing took ${took} ms`);
   for (let i = 0; i < 4; ++i) {
     assert.equal(e2e.who(await e2e.proxyRequest(sidecar.listen, 'http://service-provider/echo/x')), 'v1');
