@@ -1,11 +1,10 @@
 #include "control/mesh_controller.h"
 
+#include <asio/post.hpp>
 #include <filesystem>
 #include <set>
 #include <system_error>
 #include <utility>
-
-#include <asio/post.hpp>
 
 #include "core/log.h"
 
@@ -50,8 +49,7 @@ std::string statusLine(const registry::SourceStatus& s) {
 
 }  // namespace
 
-MeshController::MeshController(asio::io_context& io, ControllerOptions options,
-                               ControllerDeps deps)
+MeshController::MeshController(asio::io_context& io, ControllerOptions options, ControllerDeps deps)
     : io_(io),
       options_(std::move(options)),
       deps_(std::move(deps)),
@@ -95,14 +93,14 @@ Result<std::shared_ptr<const proxy::MeshSnapshot>> MeshController::initialize() 
       logAnalyzerFindings(set);
       good_config_ = std::move(set);
       SLUICE_LOG_INFO("config: loaded {} resource(s) from {} file(s) in {}",
-                      good_config_.resourceCount(), good_config_.files_read,
-                      options_.config_dir);
+                      good_config_.resourceCount(), good_config_.files_read, options_.config_dir);
     } else {
       config_errors_ = std::move(errors);
       for (const auto& e : config_errors_) SLUICE_LOG_ERROR("config: {}", e);
-      SLUICE_LOG_ERROR("config: {} error(s) in {}; starting with an empty config until it is "
-                       "fixed",
-                       config_errors_.size(), options_.config_dir);
+      SLUICE_LOG_ERROR(
+          "config: {} error(s) in {}; starting with an empty config until it is "
+          "fixed",
+          config_errors_.size(), options_.config_dir);
     }
   }
   return rebuild();
@@ -169,9 +167,10 @@ void MeshController::reloadConfig() {
   if (!errors.empty()) {
     config_errors_ = std::move(errors);
     for (const auto& e : config_errors_) SLUICE_LOG_ERROR("config: {}", e);
-    SLUICE_LOG_ERROR("config: reload rejected ({} error(s)); the last good config keeps serving "
-                     "(snapshot version {})",
-                     config_errors_.size(), version_);
+    SLUICE_LOG_ERROR(
+        "config: reload rejected ({} error(s)); the last good config keeps serving "
+        "(snapshot version {})",
+        config_errors_.size(), version_);
     if (sink_) sink_->setConfigErrors(config_errors_);
     ++reloads_rejected_;
     if (on_reload_) on_reload_(false);
@@ -185,10 +184,10 @@ void MeshController::reloadConfig() {
   }
   ++reloads_applied_;
   auto snapshot = rebuild();
-  SLUICE_LOG_INFO("config: applied {} resource(s) from {} file(s) ({} warning(s)); snapshot "
-                  "version {}",
-                  good_config_.resourceCount(), good_config_.files_read,
-                  good_config_.warningCount(), version_);
+  SLUICE_LOG_INFO(
+      "config: applied {} resource(s) from {} file(s) ({} warning(s)); snapshot "
+      "version {}",
+      good_config_.resourceCount(), good_config_.files_read, good_config_.warningCount(), version_);
   if (sink_) sink_->publish(std::move(snapshot));
   if (on_reload_) on_reload_(true);
 }
@@ -205,10 +204,11 @@ void MeshController::onRegistryChange(size_t index, std::vector<registry::Servic
   s.damper.update(s.services, RegistryDamper::Clock::now());
   SLUICE_LOG_INFO("registry {}: {} service(s)", s.url, s.services.size());
   for (const auto& key : s.damper.protectedServices()) {
-    SLUICE_LOG_WARN("registry {}: {} has no instances now; keeping its last instances for a "
-                    "while (empty protection: a restarting registry loses instances until their "
-                    "next beat)",
-                    s.url, key);
+    SLUICE_LOG_WARN(
+        "registry {}: {} has no instances now; keeping its last instances for a "
+        "while (empty protection: a restarting registry loses instances until their "
+        "next beat)",
+        s.url, key);
   }
   scheduleRebuild();
   armDamperTimer();
@@ -246,15 +246,14 @@ void MeshController::scheduleRebuild() {
 }
 
 std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
-  proxy::SnapshotInputs inputs;
+  SnapshotInputs inputs;
   inputs.config = good_config_;
   for (const auto& s : sources_) {
     const auto& effective = s.damper.effective();
     inputs.registry_services.insert(inputs.registry_services.end(), effective.begin(),
                                     effective.end());
     auto retired = s.damper.retired();
-    inputs.retired_instances.insert(inputs.retired_instances.end(), retired.begin(),
-                                    retired.end());
+    inputs.retired_instances.insert(inputs.retired_instances.end(), retired.begin(), retired.end());
   }
   inputs.version = ++version_;
   inputs.default_namespace = options_.default_namespace;

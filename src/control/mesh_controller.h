@@ -11,10 +11,11 @@
 // - A config with errors (parse/validation errors or unreadable paths) never replaces the last
 //   good one. Analyzer findings (diagnostics with an IST code, e.g. IST0101 for a subset no
 //   DestinationRule defines) do not block: Istio applies such config too and the data plane
-//   answers 503 for the dangling reference; they are logged as warnings. Its errors ("file:line:col: Kind/ns/name: field: message")
-//   are logged and handed to SnapshotSink::setConfigErrors; the next good config clears them.
-//   At start-up a bad config means "serve the empty config" (registry services still route) so a
-//   sidecar comes up and reports, rather than crash-looping.
+//   answers 503 for the dangling reference; they are logged as warnings. Its errors
+//   ("file:line:col: Kind/ns/name: field: message") are logged and handed to
+//   SnapshotSink::setConfigErrors; the next good config clears them. At start-up a bad config means
+//   "serve the empty config" (registry services still route) so a sidecar comes up and reports,
+//   rather than crash-looping.
 // - Every publish carries a version one higher than the previous one (starting at 1).
 // - A registry change is rebuilt and published on the next turn of the io_context (changes that
 //   arrive together are coalesced into one publish), well within the 1 s budget.
@@ -26,6 +27,8 @@
 // thread (or before it runs). Dependencies (loader, snapshot builder, watcher factory) are
 // injected so tests can drive the reload logic with fakes.
 
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -35,12 +38,10 @@
 #include <string>
 #include <vector>
 
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
-
 #include "config/model.h"
 #include "control/dir_watcher.h"
 #include "control/registry_damper.h"
+#include "control/snapshot/inputs.h"
 #include "core/result.h"
 #include "proxy/snapshot.h"
 #include "registry/registry.h"
@@ -58,13 +59,12 @@ class SnapshotSink {
 
 struct ControllerDeps {
   std::function<config::ConfigSet(const std::vector<std::string>& paths)> load_config;
-  std::function<std::shared_ptr<const proxy::MeshSnapshot>(const proxy::SnapshotInputs&)>
-      build_snapshot;
+  std::function<std::shared_ptr<const proxy::MeshSnapshot>(const SnapshotInputs&)> build_snapshot;
   // Creates the watcher for one --registry URL; kInvalidArgument for an unknown scheme or a
   // malformed URL (a usage error).
   std::function<Result<std::unique_ptr<registry::Watcher>>(const std::string& url)> make_watcher;
 
-  // config::loadPaths, proxy::buildSnapshot, and registry watchers by URL scheme (nacos://).
+  // config::loadPaths, buildSnapshot, and registry watchers by URL scheme (nacos://).
   static ControllerDeps production();
 };
 
@@ -149,7 +149,7 @@ class MeshController {
   std::vector<Source> sources_;
   uint64_t version_ = 0;
   std::map<std::string, std::string> vips_;  // FQDN -> VIP of the last snapshot (kept stable)
-  std::set<std::string> logged_findings_;  // snapshot diagnostics already logged
+  std::set<std::string> logged_findings_;    // snapshot diagnostics already logged
   uint64_t reloads_applied_ = 0;
   uint64_t reloads_rejected_ = 0;
   bool rebuild_scheduled_ = false;

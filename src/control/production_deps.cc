@@ -3,17 +3,14 @@
 #include "config/loader.h"
 #include "control/mesh_controller.h"
 #include "control/registry_factory.h"
+#include "control/snapshot/build_snapshot.h"
 
 namespace sluice::control {
 
 ControllerDeps ControllerDeps::production() {
   ControllerDeps deps;
-  deps.load_config = [](const std::vector<std::string>& paths) {
-    return config::loadPaths(paths);
-  };
-  deps.build_snapshot = [](const proxy::SnapshotInputs& inputs) {
-    return proxy::buildSnapshot(inputs);
-  };
+  deps.load_config = [](const std::vector<std::string>& paths) { return config::loadPaths(paths); };
+  deps.build_snapshot = [](const SnapshotInputs& inputs) { return buildSnapshot(inputs); };
   deps.make_watcher = makeRegistryWatcher;
   return deps;
 }

@@ -71,8 +71,8 @@ void RegistryDamper::recompute(Clock::time_point now) {
   for (const auto& [address, service] : current) retired_.erase(address);
 }
 
-std::vector<proxy::RetiredInstance> RegistryDamper::retired() const {
-  std::vector<proxy::RetiredInstance> out;
+std::vector<RetiredInstance> RegistryDamper::retired() const {
+  std::vector<RetiredInstance> out;
   out.reserve(retired_.size());
   for (const auto& [address, r] : retired_) out.push_back(r.instance);
   return out;

@@ -8,7 +8,7 @@
 //   beats; without this, routing would drop whole services for those seconds.
 // - Retired addresses: an instance that left is remembered for `retired_grace`, so reverse DNS
 //   still maps its address to its service while applications use cached instance lists
-//   (proxy::RetiredInstance).
+//   (RetiredInstance).
 //
 // Not thread-safe: the controller calls it from its own io_context.
 
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/snapshot.h"
+#include "control/snapshot/inputs.h"
 #include "registry/registry.h"
 
 namespace sluice::control {
@@ -40,7 +40,7 @@ class RegistryDamper {
   bool refresh(Clock::time_point now);
 
   const std::vector<registry::Service>& effective() const { return effective_; }
-  std::vector<proxy::RetiredInstance> retired() const;
+  std::vector<RetiredInstance> retired() const;
   std::optional<Clock::time_point> nextExpiry() const;
   // Services currently served from protection (for logs and /clusters).
   std::vector<std::string> protectedServices() const;
@@ -51,7 +51,7 @@ class RegistryDamper {
     Clock::time_point until;
   };
   struct Retired {
-    proxy::RetiredInstance instance;
+    RetiredInstance instance;
     Clock::time_point until;
   };
 

@@ -1,8 +1,9 @@
 #pragma once
 // MeshSnapshot: everything the data plane needs to route one request, folded from the Istio
-// config and the registries into an immutable value. Built off the request path (by control, on
-// its own thread) with buildSnapshot(), then published to the workers of a ProxyServer, which
-// share it read-only. A snapshot is never modified after buildSnapshot() returns.
+// config and the registries into an immutable value. The data plane only consumes it: it is
+// assembled off the request path by control (control::buildSnapshot, src/control/snapshot/),
+// then published to the workers of a ProxyServer, which share it read-only. A snapshot is never
+// modified once published; this header depends on neither config/ nor registry/.
 //
 // What the snapshot holds:
 // - services by FQDN. A registry service NAME becomes the mesh host
@@ -18,55 +19,23 @@
 //   the pod_cidrs of a recognised reverse-DNS EnvoyFilter (and only for requests to its
 //   portNumber when one is set).
 // - diagnostics found while building (a route to an unknown host, a subset no DestinationRule
-//   defines...), shown on /config_dump. buildSnapshot never fails on a loaded config.
+//   defines...), shown on /config_dump (toJson, in snapshot_json.cc).
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "config/model.h"
 #include "net/address.h"
 #include "proxy/cluster.h"
 #include "proxy/route_table.h"
-#include "registry/registry.h"
 
 namespace sluice::proxy {
-
-// A registry instance that left recently. Applications cache instance lists (Spring's load
-// balancer cache, a Nacos client's poll interval), so for a while they still dial the old
-// address; reverse DNS keeps mapping it to its service so the VirtualService sends the request to
-// a live endpoint instead of a dead one.
-struct RetiredInstance {
-  std::string service;  // registry service name
-  std::string ip;
-  uint16_t port = 0;
-};
-
-struct SnapshotInputs {
-  config::ConfigSet config;
-  std::vector<registry::Service> registry_services;
-  std::vector<RetiredInstance> retired_instances;  // never override a current instance
-  uint64_t version = 0;
-  std::string default_namespace = "default";
-  std::string domain_suffix = "svc.cluster.local";
-  // This proxy's own workload (the pod's labels and namespace): what `sourceLabels` and
-  // `sourceNamespace` in VirtualService matches select on. Namespace "" = default_namespace.
-  std::map<std::string, std::string> workload_labels;
-  std::string workload_namespace;
-  std::vector<std::string> registry_status;  // one line per registry source, for /clusters
-  // Virtual IPs (the DNS proxy's answers for registry services): an IPv4 range; unset = no VIPs.
-  std::optional<net::Cidr> vip_range;
-  // FQDN -> VIP of the previous snapshot (MeshSnapshot::vipAssignments()), so a service keeps its
-  // VIP when others appear or leave (applications cache DNS answers). Empty on the first build.
-  std::map<std::string, std::string> previous_vips;
-};
 
 // One VirtualService `tcp` rule of a mesh service, for connections the transparent listener
 // passes as TCP (not HTTP) to the service's address: the first rule whose match fits the
@@ -96,8 +65,8 @@ struct MeshService {
   Origin origin = Origin::kRegistry;
   std::vector<uint32_t> ports;  // declared ports (ServiceEntry); empty = any (registry)
   std::vector<Endpoint> endpoints;
-  std::string source;  // "nacos service service-provider", "ServiceEntry default/foo"
-  int mesh_vhost = -1;  // index of its virtual host in MeshSnapshot::mesh_routes
+  std::string source;                // "nacos service service-provider", "ServiceEntry default/foo"
+  int mesh_vhost = -1;               // index of its virtual host in MeshSnapshot::mesh_routes
   std::vector<TcpRoute> tcp_routes;  // from the first VirtualService with `tcp` rules for it
   // Registry services: the virtual IP the DNS proxy answers for its host names (empty = none: no
   // vip_range, or the range is full). ServiceEntry hosts never get one: they are either answered
@@ -111,8 +80,8 @@ struct MeshService {
 
 // One listener context of a gateway: a Gateway server port and the routes bound to it.
 struct GatewayListener {
-  uint32_t port = 0;       // as configured (the ProxyServer adds its port offset)
-  std::string protocol;    // HTTP, HTTP2, GRPC (others are reported and not served)
+  uint32_t port = 0;                  // as configured (the ProxyServer adds its port offset)
+  std::string protocol;               // HTTP, HTTP2, GRPC (others are reported and not served)
   std::vector<std::string> gateways;  // "ns/name" of the Gateways with a server on this port
   bool https_redirect = false;
   RouteTable routes;
@@ -160,7 +129,8 @@ struct MeshSnapshot {
   // nullptr. Accepts IPv4-mapped IPv6 ("::ffff:240.240.0.1"). Allocation-free when `ip` is
   // already canonical.
   const MeshService* findByVip(std::string_view ip) const;
-  // FQDN -> VIP of every service that has one: SnapshotInputs::previous_vips of the next build.
+  // FQDN -> VIP of every service that has one: what the next build keeps
+  // (control::SnapshotInputs::previous_vips).
   std::map<std::string, std::string> vipAssignments() const;
 
   // Service for a host (case-insensitive; a ":port" suffix is ignored). nullptr when unknown.
@@ -180,9 +150,6 @@ struct MeshSnapshot {
   // JSON for /config_dump (version, services, endpoints, clusters, routes, diagnostics).
   nlohmann::json toJson() const;
 };
-
-// Builds a snapshot. Never fails on a loaded config: problems become `diagnostics`.
-std::shared_ptr<const MeshSnapshot> buildSnapshot(const SnapshotInputs& inputs);
 
 // "outbound|<port>|<subset>|<host>" (Envoy's cluster name; port 0 is written as "").
 std::string clusterName(std::string_view host, std::string_view subset, uint32_t port);

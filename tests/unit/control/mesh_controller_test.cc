@@ -5,8 +5,10 @@
 // callback, bounded by a deadline.
 #include "control/mesh_controller.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <asio/io_context.hpp>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -14,9 +16,6 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
-
-#include <asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 namespace sluice::control {
 namespace {
@@ -96,7 +95,7 @@ config::ConfigSet fakeLoad(const std::vector<std::string>& paths) {
 }
 
 // Fake builder: records what went in, in fields a test can read back.
-std::shared_ptr<const proxy::MeshSnapshot> fakeBuild(const proxy::SnapshotInputs& in) {
+std::shared_ptr<const proxy::MeshSnapshot> fakeBuild(const SnapshotInputs& in) {
   auto snap = std::make_shared<proxy::MeshSnapshot>();
   snap->version = in.version;
   for (const auto& vs : in.config.virtual_services) snap->diagnostics.push_back(vs.meta.name);
@@ -190,8 +189,7 @@ class ControllerTest : public ::testing::Test {
     ControllerDeps d;
     d.load_config = fakeLoad;
     d.build_snapshot = fakeBuild;
-    d.make_watcher = [this](const std::string& url)
-        -> Result<std::unique_ptr<registry::Watcher>> {
+    d.make_watcher = [this](const std::string& url) -> Result<std::unique_ptr<registry::Watcher>> {
       if (url.rfind("fake://", 0) != 0) {
         return makeError(ErrorCode::kInvalidArgument, ErrorSource::kRegistry,
                          "unknown registry scheme in " + url);

@@ -1,4 +1,4 @@
-// MeshController with its real dependencies (config::loadPaths, proxy::buildSnapshot, the
+// MeshController with its real dependencies (config::loadPaths, control::buildSnapshot, the
 // registry factory): real Istio YAML in a temp dir, a syntax error keeps the old snapshot and is
 // reported with file:line, the fix applies.
 #include <gtest/gtest.h>

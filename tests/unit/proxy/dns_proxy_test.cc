@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "control/snapshot/build_snapshot.h"
 #include "net/dns_message.h"
 
 namespace sluice::proxy {
@@ -296,8 +297,8 @@ registry::Service registryService(const std::string& name) {
   return s;
 }
 
-SnapshotInputs meshInputs(const std::vector<std::string>& registry_names) {
-  SnapshotInputs in;
+control::SnapshotInputs meshInputs(const std::vector<std::string>& registry_names) {
+  control::SnapshotInputs in;
   in.vip_range = *net::Cidr::parse("240.240.0.0/16");
   for (const auto& n : registry_names) in.registry_services.push_back(registryService(n));
   config::ServiceEntry with_addresses;
@@ -320,7 +321,7 @@ SnapshotInputs meshInputs(const std::vector<std::string>& registry_names) {
 }
 
 std::shared_ptr<const MeshSnapshot> meshSnapshot(const std::vector<std::string>& names) {
-  return buildSnapshot(meshInputs(names));
+  return control::buildSnapshot(meshInputs(names));
 }
 
 class DnsProxyTest : public ::testing::Test {
@@ -527,7 +528,7 @@ TEST_F(DnsProxyTest, PublishChangesTheAnswersAndKeepsVipsStable) {
 
   auto in = meshInputs({"late-service", "service-provider", "another"});
   in.previous_vips = first->vipAssignments();
-  auto second = buildSnapshot(in);
+  auto second = control::buildSnapshot(in);
   ASSERT_EQ(second->findService("service-provider")->vip, provider_vip);
   std::string late_vip = second->findService("late-service")->vip;
   ASSERT_FALSE(late_vip.empty());

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "config/loader.h"
+#include "control/snapshot/build_snapshot.h"
 #include "http/client.h"
 #include "http/server.h"
 
@@ -107,11 +108,11 @@ registry::Service providerService(uint16_t v1_port, uint16_t v2_port) {
 std::shared_ptr<const MeshSnapshot> snapshotOf(const std::string& yaml,
                                                std::vector<registry::Service> services,
                                                uint64_t version = 1) {
-  SnapshotInputs in;
+  control::SnapshotInputs in;
   in.config = config::loadString(yaml, "test.yaml");
   in.registry_services = std::move(services);
   in.version = version;
-  return buildSnapshot(in);
+  return control::buildSnapshot(in);
 }
 
 class SidecarTest : public ::testing::Test {

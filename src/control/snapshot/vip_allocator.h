@@ -21,7 +21,7 @@
 
 #include "net/address.h"
 
-namespace sluice::proxy {
+namespace sluice::control {
 
 // The usable addresses of an IPv4 range: the network and broadcast addresses are skipped for
 // prefixes up to /30; /31 and /32 use every address. 0 for an IPv6 range (not supported).
@@ -37,4 +37,4 @@ std::map<std::string, net::IpAddress> allocateVips(
     const std::map<std::string, net::IpAddress>& previous = {},
     const std::vector<net::IpAddress>& reserved = {});
 
-}  // namespace sluice::proxy
+}  // namespace sluice::control

@@ -1,9 +1,9 @@
-#include "proxy/vip_allocator.h"
+#include "control/snapshot/vip_allocator.h"
 
 #include <algorithm>
 #include <unordered_set>
 
-namespace sluice::proxy {
+namespace sluice::control {
 namespace {
 
 uint32_t toU32(const net::IpAddress& ip) {
@@ -104,4 +104,4 @@ std::map<std::string, net::IpAddress> allocateVips(
   return out;
 }
 
-}  // namespace sluice::proxy
+}  // namespace sluice::control

@@ -1,13 +1,13 @@
-#include "proxy/vip_allocator.h"
+#include "control/snapshot/vip_allocator.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "proxy/snapshot.h"
+#include "control/snapshot/build_snapshot.h"
 
-namespace sluice::proxy {
+namespace sluice::control {
 namespace {
 
 net::Cidr cidr(const char* text) { return *net::Cidr::parse(text); }
@@ -110,13 +110,15 @@ TEST(VipAllocator, Ipv6RangeYieldsNothing) {
 }
 
 }  // namespace
-}  // namespace sluice::proxy
+}  // namespace sluice::control
 
 // ---------------------------------------------------------------------------------------------
 // VIPs in the snapshot
 
-namespace sluice::proxy {
+namespace sluice::control {
 namespace {
+
+using proxy::MeshService;
 
 SnapshotInputs vipInputs(const std::vector<std::string>& registry_names) {
   SnapshotInputs in;
@@ -238,4 +240,4 @@ TEST(SnapshotVip, ConfigDumpShowsVipsAndAddresses) {
 }
 
 }  // namespace
-}  // namespace sluice::proxy
+}  // namespace sluice::control

@@ -1,0 +1,63 @@
+// Interception rules from recognised EnvoyFilters: method 1 (reverse DNS: pod address -> service,
+// including recently retired instances) and method 2 (registry interception: the ports whose
+// registry instance-list answers are rewritten).
+#include <fmt/format.h>
+
+#include "control/snapshot/builder.h"
+
+namespace sluice::control::snapshot {
+
+using proxy::MeshService;
+using proxy::MeshSnapshot;
+
+// An address inside the pod CIDRs of some reverse-DNS EnvoyFilter.
+bool Builder::insidePodCidrs(const std::string& text) const {
+  auto ip = net::IpAddress::parse(text);
+  if (!ip) return false;
+  for (const auto& rule : snap_->reverse_dns_rules) {
+    for (const auto& c : rule.pod_cidrs) {
+      if (c.contains(*ip)) return true;
+    }
+  }
+  return false;
+}
+
+void Builder::buildReverseDns() {
+  for (const auto& rd : in_.config.reverse_dns) {
+    MeshSnapshot::ReverseDnsRule rule;
+    rule.port = rd.port;
+    rule.pod_cidrs = rd.pod_cidrs;
+    rule.filter_name = rd.filter_name;
+    snap_->reverse_dns_rules.push_back(std::move(rule));
+  }
+  if (snap_->reverse_dns_rules.empty()) return;
+  for (size_t i = 0; i < snap_->services.size(); ++i) {
+    const auto& svc = snap_->services[i];
+    if (svc.origin != MeshService::Origin::kRegistry) continue;
+    for (const auto& ep : svc.endpoints) {
+      if (!insidePodCidrs(ep.ip)) continue;
+      auto [it, inserted] = snap_->reverse_dns.emplace(ep.address(), static_cast<int>(i));
+      if (!inserted && it->second != static_cast<int>(i)) {
+        diag(
+            fmt::format("reverse DNS: address {} is an instance of both {} and {}; the first "
+                        "wins",
+                        ep.address(), snap_->services[it->second].fqdn, svc.fqdn));
+      }
+    }
+  }
+  // Recently departed instances last, so a current instance at the same address wins.
+  for (const auto& retired : in_.retired_instances) {
+    int idx = serviceIndex(registryFqdn(retired.service));
+    if (idx < 0 || !insidePodCidrs(retired.ip)) continue;
+    net::HostPort address{retired.ip, retired.port};
+    snap_->reverse_dns.emplace(address.toString(), idx);
+  }
+}
+
+void Builder::buildNacosRewrite() {
+  for (const auto& nr : in_.config.nacos_rewrite) {
+    snap_->nacos_rewrite_rules.push_back({nr.port, nr.filter_name});
+  }
+}
+
+}  // namespace sluice::control::snapshot

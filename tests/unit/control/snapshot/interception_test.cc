@@ -1,0 +1,33 @@
+// Snapshot assembly: interception rules (method 1 reverse DNS).
+#include <gtest/gtest.h>
+
+#include "snapshot_fixtures.h"
+
+namespace sluice::control {
+namespace {
+
+using namespace sluice::proxy;
+
+TEST(Snapshot, ReverseDnsHonoursPodCidrAndPortNumber) {
+  auto snap = build(readSeed("any-spring-cloud-support.yaml"));
+  ASSERT_FALSE(snap->reverse_dns_rules.empty());
+  const MeshService* s = snap->findByAddress("10.0.128.11", 8070);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->name, "service-provider");
+  EXPECT_EQ(snap->findByAddress("10.0.128.11", 9999), nullptr) << "portNumber is 8070";
+  EXPECT_EQ(snap->findByAddress("10.0.128.13", 8070), nullptr) << "consumer listens on 8080";
+  auto none = build("");
+  EXPECT_EQ(none->findByAddress("10.0.128.11", 8070), nullptr) << "no EnvoyFilter: disabled";
+}
+
+TEST(Snapshot, ReverseDnsOutsidePodCidrIsIgnored) {
+  std::string ef = readSeed("any-spring-cloud-support.yaml");
+  auto pos = ef.find("10.0.128.0/18");
+  ASSERT_NE(pos, std::string::npos);
+  ef.replace(pos, 13, "192.168.0.0/16");
+  auto snap = build(ef);
+  EXPECT_EQ(snap->findByAddress("10.0.128.11", 8070), nullptr);
+}
+
+}  // namespace
+}  // namespace sluice::control
