@@ -2,7 +2,10 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
+#include <array>
 #include <set>
+#include <span>
 
 #include "config/diagnostic_reporter.h"
 
@@ -156,13 +159,32 @@ class Recogniser {
     return op == "INSERT_BEFORE" || op == "INSERT_AFTER" || op == "INSERT_FIRST" || op == "ADD";
   }
 
+  // One recogniser per shape, tried in order on outbound HTTP filter patches whose filter name
+  // (patch.value.name) it claims; the first that does not answer kNotRecognised decides. A new
+  // shape is one line here and one member function.
+  struct Shape {
+    std::array<std::string_view, 2> filter_names;  // unused slots empty
+    Outcome (Recogniser::*recognise)(const EnvoyFilterPatch&, const std::string& path,
+                                     const std::string& filter_name);
+  };
+  static std::span<const Shape> shapes() {
+    static const Shape kShapes[] = {
+        {{"com.aliyun.reverse_dns"}, &Recogniser::reverseDns},
+        {{"envoy.lua", "envoy.filters.http.lua"}, &Recogniser::nacosLua},
+    };
+    return kShapes;
+  }
+
   Outcome recognise(const EnvoyFilterPatch& p, const std::string& path,
                     const std::string& filter_name) {
     if (!outboundHttpFilter(p)) return Outcome::kNotRecognised;
     const std::string name = stringAt(p.patch, {"value", "name"});
-    if (name == "com.aliyun.reverse_dns") return reverseDns(p, path, filter_name);
-    if (name == "envoy.lua" || name == "envoy.filters.http.lua") {
-      return nacosLua(p, path, filter_name);
+    for (const Shape& shape : shapes()) {
+      const bool claimed = std::any_of(shape.filter_names.begin(), shape.filter_names.end(),
+                                       [&](std::string_view n) { return !n.empty() && n == name; });
+      if (!claimed) continue;
+      Outcome outcome = (this->*shape.recognise)(p, path, filter_name);
+      if (outcome != Outcome::kNotRecognised) return outcome;
     }
     return Outcome::kNotRecognised;
   }

@@ -9,7 +9,8 @@
 //   the `ip` fields of the response -> NacosRewriteSetting with the listener portNumber.
 // Anything else (other filter names, Lua that does not touch instance/list, missing pod_cidrs)
 // is not recognised: the filter gets a warning "not applied". A bad CIDR or port inside a
-// recognised shape is an error naming the field path.
+// recognised shape is an error naming the field path. The shapes are one table in
+// envoy_filter.cc (Recogniser::shapes): filter names -> recogniser.
 
 #include "config/model.h"
 
