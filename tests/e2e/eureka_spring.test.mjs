@@ -92,6 +92,47 @@ test('the eureka:// watcher follows the real Eureka server: Spring instances, la
   await v2.stop();
 });
 
+test('Spring providers on the embedded Eureka server: renewals keep them, a crash expires with its 3 s lease', async (t) => {
+  const skip = e2e.springSkipReason(['demo-eureka']);
+  if (skip) { t.skip(skip); return; }
+  const registryProc = await e2e.startSluice(['registry', '--protocol', 'eureka', '--listen', '127.0.0.1:0',
+    '--eureka-eviction-interval-ms', '200'],
+  { name: 'sluice registry eureka', readyLine: /sluice registry listening on \S+:(\d+)\n/ });
+  const port = Number(registryProc.ready[1]);
+  const registry = `http://127.0.0.1:${port}/eureka/`;
+  const [v1, v2] = await Promise.all([
+    e2e.startDemoApp('eureka', { role: 'provider', version: 'v1', registry }),
+    e2e.startDemoApp('eureka', { role: 'provider', version: 'v2', registry }),
+  ]);
+  const instances = async () => {
+    const r = await e2e.request({ port, path: '/eureka/apps/SERVICE-PROVIDER', headers: { accept: 'application/json' } });
+    return r.status === 200 ? JSON.parse(r.body).application.instance : [];
+  };
+  await e2e.waitFor(async () => (await instances()).length === 2, { timeoutMs: 20_000, what: 'both providers registered' });
+  const registered = await instances();
+  assert.deepEqual(registered.map((i) => i.metadata.label).sort(), ['v1', 'v2']);
+  for (const i of registered) {
+    assert.equal(i.status, 'UP');
+    assert.equal(i.leaseInfo.durationInSecs, 3, 'the client\'s lease-expiration-duration-in-seconds');
+  }
+  // Longer than a lease: renewals (every 1 s) keep both.
+  const deadline = Date.now() + 4_000;
+  await e2e.waitFor(async () => Date.now() > deadline && (await instances()).length === 2,
+    { timeoutMs: 8_000, intervalMs: 500, what: 'both providers still there after 4 s' });
+  // A crash: no cancel; the lease runs out 3 s after the last renewal and eviction removes it.
+  const killed = Date.now();
+  await v1.kill();
+  await e2e.waitFor(async () => {
+    const left = await instances();
+    return left.length === 1 && left[0].metadata.label === 'v2';
+  }, { timeoutMs: 10_000, intervalMs: 100, what: 'the crashed v1 to expire' });
+  const took = Date.now() - killed;
+  console.log(`# embedded Eureka: crashed provider evicted after ${took} ms (lease 3 s)`);
+  assert.ok(took >= 1_500, `evicted after ${took} ms: too early for a 3 s lease renewed every 1 s`);
+  await v2.stop();
+  await e2e.waitFor(async () => (await instances()).length === 0, { timeoutMs: 10_000, what: 'v2 to cancel on a graceful stop' });
+});
+
 // ---- pods ---------------------------------------------------------------------------------------
 
 const REGISTRY_IP = '10.0.130.2';
