@@ -251,28 +251,19 @@ awaitable<void> handleRequest(RequestContext& rc) {
   co_await forward(rc, choice, *cluster.destination, *cluster.state, res.port);
 }
 
-// Phase 1: the next request head (pipelined bytes may already be buffered). nullopt when the
-// connection ended (closed, idle timeout) before a head came; a 408 was sent when the
-// request-headers timeout tripped.
-awaitable<std::optional<http::HeadResult>> readRequestHead(Worker& w, Downstream& d,
-                                                           http::RequestHeadParser& parser,
-                                                           http::RequestHead& head) {
-  for (;;) {
-    http::HeadResult parsed = parser.parse(d.in.view(), head);
-    if (parsed.status != http::ParseStatus::kIncomplete) co_return parsed;
-    if (!d.in.empty() && d.watch.phase() == DownstreamWatch::Phase::kIdle) {
-      d.watch.enter(DownstreamWatch::Phase::kHead);
-    }
-    asio::error_code ec;
-    size_t n = co_await readMore(d.socket, d.in, ec);
-    if (ec || n == 0) break;
+// What the parse phase ended in: a head (or a malformed one), or the connection's end.
+enum class HeadWait : uint8_t { kParsed, kClosed };
+
+// Phase 1 helper: whether the bytes so far hold a whole head (or a malformed one). Starts the
+// request-headers deadline at the first byte of a head.
+bool headReady(Downstream& d, http::RequestHeadParser& parser, http::RequestHead& head,
+               http::HeadResult& parsed) {
+  parsed = parser.parse(d.in.view(), head);
+  if (parsed.status != http::ParseStatus::kIncomplete) return true;
+  if (!d.in.empty() && d.watch.phase() == DownstreamWatch::Phase::kIdle) {
+    d.watch.enter(DownstreamWatch::Phase::kHead);
   }
-  if (d.watch.tripped() && d.watch.phase() == DownstreamWatch::Phase::kHead) {
-    ++w.stats().downstream_requests_total;
-    co_await writeLocalReply(d, 408, "request headers not received in time\n", true);
-    w.stats().record("unknown", "unknown", 408, 0);
-  }
-  co_return std::nullopt;
+  return false;
 }
 
 std::string_view orUnknown(std::string_view s) { return s.empty() ? "unknown" : s; }
@@ -281,21 +272,39 @@ awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& l
   http::RequestHeadParser parser(w.options().limits);
   http::RequestHead head;
   for (;;) {
-    std::optional<http::HeadResult> parsed = co_await readRequestHead(w, d, parser, head);
-    if (!parsed) break;
+    // Phase 1: parse the next request head (pipelined bytes may already be buffered). Inline,
+    // not a coroutine of its own: it runs for every request.
+    http::HeadResult parsed;
+    HeadWait wait = HeadWait::kParsed;
+    while (!headReady(d, parser, head, parsed)) {
+      asio::error_code ec;
+      size_t n = co_await readMore(d.socket, d.in, ec);
+      if (ec || n == 0) {
+        wait = HeadWait::kClosed;
+        break;
+      }
+    }
+    if (wait == HeadWait::kClosed) {
+      if (d.watch.tripped() && d.watch.phase() == DownstreamWatch::Phase::kHead) {
+        ++w.stats().downstream_requests_total;
+        co_await writeLocalReply(d, 408, "request headers not received in time\n", true);
+        w.stats().record("unknown", "unknown", 408, 0);
+      }
+      break;
+    }
     d.watch.enter(DownstreamWatch::Phase::kBusy);
     d.in_request = true;
     auto start = steady_clock::now();
     ++w.stats().downstream_requests_total;
-    if (parsed->status == http::ParseStatus::kError) {
-      co_await writeLocalReply(d, parsed->error.status, parsed->error.reason + "\n", true);
-      w.stats().record("unknown", "unknown", parsed->error.status, 0);
+    if (parsed.status == http::ParseStatus::kError) {
+      co_await writeLocalReply(d, parsed.error.status, parsed.error.reason + "\n", true);
+      w.stats().record("unknown", "unknown", parsed.error.status, 0);
       break;
     }
-    d.in.consume(parsed->consumed);
-    RequestContext rc{w, d, listener, head, *parsed, w.snapshot(), {}, {}};
-    rc.keep_alive = parsed->keep_alive && !d.close_after && !w.draining();
-    rc.body_consumed = parsed->framing.kind == http::BodyKind::kNone;
+    d.in.consume(parsed.consumed);
+    RequestContext rc{w, d, listener, head, parsed, w.snapshot(), {}, {}};
+    rc.keep_alive = parsed.keep_alive && !d.close_after && !w.draining();
+    rc.body_consumed = parsed.framing.kind == http::BodyKind::kNone;
     co_await handleRequest(rc);
     // Phase 8: stats and the access log.
     double ms = std::chrono::duration<double, std::milli>(steady_clock::now() - start).count();

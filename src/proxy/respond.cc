@@ -125,10 +125,32 @@ awaitable<void> respondBuffered(RequestContext& rc, FilterContext& fc, UpstreamE
   rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), reusable);
 }
 
-awaitable<void> respondStreaming(RequestContext& rc, UpstreamExchange& ex, SocketTimer& timer) {
+}  // namespace
+
+awaitable<void> respond(RequestContext& rc, FilterContext& fc, UpstreamExchange& ex,
+                        std::string_view upgrade, SocketTimer& timer) {
+  http::ResponseHead& resp = rc.d.response;
+  rc.outcome.status = resp.status;
+  if (resp.status == 101) {
+    co_await relayUpgrade(rc, fc, ex, upgrade, timer);
+    co_return;
+  }
+  http::removeHopByHop(resp.headers);
+  ResponseFilterOutcome filtered = runResponseFilters(fc, resp);
+  if (filtered.stopped) {
+    timer.disarm();
+    rc.w.upstreamPool().release(*ex.lease.cluster(), *ex.lease.endpoint(), std::move(ex.connection),
+                                false);
+    co_await sendReply(rc, *filtered.reply);
+    co_return;
+  }
+  if (filtered.want_body != 0) {
+    co_await respondBuffered(rc, fc, ex, filtered, timer);
+    co_return;
+  }
+  // Streamed (inline rather than a coroutine of its own: this is the hot path).
   ClusterState& cs = *ex.lease.cluster();
   EndpointState& ep = *ex.lease.endpoint();
-  http::ResponseHead& resp = rc.d.response;
   const http::HeadResult& rh = ex.head;
   Buffer& ubuf = rc.d.upstream_in;
   bool http10 = rc.head.version == http::Version::kHttp10;
@@ -167,32 +189,6 @@ awaitable<void> respondStreaming(RequestContext& rc, UpstreamExchange& ex, Socke
   if (!ok) rc.keep_alive = false;
   cs.recordResult(ep, resp.status, false, steady_clock::now());
   rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), reusable && ok);
-}
-
-}  // namespace
-
-awaitable<void> respond(RequestContext& rc, FilterContext& fc, UpstreamExchange& ex,
-                        std::string_view upgrade, SocketTimer& timer) {
-  http::ResponseHead& resp = rc.d.response;
-  rc.outcome.status = resp.status;
-  if (resp.status == 101) {
-    co_await relayUpgrade(rc, fc, ex, upgrade, timer);
-    co_return;
-  }
-  http::removeHopByHop(resp.headers);
-  ResponseFilterOutcome filtered = runResponseFilters(fc, resp);
-  if (filtered.stopped) {
-    timer.disarm();
-    rc.w.upstreamPool().release(*ex.lease.cluster(), *ex.lease.endpoint(), std::move(ex.connection),
-                                false);
-    co_await sendReply(rc, *filtered.reply);
-    co_return;
-  }
-  if (filtered.want_body != 0) {
-    co_await respondBuffered(rc, fc, ex, filtered, timer);
-    co_return;
-  }
-  co_await respondStreaming(rc, ex, timer);
 }
 
 }  // namespace sluice::proxy

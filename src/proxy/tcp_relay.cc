@@ -1,7 +1,6 @@
 #include "proxy/tcp_relay.h"
 
 #include <array>
-
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -17,8 +16,9 @@ namespace {
 auto withEc(asio::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 }  // namespace
 
-awaitable<void> relayOneWay(tcp::socket& from, tcp::socket& to, bool& failed) {
+awaitable<bool> relayOneWay(tcp::socket& from, tcp::socket& to) {
   std::array<char, 16 * 1024> buf;
+  bool failed = false;
   for (;;) {
     asio::error_code ec;
     size_t n = co_await from.async_read_some(asio::buffer(buf), withEc(ec));
@@ -43,11 +43,12 @@ awaitable<void> relayOneWay(tcp::socket& from, tcp::socket& to, bool& failed) {
   } else {
     to.shutdown(tcp::socket::shutdown_send, ignored);  // half-close travels on
   }
+  co_return !failed;
 }
 
 awaitable<void> relayBothWays(tcp::socket& a, tcp::socket& b) {
-  bool failed = false;
-  co_await (relayOneWay(a, b, failed) && relayOneWay(b, a, failed));
+  // A failure in one direction closes both sockets, which ends the other direction too.
+  co_await (relayOneWay(a, b) && relayOneWay(b, a));
 }
 
 }  // namespace sluice::proxy

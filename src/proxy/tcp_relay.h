@@ -13,8 +13,8 @@ namespace sluice::proxy {
 // Copies a -> b and b -> a until both directions ended. Never throws.
 asio::awaitable<void> relayBothWays(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b);
 
-// Copies from -> to until `from` ends; on failure closes both (and sets `failed`).
-asio::awaitable<void> relayOneWay(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
-                                  bool& failed);
+// Copies from -> to until `from` ends (EOF passed on as a half-close). On a failure of either
+// side both sockets are closed and the result is false.
+asio::awaitable<bool> relayOneWay(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to);
 
 }  // namespace sluice::proxy

@@ -166,8 +166,7 @@ awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool
     // The client already finished sending: pass its EOF on, relay the answer.
     asio::error_code ignored;
     up.shutdown(tcp::socket::shutdown_send, ignored);
-    bool failed = false;
-    co_await relayOneWay(up, down, failed);
+    co_await relayOneWay(up, down);
   } else {
     co_await relayBothWays(down, up);
   }

@@ -13,33 +13,17 @@ using Kind = AttemptResult::Kind;
 
 namespace {
 
-// Reads the final response head into rc.d.response. `got_bytes`: some read succeeded.
-struct HeadRead {
-  http::HeadResult head;
-  asio::error_code ec;
-  bool got_bytes = false;
-};
-
-awaitable<HeadRead> readResponseHead(RequestContext& rc, asio::ip::tcp::socket& up, bool is_head) {
-  HeadRead r;
+// Parses the response head from what the buffer holds, dropping interim 1xx responses (except
+// 101). kIncomplete: read more and call again.
+http::HeadResult parseFinalHead(RequestContext& rc, http::ResponseHeadParser& parser,
+                                bool is_head) {
   Buffer& buf = rc.d.upstream_in;
-  buf.clear();
-  http::ResponseHeadParser parser(rc.w.options().limits);
   for (;;) {
-    r.head = parser.parse(buf.view(), rc.d.response, is_head);
-    if (r.head.status == http::ParseStatus::kComplete) {
-      buf.consume(r.head.consumed);
-      int status = rc.d.response.status;
-      if (status >= 100 && status < 200 && status != 101) continue;  // interim
-      co_return r;
-    }
-    if (r.head.status == http::ParseStatus::kError) co_return r;
-    size_t n = co_await readMore(up, buf, r.ec);
-    if (r.ec || n == 0) {
-      if (!r.ec) r.ec = asio::error::eof;
-      co_return r;
-    }
-    r.got_bytes = true;
+    http::HeadResult head = parser.parse(buf.view(), rc.d.response, is_head);
+    if (head.status != http::ParseStatus::kComplete) return head;
+    buf.consume(head.consumed);
+    int status = rc.d.response.status;
+    if (status < 100 || status >= 200 || status == 101) return head;
   }
 }
 
@@ -77,10 +61,22 @@ awaitable<AttemptResult> runAttempt(RequestContext& rc, ClusterState& cs, Endpoi
       ec = asio::error::broken_pipe;
     }
   }
-  HeadRead head;
-  if (!ec) head = co_await readResponseHead(rc, conn->socket, req.is_head);
-  if (!ec) ec = head.ec;
-  r.head = std::move(head.head);
+  // The response head (no coroutine of its own: this is the hot path).
+  bool got_bytes = false;
+  if (!ec) {
+    rc.d.upstream_in.clear();
+    http::ResponseHeadParser parser(rc.w.options().limits);
+    for (;;) {
+      r.head = parseFinalHead(rc, parser, req.is_head);
+      if (r.head.status != http::ParseStatus::kIncomplete) break;
+      size_t n = co_await readMore(conn->socket, rc.d.upstream_in, ec);
+      if (ec || n == 0) {
+        if (!ec) ec = asio::error::eof;
+        break;
+      }
+      got_bytes = true;
+    }
+  }
   if (!downstream_error && !ec && r.head.status == http::ParseStatus::kComplete) {
     r.kind = Kind::kResponse;
     r.connection = std::move(conn);
@@ -91,7 +87,7 @@ awaitable<AttemptResult> runAttempt(RequestContext& rc, ClusterState& cs, Endpoi
   pool.release(cs, ep, std::move(conn), false);
   if (downstream_error) {
     r.kind = Kind::kDownstreamError;
-  } else if (pooled.reused && !head.got_bytes && !timed_out) {
+  } else if (pooled.reused && !got_bytes && !timed_out) {
     r.kind = Kind::kStaleConnection;
   } else if (timed_out) {
     r.kind = Kind::kTimeout;
