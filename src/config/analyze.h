@@ -2,11 +2,10 @@
 // `sluice analyze`: load config paths, report diagnostics like `istioctl analyze`.
 // The CLI only parses flags and calls runAnalyze.
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "config/model.h"
 

@@ -80,8 +80,8 @@ Result<Duration> Duration::parse(std::string_view text) {
     }
     auto per = unitNanos(unit);
     if (!per) {
-      return invalidArgument("duration '{}' has unknown unit '{}' (ns, us, ms, s, m, h)",
-                             original, unit);
+      return invalidArgument("duration '{}' has unknown unit '{}' (ns, us, ms, s, m, h)", original,
+                             unit);
     }
     u128 part = whole * *per;
     if (whole != 0 && part / whole != *per) {
@@ -126,8 +126,8 @@ Result<std::shared_ptr<const re2::RE2>> compileRegex(std::string_view pattern) {
   }
   re2::RE2::Options options;
   options.set_log_errors(false);
-  auto re = std::make_shared<const re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()),
-                                             options);
+  auto re =
+      std::make_shared<const re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
   if (!re->ok()) {
     return invalidArgument(
         "{}; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)",
@@ -177,18 +177,14 @@ std::string Diagnostic::format() const {
 
 size_t ConfigSet::resourceCount() const {
   return virtual_services.size() + destination_rules.size() + gateways.size() +
-         service_entries.size() + envoy_filters.size() + sidecars.size() +
-         workload_entries.size();
+         service_entries.size() + envoy_filters.size() + sidecars.size() + workload_entries.size();
 }
 
 size_t ConfigSet::errorCount() const {
-  return static_cast<size_t>(std::count_if(diagnostics.begin(), diagnostics.end(), [](auto& d) {
-    return d.severity == Severity::kError;
-  }));
+  return static_cast<size_t>(std::count_if(diagnostics.begin(), diagnostics.end(),
+                                           [](auto& d) { return d.severity == Severity::kError; }));
 }
 
-size_t ConfigSet::warningCount() const {
-  return diagnostics.size() - errorCount();
-}
+size_t ConfigSet::warningCount() const { return diagnostics.size() - errorCount(); }
 
 }  // namespace sluice::config

@@ -63,8 +63,10 @@ std::optional<std::string> checkHost(std::string_view host, bool allow_wildcard)
   if (labels.size() > 1) {
     auto tld = labels.back();
     if (parseUint(tld).has_value()) {
-      return fmt::format("domain name \"{}\" invalid (top level domain \"{}\" cannot be "
-                         "all-numeric)", host, tld);
+      return fmt::format(
+          "domain name \"{}\" invalid (top level domain \"{}\" cannot be "
+          "all-numeric)",
+          host, tld);
     }
   }
   return std::nullopt;
@@ -75,8 +77,21 @@ bool isHeaderToken(std::string_view name) {
   for (char c : name) {
     if (isAlnum(c)) continue;
     switch (c) {
-      case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-      case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+      case '!':
+      case '#':
+      case '$':
+      case '%':
+      case '&':
+      case '\'':
+      case '*':
+      case '+':
+      case '-':
+      case '.':
+      case '^':
+      case '_':
+      case '`':
+      case '|':
+      case '~':
         continue;
       default:
         return false;

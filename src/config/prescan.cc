@@ -76,7 +76,8 @@ std::optional<PrescanProblem> prescanYaml(std::string_view text, int max_depth) 
     if (c < 0x20 && c != '\t' && c != '\r') {
       return PrescanProblem{line, column,
                             fmt::format("control character 0x{:02x} is not allowed in YAML "
-                                        "(binary data?)", c)};
+                                        "(binary data?)",
+                                        c)};
     }
     if (c == 0x7F) {
       return PrescanProblem{line, column, "control character 0x7f is not allowed in YAML"};
@@ -91,9 +92,9 @@ std::optional<PrescanProblem> prescanYaml(std::string_view text, int max_depth) 
   }
 
   // Pass 2: lines: tabs in indentation and nesting depth.
-  std::vector<int> indents;        // stack of block indentation levels
-  int flow_depth = 0;              // open [ and { across lines
-  int block_scalar_parent = -1;    // indentation of the line that opened a block scalar
+  std::vector<int> indents;      // stack of block indentation levels
+  int flow_depth = 0;            // open [ and { across lines
+  int block_scalar_parent = -1;  // indentation of the line that opened a block scalar
   line = 0;
   size_t start = 0;
   while (start <= text.size()) {

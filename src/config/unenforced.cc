@@ -80,8 +80,7 @@ const UnenforcedField* findUnenforced(std::string_view path) {
   for (const auto& entry : kTable) {
     if (eq == std::string_view::npos) {
       if (entry.path == path) return &entry;
-    } else if (entry.path.size() == path.size() &&
-               entry.path.substr(0, eq) == path.substr(0, eq) &&
+    } else if (entry.path.size() == path.size() && entry.path.substr(0, eq) == path.substr(0, eq) &&
                equalsIgnoreCase(entry.path.substr(eq), path.substr(eq))) {
       return &entry;
     }

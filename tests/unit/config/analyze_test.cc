@@ -1,8 +1,9 @@
+#include "config/analyze.h"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "config/analyze.h"
 #include "config/loader.h"
 
 namespace sluice::config {

@@ -19,7 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::dump;
 
-
 // "Never hangs" is guarded by ctest's per-test TIMEOUT, not by a timed assertion: speed belongs
 // in benchmarks, and a loaded CI machine must not turn a correct rejection into a failure.
 void expectRejectedQuickly(const std::string& path) {
@@ -63,10 +62,10 @@ class GeneratedFile {
 
 TEST(CorpusTest, FiveMegabyteDocumentIsRejectedQuickly) {
   // One VirtualService whose host is a 5 MB string.
-  std::string yaml = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: "
-                     "{name: huge}\nspec:\n  hosts:\n  - " +
-                     std::string(5 * 1024 * 1024, 'a') +
-                     "\n  http:\n  - route:\n    - destination: {host: svc}\n";
+  std::string yaml =
+      "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: "
+      "{name: huge}\nspec:\n  hosts:\n  - " +
+      std::string(5 * 1024 * 1024, 'a') + "\n  http:\n  - route:\n    - destination: {host: svc}\n";
   GeneratedFile file("huge.yaml", yaml);
   expectRejectedQuickly(file.path());
   ConfigSet set = loadPaths({file.path()});
@@ -75,8 +74,9 @@ TEST(CorpusTest, FiveMegabyteDocumentIsRejectedQuickly) {
 
 TEST(CorpusTest, FiveMegabytesOfHostsStayLinear) {
   // 250k distinct hosts plus one invalid one: duplicate detection must not be quadratic.
-  std::string yaml = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: "
-                     "{name: many}\nspec:\n  gateways: [mesh]\n  hosts:\n";
+  std::string yaml =
+      "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: "
+      "{name: many}\nspec:\n  gateways: [mesh]\n  hosts:\n";
   for (int i = 0; i < 250000; ++i) yaml += "  - h" + std::to_string(i) + ".example.com\n";
   yaml += "  - bad_host!\n  http:\n  - route:\n    - destination: {host: svc}\n";
   ASSERT_GT(yaml.size(), 5u * 1000 * 1000);

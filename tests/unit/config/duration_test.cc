@@ -32,12 +32,11 @@ TEST(DurationTest, RejectsJunkWithAClearMessage) {
     const char* text;
     const char* message;
   };
-  for (const auto& b : {Bad{"-1s", "must not be negative"}, Bad{"1x", "unknown unit 'x'"},
-                        Bad{"", "empty duration"}, Bad{"1.5.5s", "invalid duration"},
-                        Bad{"10", "missing a unit"}, Bad{"s", "expected a number"},
-                        Bad{"1 s", "unknown unit"}, Bad{"abc", "expected a number"},
-                        Bad{"99999999999999999999h", "out of range"},
-                        Bad{"3000000h", "out of range"}}) {
+  for (const auto& b :
+       {Bad{"-1s", "must not be negative"}, Bad{"1x", "unknown unit 'x'"},
+        Bad{"", "empty duration"}, Bad{"1.5.5s", "invalid duration"}, Bad{"10", "missing a unit"},
+        Bad{"s", "expected a number"}, Bad{"1 s", "unknown unit"}, Bad{"abc", "expected a number"},
+        Bad{"99999999999999999999h", "out of range"}, Bad{"3000000h", "out of range"}}) {
     auto d = Duration::parse(b.text);
     ASSERT_FALSE(d.has_value()) << "'" << b.text << "' parsed";
     EXPECT_NE(d.error().message.find(b.message), std::string::npos)

@@ -29,7 +29,9 @@ std::string reverseDns(std::string_view filter_name = "com.aliyun.reverse_dns",
          "        proxyVersion: \"^1.*\"\n"
          "      context: SIDECAR_OUTBOUND\n"
          "      listener:\n"
-         "        " + std::string(port) + "\n"
+         "        " +
+         std::string(port) +
+         "\n"
          "        filterChain:\n"
          "          filter:\n"
          "            name: \"envoy.filters.network.http_connection_manager\"\n"
@@ -38,14 +40,16 @@ std::string reverseDns(std::string_view filter_name = "com.aliyun.reverse_dns",
          "    patch:\n"
          "      operation: INSERT_BEFORE\n"
          "      value:\n"
-         "        name: " + std::string(filter_name) + "\n"
+         "        name: " +
+         std::string(filter_name) +
+         "\n"
          "        typed_config:\n"
          "          \"@type\": \"type.googleapis.com/udpa.type.v1.TypedStruct\"\n"
          "          type_url: "
          "type.googleapis.com/envoy.config.filter.reverse_dns.v3alpha.CommonConfig\n"
          "          value:\n"
-         "            " + std::string(cidr_key) + ":\n" +
-         testing::indent(cidrs, 12) + "\n";
+         "            " +
+         std::string(cidr_key) + ":\n" + testing::indent(cidrs, 12) + "\n";
 }
 
 constexpr const char* kSeedIpRewrite =
@@ -69,20 +73,26 @@ std::string nacosLua(std::string_view name = "envoy.lua",
          "    patch:\n"
          "      operation: INSERT_BEFORE\n"
          "      value:\n"
-         "        name: " + std::string(name) + "\n"
+         "        name: " +
+         std::string(name) +
+         "\n"
          "        typed_config:\n"
          "          \"@type\": \"type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua\"\n"
          "          inlineCode: |\n"
          "            function envoy_on_request(request_handle)\n"
          "              local path = request_handle:headers():get(\":path\")\n"
-         "              if string.match(path,\"^" + std::string(path) + "\") then\n"
+         "              if string.match(path,\"^" +
+         std::string(path) +
+         "\") then\n"
          "                request_handle:streamInfo():dynamicMetadata()"
          ":set(\"context\", \"request.path\", path)\n"
          "              end\n"
          "            end\n"
          "            function envoy_on_response(response_handle)\n"
          "              local body = response_handle:body(true):getBytes(0, 10)\n"
-         "              " + std::string(rewrite) + "\n"
+         "              " +
+         std::string(rewrite) +
+         "\n"
          "              response_handle:body():setBytes(body)\n"
          "            end\n";
 }
@@ -103,9 +113,8 @@ TEST(ReverseDnsTest, RecognisesTheSeedShape) {
 }
 
 TEST(ReverseDnsTest, WithoutPortNumberAppliesToAllPorts) {
-  ConfigSet set = loadString(reverseDns("com.aliyun.reverse_dns",
-                                        "- 10.0.0.0/8\n- \"fd00::/8\"", "name: x"),
-                             "rdns.yaml");
+  ConfigSet set = loadString(
+      reverseDns("com.aliyun.reverse_dns", "- 10.0.0.0/8\n- \"fd00::/8\"", "name: x"), "rdns.yaml");
   // "name" is not a listener field we check; the port stays unset.
   ASSERT_EQ(set.reverse_dns.size(), 1u) << dump(set);
   EXPECT_FALSE(set.reverse_dns[0].port.has_value());
@@ -113,8 +122,8 @@ TEST(ReverseDnsTest, WithoutPortNumberAppliesToAllPorts) {
 }
 
 TEST(ReverseDnsTest, BadCidrIsAnErrorWithTheFieldPath) {
-  ConfigSet set = loadString(reverseDns("com.aliyun.reverse_dns", "- 10.0.0.0/8\n- 10.0.0.0/40"),
-                             "rdns.yaml");
+  ConfigSet set =
+      loadString(reverseDns("com.aliyun.reverse_dns", "- 10.0.0.0/8\n- 10.0.0.0/40"), "rdns.yaml");
   auto errors = find(set, Severity::kError, "10.0.0.0/40 is not a valid CIDR block");
   ASSERT_EQ(errors.size(), 1u) << dump(set);
   EXPECT_EQ(errors[0]->field_path,
@@ -123,17 +132,16 @@ TEST(ReverseDnsTest, BadCidrIsAnErrorWithTheFieldPath) {
 }
 
 TEST(ReverseDnsTest, BadPortIsAnError) {
-  ConfigSet set = loadString(reverseDns("com.aliyun.reverse_dns", "- 10.0.0.0/8",
-                                        "portNumber: 70000"),
-                             "rdns.yaml");
+  ConfigSet set = loadString(
+      reverseDns("com.aliyun.reverse_dns", "- 10.0.0.0/8", "portNumber: 70000"), "rdns.yaml");
   EXPECT_TRUE(hasError(set, "match.listener.portNumber: port number 70000")) << dump(set);
   EXPECT_TRUE(set.reverse_dns.empty());
 }
 
 TEST(ReverseDnsTest, NearMissesAreNotRecognised) {
-  for (const auto& yaml : {reverseDns("com.example.reverse_dns"),
-                           reverseDns("com.aliyun.reverse_dns", "- 10.0.0.0/8", "portNumber: 8070",
-                                      "podCidrs")}) {
+  for (const auto& yaml :
+       {reverseDns("com.example.reverse_dns"),
+        reverseDns("com.aliyun.reverse_dns", "- 10.0.0.0/8", "portNumber: 8070", "podCidrs")}) {
     ConfigSet set = loadString(yaml, "rdns.yaml");
     EXPECT_TRUE(set.reverse_dns.empty()) << yaml;
     EXPECT_EQ(set.errorCount(), 0u) << dump(set);

@@ -1,9 +1,10 @@
+#include "config/loader.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "config/loader.h"
 #include "test_util.h"
 
 namespace sluice::config {
@@ -249,10 +250,12 @@ TEST(LoaderTest, MissingKindIsAnError) {
 
 TEST(LoaderTest, PathsFilesAndDirectories) {
   TempDir dir;
-  dir.write("b.yaml", "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
-                      "metadata: {name: b}\nspec: {host: b}\n");
-  dir.write("a.yml", "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
-                     "metadata: {name: a}\nspec: {host: a}\n");
+  dir.write("b.yaml",
+            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+            "metadata: {name: b}\nspec: {host: b}\n");
+  dir.write("a.yml",
+            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+            "metadata: {name: a}\nspec: {host: a}\n");
   dir.write("c.json", R"({"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
     "metadata": {"name": "c"}, "spec": {"host": "c", "subsets": [{"name": "v1"}]}})");
   dir.write("notes.txt", "not yaml: [");
@@ -416,8 +419,9 @@ spec:
 }
 
 TEST(LoaderTest, AliasBombIsBounded) {
-  std::string yaml = "apiVersion: networking.istio.io/v1\nkind: EnvoyFilter\nmetadata: "
-                     "{name: bomb}\nx0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  std::string yaml =
+      "apiVersion: networking.istio.io/v1\nkind: EnvoyFilter\nmetadata: "
+      "{name: bomb}\nx0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i < 9; ++i) {
     yaml += "x" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
     for (int k = 0; k < 10; ++k) yaml += (k ? ", *a" : "*a") + std::to_string(i - 1);

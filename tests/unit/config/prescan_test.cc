@@ -1,13 +1,14 @@
-#include <gtest/gtest.h>
-
 #include "config/prescan.h"
+
+#include <gtest/gtest.h>
 
 namespace sluice::config {
 namespace {
 
 TEST(PrescanTest, AcceptsOrdinaryYamlIncludingBlockScalars) {
-  const char* yaml = "a:\n  b:\n  - c: [1, {d: e}]\n    code: |\n      if x then\n        \ty()\n"
-                     "          [[[[[[\n  f: \"[{\"\n# [ comment\n";
+  const char* yaml =
+      "a:\n  b:\n  - c: [1, {d: e}]\n    code: |\n      if x then\n        \ty()\n"
+      "          [[[[[[\n  f: \"[{\"\n# [ comment\n";
   EXPECT_FALSE(prescanYaml(yaml, 8).has_value());
 }
 

@@ -1,7 +1,8 @@
+#include "config/unenforced.h"
+
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
-#include "config/unenforced.h"
 #include "test_util.h"
 
 namespace sluice::config {
@@ -12,11 +13,11 @@ using testing::find;
 
 TEST(UnenforcedTest, TableLookup) {
   EXPECT_NE(findUnenforced("VirtualService.spec.http.delegate"), nullptr);
-  EXPECT_EQ(findUnenforced("VirtualService.spec.http.match.sourceLabels"), nullptr);  // enforced
-  EXPECT_EQ(findUnenforced("VirtualService.spec.http.mirror"), nullptr);  // enforced
-  EXPECT_EQ(findUnenforced("VirtualService.spec.http.corsPolicy"), nullptr);  // enforced
+  EXPECT_EQ(findUnenforced("VirtualService.spec.http.match.sourceLabels"), nullptr);   // enforced
+  EXPECT_EQ(findUnenforced("VirtualService.spec.http.mirror"), nullptr);               // enforced
+  EXPECT_EQ(findUnenforced("VirtualService.spec.http.corsPolicy"), nullptr);           // enforced
   EXPECT_NE(findUnenforced("ServiceEntry.spec.resolution=dns_round_robin"), nullptr);  // any case
-  EXPECT_EQ(findUnenforced("ServiceEntry.spec.resolution=DNS"), nullptr);  // enforced
+  EXPECT_EQ(findUnenforced("ServiceEntry.spec.resolution=DNS"), nullptr);              // enforced
   EXPECT_EQ(findUnenforced("ServiceEntry.spec.resolution=STATIC"), nullptr);
   EXPECT_EQ(findUnenforced("VirtualService.spec.http.timeout"), nullptr);
   EXPECT_EQ(findUnenforced("VirtualService.spec.http.route"), nullptr);

@@ -41,8 +41,8 @@ const std::string kSubsetsDr =
 std::vector<RuleCase> cases() {
   std::vector<RuleCase> c;
   // ---- VirtualService
-  c.push_back({"vs_needs_routes", vs("hosts: [svc]"), vsRule(kRoute),
-               "http, tcp or tls must be provided"});
+  c.push_back(
+      {"vs_needs_routes", vs("hosts: [svc]"), vsRule(kRoute), "http, tcp or tls must be provided"});
   c.push_back({"vs_host_format", vs("hosts: [\"bad_host!\"]\nhttp:\n- " + std::string(kRoute)),
                vs("hosts: [svc.example.com]\nhttp:\n- route:\n  - destination: {host: svc}"),
                "invalid (label"});
@@ -59,9 +59,11 @@ std::vector<RuleCase> cases() {
                "duplicate hosts in virtual service"});
   c.push_back({"vs_duplicate_wildcard_hosts",
                vs("hosts: [\"*.foo.com\", \"*.com\"]\ngateways: [gw]\nhttp:\n- route:\n  - "
-                  "destination: {host: svc}") + kGateway,
+                  "destination: {host: svc}") +
+                   kGateway,
                vs("hosts: [\"*.foo.com\", \"*.bar.org\"]\ngateways: [gw]\nhttp:\n- route:\n  - "
-                  "destination: {host: svc}") + kGateway,
+                  "destination: {host: svc}") +
+                   kGateway,
                "duplicate hosts in virtual service"});
   c.push_back({"route_and_redirect",
                vsRule("route:\n- destination: {host: svc}\nredirect: {uri: /x}"),
@@ -88,8 +90,7 @@ std::vector<RuleCase> cases() {
   c.push_back({"action_required", vsRule("match:\n- uri: {prefix: /a}"),
                vsRule("match:\n- uri: {prefix: /a}\nroute:\n- destination: {host: svc}"),
                "HTTP route, redirect or direct_response is required"});
-  c.push_back({"weight_negative",
-               vsRule("route:\n- destination: {host: svc}\n  weight: -1"),
+  c.push_back({"weight_negative", vsRule("route:\n- destination: {host: svc}\n  weight: -1"),
                vsRule("route:\n- destination: {host: svc}\n  weight: 1"), "weight -1 < 0"});
   c.push_back({"weight_total_zero",
                vsRule("route:\n- destination: {host: a}\n  weight: 0\n- destination: {host: b}\n  "
@@ -142,22 +143,22 @@ std::vector<RuleCase> cases() {
                vsRule(std::string(kRoute) +
                       "\nretries: {attempts: 1, retryOn: \"5xx,reset,503,connect-failure\"}"),
                "\"bogus\" is not a valid retryOn policy"});
-  c.push_back({"fault_percentage_range",
-               vsRule(std::string(kRoute) +
-                      "\nfault: {abort: {httpStatus: 503, percentage: {value: 150}}}"),
-               vsRule(std::string(kRoute) +
-                      "\nfault: {abort: {httpStatus: 503, percentage: {value: 50}}}"),
-               "percentage 150 is not in range 0..100"});
+  c.push_back(
+      {"fault_percentage_range",
+       vsRule(std::string(kRoute) +
+              "\nfault: {abort: {httpStatus: 503, percentage: {value: 150}}}"),
+       vsRule(std::string(kRoute) + "\nfault: {abort: {httpStatus: 503, percentage: {value: 50}}}"),
+       "percentage 150 is not in range 0..100"});
   c.push_back({"fault_percentage_tiny",
                vsRule(std::string(kRoute) +
                       "\nfault: {abort: {httpStatus: 503, percentage: {value: 0.00001}}}"),
                vsRule(std::string(kRoute) +
                       "\nfault: {abort: {httpStatus: 503, percentage: {value: 0.0001}}}"),
                "is neither 0.0, nor in range [0.0001, 100.0]"});
-  c.push_back({"fault_needs_action", vsRule(std::string(kRoute) + "\nfault: {}"),
-               vsRule(std::string(kRoute) +
-                      "\nfault: {delay: {fixedDelay: 1s, percentage: {value: 10}}}"),
-               "HTTP fault injection must have an abort and/or a delay"});
+  c.push_back(
+      {"fault_needs_action", vsRule(std::string(kRoute) + "\nfault: {}"),
+       vsRule(std::string(kRoute) + "\nfault: {delay: {fixedDelay: 1s, percentage: {value: 10}}}"),
+       "HTTP fault injection must have an abort and/or a delay"});
   c.push_back({"fault_delay_needs_fixed_delay",
                vsRule(std::string(kRoute) + "\nfault: {delay: {percentage: {value: 10}}}"),
                vsRule(std::string(kRoute) + "\nfault: {delay: {fixedDelay: 5ms}}"),
@@ -211,8 +212,8 @@ std::vector<RuleCase> cases() {
   c.push_back({"wrong_type_int", vsRule("route:\n- destination: {host: svc}\n  weight: abc"),
                vsRule("route:\n- destination: {host: svc}\n  weight: \"100\""),
                "expected an integer"});
-  c.push_back({"wrong_type_string", vsRule("route:\n- destination: {host: svc, subset: 1}") +
-                                        kSubsetsDr,
+  c.push_back({"wrong_type_string",
+               vsRule("route:\n- destination: {host: svc, subset: 1}") + kSubsetsDr,
                vsRule("route:\n- destination: {host: svc, subset: v1}") + kSubsetsDr,
                "expected a string, got number 1"});
   c.push_back({"wrong_type_list", vs("hosts: svc\nhttp:\n- " + std::string(kRoute)),
@@ -270,15 +271,13 @@ std::vector<RuleCase> cases() {
                vs("hosts: [svc]\ntcp:\n- match:\n  - destinationSubnets: [\"10.0.0.0/8\"]\n  "
                   "route:\n  - destination: {host: db}"),
                "is not a valid CIDR block"});
-  c.push_back({"cors_method",
-               vsRule(std::string(kRoute) + "\ncorsPolicy: {allowMethods: [FETCH]}"),
+  c.push_back({"cors_method", vsRule(std::string(kRoute) + "\ncorsPolicy: {allowMethods: [FETCH]}"),
                vsRule(std::string(kRoute) + "\ncorsPolicy: {allowMethods: [GET, POST]}"),
                "\"FETCH\" is not a supported HTTP method"});
 
   // ---- DestinationRule
   c.push_back({"dr_host_required", dr("subsets:\n- name: v1"),
-               dr("host: svc\nsubsets:\n- name: v1"),
-               "host is required"});
+               dr("host: svc\nsubsets:\n- name: v1"), "host is required"});
   c.push_back({"dr_host_format", dr("host: \"bad host\""), dr("host: \"*.example.com\""),
                "invalid (label"});
   c.push_back({"dr_duplicate_subsets", dr("host: svc\nsubsets:\n- name: v1\n- name: v1"),
@@ -364,8 +363,7 @@ std::vector<RuleCase> cases() {
                gw("servers:\n- port: {number: 80, name: http, protocol: HTTP}\n  hosts: "
                   "[\"*.example.com\"]"),
                "partial wildcard"});
-  c.push_back({"gw_port_required", gw("servers:\n- hosts: [\"*\"]"), kGateway,
-               "port is required"});
+  c.push_back({"gw_port_required", gw("servers:\n- hosts: [\"*\"]"), kGateway, "port is required"});
   c.push_back({"gw_port_range",
                gw("servers:\n- port: {number: 70000, name: http, protocol: HTTP}\n  hosts: "
                   "[\"*\"]"),
@@ -424,8 +422,7 @@ std::vector<RuleCase> cases() {
                se("hosts: [a.example.com]\nports:\n- {number: 80, name: a}\n- {number: 81, name: "
                   "b}"),
                "service entry port 80 already defined"});
-  c.push_back({"se_port_range",
-               se("hosts: [a.example.com]\nports:\n- {number: 0, name: a}"),
+  c.push_back({"se_port_range", se("hosts: [a.example.com]\nports:\n- {number: 0, name: a}"),
                se("hosts: [a.example.com]\nports:\n- {number: 1, name: a}"),
                "port number 0 must be in the range 1..65535"});
   c.push_back({"se_protocol",
@@ -433,25 +430,30 @@ std::vector<RuleCase> cases() {
                se("hosts: [a.example.com]\nports:\n- {number: 80, name: a, protocol: TCP}"),
                "unsupported protocol: SMTP"});
   c.push_back({"se_none_no_endpoints",
-               se("hosts: [a.example.com]\n" + port80 + "resolution: NONE\nendpoints:\n- "
+               se("hosts: [a.example.com]\n" + port80 +
+                  "resolution: NONE\nendpoints:\n- "
                   "address: 10.0.0.1"),
-               se("hosts: [a.example.com]\n" + port80 + "resolution: STATIC\nendpoints:\n- "
+               se("hosts: [a.example.com]\n" + port80 +
+                  "resolution: STATIC\nendpoints:\n- "
                   "address: 10.0.0.1"),
                "no endpoints should be provided for resolution type none"});
   c.push_back({"se_static_ip",
-               se("hosts: [a.example.com]\n" + port80 + "resolution: STATIC\nendpoints:\n- "
+               se("hosts: [a.example.com]\n" + port80 +
+                  "resolution: STATIC\nendpoints:\n- "
                   "address: not-an-ip"),
-               se("hosts: [a.example.com]\n" + port80 + "resolution: STATIC\nendpoints:\n- "
+               se("hosts: [a.example.com]\n" + port80 +
+                  "resolution: STATIC\nendpoints:\n- "
                   "address: \"::1\""),
                "is not a valid IP address"});
   c.push_back({"se_endpoint_port_defined",
-               se("hosts: [a.example.com]\n" + port80 + "resolution: STATIC\nendpoints:\n- "
+               se("hosts: [a.example.com]\n" + port80 +
+                  "resolution: STATIC\nendpoints:\n- "
                   "address: 10.0.0.1\n  ports: {grpc: 9000}"),
-               se("hosts: [a.example.com]\n" + port80 + "resolution: STATIC\nendpoints:\n- "
+               se("hosts: [a.example.com]\n" + port80 +
+                  "resolution: STATIC\nendpoints:\n- "
                   "address: 10.0.0.1\n  ports: {http: 8080}"),
                "endpoint port grpc is not defined by the service entry"});
-  c.push_back({"se_dns_wildcard",
-               se("hosts: [\"*.example.com\"]\n" + port80 + "resolution: DNS"),
+  c.push_back({"se_dns_wildcard", se("hosts: [\"*.example.com\"]\n" + port80 + "resolution: DNS"),
                se("hosts: [a.example.com]\n" + port80 + "resolution: DNS"),
                "hosts must be FQDN if no endpoints are provided for resolution mode DNS"});
   c.push_back({"se_selector_or_endpoints",
@@ -461,14 +463,13 @@ std::vector<RuleCase> cases() {
                se("hosts: [a.example.com]\n" + port80 +
                   "resolution: STATIC\nworkloadSelector: {labels: {app: a}}"),
                "only one of WorkloadSelector or Endpoints is allowed"});
-  c.push_back({"se_cidr_resolution",
-               se("hosts: [a.example.com]\naddresses: [\"10.0.0.0/24\"]\n" + port80 +
-                  "resolution: DNS"),
-               se("hosts: [a.example.com]\naddresses: [\"10.0.0.0/24\"]\n" + port80 +
-                  "resolution: STATIC\nendpoints:\n- address: 10.0.0.1"),
-               "CIDR addresses are allowed only for NONE/STATIC resolution types"});
-  c.push_back({"se_resolution_enum",
-               se("hosts: [a.example.com]\n" + port80 + "resolution: MAGIC"),
+  c.push_back(
+      {"se_cidr_resolution",
+       se("hosts: [a.example.com]\naddresses: [\"10.0.0.0/24\"]\n" + port80 + "resolution: DNS"),
+       se("hosts: [a.example.com]\naddresses: [\"10.0.0.0/24\"]\n" + port80 +
+          "resolution: STATIC\nendpoints:\n- address: 10.0.0.1"),
+       "CIDR addresses are allowed only for NONE/STATIC resolution types"});
+  c.push_back({"se_resolution_enum", se("hosts: [a.example.com]\n" + port80 + "resolution: MAGIC"),
                se("hosts: [a.example.com]\n" + port80 + "resolution: NONE"),
                "invalid resolution \"MAGIC\""});
 
@@ -478,16 +479,17 @@ std::vector<RuleCase> cases() {
                vsRule("route:\n- destination: {host: svc.default.svc.cluster.local, subset: v2}") +
                    kSubsetsDr,
                "Referenced host+subset in destinationrule not found: \"svc+v3\""});
-  c.push_back({"gateway_not_found",
-               vs("hosts: [a.example.com]\ngateways: [missing-gw]\nhttp:\n- " +
-                  std::string(kRoute)),
-               vs("hosts: [a.example.com]\ngateways: [gw, mesh]\nhttp:\n- route:\n  - "
-                  "destination: {host: svc}") +
-                   kGateway,
-               "Referenced gateway not found: \"missing-gw\""});
+  c.push_back(
+      {"gateway_not_found",
+       vs("hosts: [a.example.com]\ngateways: [missing-gw]\nhttp:\n- " + std::string(kRoute)),
+       vs("hosts: [a.example.com]\ngateways: [gw, mesh]\nhttp:\n- route:\n  - "
+          "destination: {host: svc}") +
+           kGateway,
+       "Referenced gateway not found: \"missing-gw\""});
   c.push_back({"duplicate_names", vsRule(kRoute) + vsRule(kRoute),
-               vsRule(kRoute) + doc("VirtualService", "vs2", "hosts: [other]\nhttp:\n- route:\n  "
-                                                             "- destination: {host: other}"),
+               vsRule(kRoute) + doc("VirtualService", "vs2",
+                                    "hosts: [other]\nhttp:\n- route:\n  "
+                                    "- destination: {host: other}"),
                "duplicate VirtualService default/vs"});
   // ---- Documents
   c.push_back({"name_required",
@@ -502,8 +504,9 @@ std::vector<RuleCase> cases() {
                "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: "
                "good-name.v1}\nspec: {hosts: [a], http: [{route: [{destination: {host: a}}]}]}\n",
                "must be a lower-case DNS-1123 subdomain"});
-  c.push_back({"spec_required", "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: "
-                                "{name: g}\n",
+  c.push_back({"spec_required",
+               "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: "
+               "{name: g}\n",
                kGateway, "spec is required"});
   c.push_back({"top_level_unknown",
                "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\n"
@@ -511,8 +514,9 @@ std::vector<RuleCase> cases() {
                "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\n"
                "spec: {host: a}\nstatus: {}\n",
                "unknown field \"specs\""});
-  c.push_back({"duplicate_field", "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
-                                  "metadata: {name: d}\nspec:\n  host: a\n  host: b\n",
+  c.push_back({"duplicate_field",
+               "apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+               "metadata: {name: d}\nspec:\n  host: a\n  host: b\n",
                "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\n"
                "spec:\n  host: a\n",
                "duplicate field"});
@@ -524,10 +528,10 @@ class RuleTest : public ::testing::TestWithParam<RuleCase> {};
 TEST_P(RuleTest, BadConfigReportsTheRuleAndGoodConfigPasses) {
   const RuleCase& c = GetParam();
   ConfigSet bad = loadString(c.bad, "bad.yaml");
-  EXPECT_TRUE(hasError(bad, c.message)) << "rule " << c.rule << ": expected an error containing '"
-                                        << c.message << "'; got:\n"
-                                        << dump(bad) << "input:\n"
-                                        << c.bad;
+  EXPECT_TRUE(hasError(bad, c.message))
+      << "rule " << c.rule << ": expected an error containing '" << c.message << "'; got:\n"
+      << dump(bad) << "input:\n"
+      << c.bad;
   ConfigSet good = loadString(c.good, "good.yaml");
   EXPECT_EQ(good.errorCount(), 0u) << "rule " << c.rule << ": good config has errors:\n"
                                    << dump(good) << "input:\n"
