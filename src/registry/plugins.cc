@@ -5,6 +5,7 @@
 #include "core/strings.h"
 
 // One include and one table line per registry (see README.md, "Adding a registry").
+#include "registry/consul/plugin.h"
 #include "registry/eureka/plugin.h"
 #include "registry/nacos/plugin.h"
 #include "registry/zookeeper/plugin.h"
@@ -17,6 +18,7 @@ std::span<const Plugin* const> plugins() {
       &nacos::plugin(),      // nacos://      Nacos v1 HTTP naming API; embedded server; method 2
       &eureka::plugin(),     // eureka://     Eureka REST /eureka/apps (+ delta); embedded server
       &zookeeper::plugin(),  // zookeeper://  Curator service discovery under /services
+      &consul::plugin(),     // consul://     Consul HTTP API, blocking queries; embedded agent
   };
   return table;
 }
