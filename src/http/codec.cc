@@ -1,19 +1,19 @@
 #include "http/codec.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "core/strings.h"
 
 namespace sluice::http {
 namespace {
 
-constexpr uint8_t kTok = 1;    // tchar
-constexpr uint8_t kVal = 2;    // field-value char (HTAB, SP, VCHAR, obs-text)
-constexpr uint8_t kTgt = 4;    // request-target char (VCHAR)
-constexpr uint8_t kHost = 8;   // Host field chars: reg-name / IP-literal / port
+constexpr uint8_t kTok = 1;   // tchar
+constexpr uint8_t kVal = 2;   // field-value char (HTAB, SP, VCHAR, obs-text)
+constexpr uint8_t kTgt = 4;   // request-target char (VCHAR)
+constexpr uint8_t kHost = 8;  // Host field chars: reg-name / IP-literal / port
 
 constexpr std::array<uint8_t, 256> makeTable() {
   std::array<uint8_t, 256> t{};
@@ -40,10 +40,14 @@ inline bool has(char c, uint8_t f) { return (kChars[static_cast<unsigned char>(c
 
 std::string describeChar(char c) {
   switch (c) {
-    case '\r': return "bare CR";
-    case '\n': return "bare LF";
-    case '\0': return "NUL";
-    default: return fmt::format("character 0x{:02x}", static_cast<unsigned char>(c));
+    case '\r':
+      return "bare CR";
+    case '\n':
+      return "bare LF";
+    case '\0':
+      return "NUL";
+    default:
+      return fmt::format("character 0x{:02x}", static_cast<unsigned char>(c));
   }
 }
 
@@ -101,7 +105,8 @@ HeadResult scanHead(std::string_view data, RequestHeadParser::ScanState& s, cons
     if (p[s.start + 1] != '\n') return fail(bad_status, "bare CR before the start line");
     s.start += 2;
     s.scanned = s.start;
-    if (s.start > lim.max_head_bytes) return fail(bad_status, "too many empty lines before the start line");
+    if (s.start > lim.max_head_bytes)
+      return fail(bad_status, "too many empty lines before the start line");
   }
   while (s.scanned < n) {
     const void* hit = std::memchr(p + s.scanned, '\n', n - s.scanned);
@@ -120,7 +125,8 @@ HeadResult scanHead(std::string_view data, RequestHeadParser::ScanState& s, cons
       return fail(head_status, fmt::format("head larger than {} bytes", lim.max_head_bytes));
     }
     if (i == s.start || p[i - 1] != '\r') {
-      return fail(bad_status, fmt::format("bare LF at byte {} of the head (CRLF required)", i - s.start));
+      return fail(bad_status,
+                  fmt::format("bare LF at byte {} of the head (CRLF required)", i - s.start));
     }
     if (s.first_line) {
       if (i - 1 - s.start > lim.max_request_line) {
@@ -286,14 +292,12 @@ std::string parseFieldLines(std::string_view block, Headers& out, FieldFacts& fa
     std::string_view name(p + pos, i - pos);
     if (p[i] != ':') {
       if (p[i] == ' ' || p[i] == '\t') {
-        return finish(
-            fmt::format("{} '{}': whitespace between field name and colon", what, name));
+        return finish(fmt::format("{} '{}': whitespace between field name and colon", what, name));
       }
       if (p[i] == '\r' && p[i + 1] == '\n') {
         return finish(fmt::format("{} line {}: missing ':'", what, line_no));
       }
-      return finish(
-          fmt::format("{} line {}: {} in field name", what, line_no, describeChar(p[i])));
+      return finish(fmt::format("{} line {}: {} in field name", what, line_no, describeChar(p[i])));
     }
     if (name.empty()) return finish(fmt::format("{} line {}: empty field name", what, line_no));
     ++i;
@@ -438,15 +442,16 @@ HeadResult RequestHeadParser::parse(std::string_view data, RequestHead& out) {
   while (i < line.size() && has(line[i], kTgt)) ++i;
   if (i == t) return fail(400, "request line: empty request target (expected one SP)");
   if (i == line.size() || line[i] != ' ') {
-    return fail(400, fmt::format("request line: {} in request target",
-                                 i == line.size() ? "missing version after" : describeChar(line[i])));
+    return fail(400,
+                fmt::format("request line: {} in request target",
+                            i == line.size() ? "missing version after" : describeChar(line[i])));
   }
   std::string_view target = line.substr(t, i - t);
   Version version;
   if (int st = parseVersion(line.substr(i + 1), version); st != 0) {
-    return fail(st, st == 505 ? fmt::format("unsupported HTTP version '{}'", line.substr(i + 1))
-                              : fmt::format("request line: invalid version '{}'",
-                                            line.substr(i + 1)));
+    return fail(st, st == 505
+                        ? fmt::format("unsupported HTTP version '{}'", line.substr(i + 1))
+                        : fmt::format("request line: invalid version '{}'", line.substr(i + 1)));
   }
 
   out.method.assign(method);
@@ -460,8 +465,7 @@ HeadResult RequestHeadParser::parse(std::string_view data, RequestHead& out) {
   FieldFacts facts;
   int status = 400;
   std::string_view block = head.substr(line_end + 2, head.size() - line_end - 4);
-  if (std::string err = parseFieldLines(block, out.headers, facts, "header");
-      !err.empty()) {
+  if (std::string err = parseFieldLines(block, out.headers, facts, "header"); !err.empty()) {
     return fail(status, std::move(err));
   }
   if (facts.host_count > 1) return fail(400, "multiple Host headers");
@@ -527,7 +531,8 @@ HeadResult ResponseHeadParser::parse(std::string_view data, ResponseHead& out,
     if (line[12] != ' ') return fail(502, "status line: expected SP after status code");
     reason = line.substr(13);
     for (char c : reason) {
-      if (!has(c, kVal)) return fail(502, fmt::format("status line: {} in reason", describeChar(c)));
+      if (!has(c, kVal))
+        return fail(502, fmt::format("status line: {} in reason", describeChar(c)));
     }
   }
   out.status = code;
@@ -538,8 +543,7 @@ HeadResult ResponseHeadParser::parse(std::string_view data, ResponseHead& out,
   FieldFacts facts;
   int status = 502;
   std::string_view block = head.substr(line_end + 2, head.size() - line_end - 4);
-  if (std::string err = parseFieldLines(block, out.headers, facts, "header");
-      !err.empty()) {
+  if (std::string err = parseFieldLines(block, out.headers, facts, "header"); !err.empty()) {
     return fail(502, std::move(err));
   }
   if (responseHasNoBody(code, request_was_head)) {
@@ -575,8 +579,7 @@ FramingResult framingFromHeaders(const Headers& headers, Version version, bool r
       return out;
     }
   }
-  if (std::string err = framingError(facts, version, request, status, out.framing);
-      !err.empty()) {
+  if (std::string err = framingError(facts, version, request, status, out.framing); !err.empty()) {
     out.status = ParseStatus::kError;
     out.error = {request ? status : 502, std::move(err)};
   }
@@ -621,9 +624,12 @@ ChunkResult ChunkedDecoder::decode(std::string_view data) {
     switch (state_) {
       case State::kSize: {
         int digit = -1;
-        if (c >= '0' && c <= '9') digit = c - '0';
-        else if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+        if (c >= '0' && c <= '9')
+          digit = c - '0';
+        else if (c >= 'a' && c <= 'f')
+          digit = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+          digit = c - 'A' + 10;
         if (digit >= 0) {
           if (chunk_remaining_ > (UINT64_MAX >> 4) || ++size_digits_ > 16) {
             return error("chunk size overflows");
@@ -633,8 +639,8 @@ ChunkResult ChunkedDecoder::decode(std::string_view data) {
           ++line_bytes_;
           break;
         }
-        if (size_digits_ == 0) return error(fmt::format("expected chunk size, got {}",
-                                                        describeChar(c)));
+        if (size_digits_ == 0)
+          return error(fmt::format("expected chunk size, got {}", describeChar(c)));
         if (c == ';' || c == ' ' || c == '\t') {
           state_ = State::kExt;
         } else if (c == '\r') {
@@ -646,7 +652,8 @@ ChunkResult ChunkedDecoder::decode(std::string_view data) {
         break;
       }
       case State::kExt:
-        // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ): skipped, characters checked.
+        // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ): skipped, characters
+        // checked.
         if (c == ';') ext_started_ = true;
         if (c == '\r') {
           // Whitespace after the size is only allowed before a ';' (BWS), not on its own.
@@ -840,8 +847,8 @@ void removeHopByHop(Headers& headers) {
     }
   }
   static constexpr std::string_view kHopByHop[] = {
-      "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",
-      "trailer"};
+      "connection",        "keep-alive", "proxy-connection", "te",
+      "transfer-encoding", "upgrade",    "trailer"};
   std::erase_if(headers.entries(), [&](const Headers::Entry& e) {
     for (std::string_view h : kHopByHop) {
       if (equalsIgnoreCase(e.first, h)) return true;
@@ -857,6 +864,31 @@ bool expectsContinue(const RequestHead& head) {
   if (head.version != Version::kHttp11) return false;
   auto v = head.headers.get("expect");
   return v && equalsIgnoreCase(trim(*v), "100-continue");
+}
+
+namespace {
+
+class Http1ServerCodec final : public ServerCodec {
+ public:
+  explicit Http1ServerCodec(const Limits& limits) : parser_(limits) {}
+  void onIngress(std::string_view data, RequestHead& head,
+                 ServerCodecCallbacks& callbacks) override {
+    HeadResult r = parser_.parse(data, head);
+    if (r.status == ParseStatus::kComplete) {
+      callbacks.onRequestHead(head, r);
+    } else if (r.status == ParseStatus::kError) {
+      callbacks.onProtocolError(r);
+    }
+  }
+
+ private:
+  RequestHeadParser parser_;
+};
+
+}  // namespace
+
+std::unique_ptr<ServerCodec> makeHttp1ServerCodec(const Limits& limits) {
+  return std::make_unique<Http1ServerCodec>(limits);
 }
 
 }  // namespace sluice::http

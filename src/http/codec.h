@@ -53,9 +53,10 @@
 //   ChunkedDecoder: call decode(data) in a loop:
 //     ChunkResult c = dec.decode(data);
 //     forward c.data if not empty (a view into `data`);  data.remove_prefix(c.consumed);
-//     kError -> 400 (request) / 502 (response); kComplete -> body and trailers done (dec.trailers()),
-//     data now starts at the next message; kIncomplete with c.consumed == 0 -> read more bytes.
-//     (The trailer section is left unconsumed in the caller's buffer until it is complete.)
+//     kError -> 400 (request) / 502 (response); kComplete -> body and trailers done
+//     (dec.trailers()), data now starts at the next message; kIncomplete with c.consumed == 0 ->
+//     read more bytes. (The trailer section is left unconsumed in the caller's buffer until it is
+//     complete.)
 //   To forward a chunked body re-chunked: appendChunkHeader(n) + data + "\r\n"; end with
 //   appendLastChunk(). Or, when the next hop also speaks chunked, forward the raw consumed bytes
 //   (they were validated by the decoder).
@@ -67,6 +68,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -133,10 +135,10 @@ class RequestHeadParser {
 
   // Where the end-of-head scan stands; exposed for the head parsers only.
   struct ScanState {
-    size_t scanned = 0;     // bytes checked for LF so far
-    size_t start = 0;       // first byte of the head after skipped leading CRLFs
-    size_t lines = 0;       // complete lines seen in the head (request/status line included)
-    bool first_line = true; // still inside the request/status line
+    size_t scanned = 0;      // bytes checked for LF so far
+    size_t start = 0;        // first byte of the head after skipped leading CRLFs
+    size_t lines = 0;        // complete lines seen in the head (request/status line included)
+    bool first_line = true;  // still inside the request/status line
   };
 
  private:
@@ -252,5 +254,39 @@ bool expectsContinue(const RequestHead& head);
 bool isTokenChar(unsigned char c);
 bool isValidToken(std::string_view s);
 bool isFieldValueChar(unsigned char c);  // HTAB, SP, VCHAR, obs-text
+
+// ---------------------------------------------------------------------------------------------
+// The server side of a downstream connection's protocol, as the connection manager drives it:
+// bytes in, callbacks out (Proxygen's HTTPCodec shape), so another protocol (HTTP/2: one stream
+// per request) can replace HTTP/1.1 without the connection manager changing how it is fed.
+//
+// Today's scope: request heads and protocol errors come through the callbacks; the body of an
+// HTTP/1.1 request follows on the same bytes and is read by the caller per HeadResult::framing
+// (proxy/body_pump.h), and responses are written with serializeResponseHead. One codec per
+// connection, on that connection's thread; never throws.
+class ServerCodecCallbacks {
+ public:
+  virtual ~ServerCodecCallbacks() = default;
+  // A whole request head is in `head`; `result.consumed` bytes of the input belong to it (the
+  // caller drops them), `result.framing` says how its body follows.
+  virtual void onRequestHead(RequestHead& head, const HeadResult& result) = 0;
+  // The input is not valid HTTP; `result.error` has the status to answer and why. The
+  // connection cannot continue.
+  virtual void onProtocolError(const HeadResult& result) = 0;
+};
+
+class ServerCodec {
+ public:
+  virtual ~ServerCodec() = default;
+  // `data`: every byte received and not yet consumed, starting where the last request (or the
+  // connection) began. Calls back at most once per call: onRequestHead or onProtocolError; no
+  // call means more bytes are needed. Feeding the same bytes again plus new ones is allowed and
+  // costs only the new bytes.
+  virtual void onIngress(std::string_view data, RequestHead& head,
+                         ServerCodecCallbacks& callbacks) = 0;
+};
+
+// The HTTP/1.1 server codec (RequestHeadParser underneath).
+std::unique_ptr<ServerCodec> makeHttp1ServerCodec(const Limits& limits);
 
 }  // namespace sluice::http

@@ -254,12 +254,26 @@ awaitable<void> handleRequest(RequestContext& rc) {
 // What the parse phase ended in: a head (or a malformed one), or the connection's end.
 enum class HeadWait : uint8_t { kParsed, kClosed };
 
-// Phase 1 helper: whether the bytes so far hold a whole head (or a malformed one). Starts the
-// request-headers deadline at the first byte of a head.
-bool headReady(Downstream& d, http::RequestHeadParser& parser, http::RequestHead& head,
-               http::HeadResult& parsed) {
-  parsed = parser.parse(d.in.view(), head);
-  if (parsed.status != http::ParseStatus::kIncomplete) return true;
+// Phase 1: the codec's callbacks for one wait for a request head.
+struct HeadCallbacks final : http::ServerCodecCallbacks {
+  http::HeadResult result;
+  bool arrived = false;  // a head, or a protocol error, is in `result`
+  void onRequestHead(http::RequestHead&, const http::HeadResult& r) override {
+    result = r;
+    arrived = true;
+  }
+  void onProtocolError(const http::HeadResult& r) override {
+    result = r;
+    arrived = true;
+  }
+};
+
+// Whether the bytes so far hold a whole head (or a malformed one). Starts the request-headers
+// deadline at the first byte of a head.
+bool headReady(Downstream& d, http::ServerCodec& codec, http::RequestHead& head,
+               HeadCallbacks& callbacks) {
+  codec.onIngress(d.in.view(), head, callbacks);
+  if (callbacks.arrived) return true;
   if (!d.in.empty() && d.watch.phase() == DownstreamWatch::Phase::kIdle) {
     d.watch.enter(DownstreamWatch::Phase::kHead);
   }
@@ -269,14 +283,14 @@ bool headReady(Downstream& d, http::RequestHeadParser& parser, http::RequestHead
 std::string_view orUnknown(std::string_view s) { return s.empty() ? "unknown" : s; }
 
 awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& listener) {
-  http::RequestHeadParser parser(w.options().limits);
+  std::unique_ptr<http::ServerCodec> codec = http::makeHttp1ServerCodec(w.options().limits);
   http::RequestHead head;
   for (;;) {
     // Phase 1: parse the next request head (pipelined bytes may already be buffered). Inline,
     // not a coroutine of its own: it runs for every request.
-    http::HeadResult parsed;
+    HeadCallbacks callbacks;
     HeadWait wait = HeadWait::kParsed;
-    while (!headReady(d, parser, head, parsed)) {
+    while (!headReady(d, *codec, head, callbacks)) {
       asio::error_code ec;
       size_t n = co_await readMore(d.socket, d.in, ec);
       if (ec || n == 0) {
@@ -292,6 +306,7 @@ awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& l
       }
       break;
     }
+    http::HeadResult& parsed = callbacks.result;
     d.watch.enter(DownstreamWatch::Phase::kBusy);
     d.in_request = true;
     auto start = steady_clock::now();
