@@ -258,8 +258,7 @@ GrpcMessage GrpcNamingService::instanceRequest(Connection& conn, const GrpcMessa
   auto inst = parseInstanceJson(*instance_doc, request.type + ".instance");
   if (!inst) return fail(inst.error());
   std::string type = stringOr(request.body, "type", "");
-  GrpcMessage response =
-      makeResponse(persistent ? "InstanceResponse" : "InstanceResponse", request);
+  GrpcMessage response = makeResponse("InstanceResponse", request);
   response.body["type"] = type;
   InstanceKey key{inst->cluster, inst->ip, inst->port};
   if (type == "registerInstance") {

@@ -226,6 +226,35 @@ TEST(NacosGrpc, EphemeralInstancesLiveAsLongAsTheirConnection) {
   }));
 }
 
+TEST(NacosGrpc, PersistentInstancesOutliveTheirConnection) {
+  RunningRegistry registry;
+  auto conn = connectTo(registry.grpc());
+  ASSERT_TRUE(conn);
+  GrpcMessage persistent = instanceRequest("registerInstance", "db", "10.0.0.40", 5432);
+  persistent.type = "PersistentInstanceRequest";
+  persistent.body["instance"]["ephemeral"] = false;
+  auto r = conn->request(persistent);
+  ASSERT_TRUE(r) << r.error().message;
+  // InstanceRequest is for ephemeral instances only.
+  GrpcMessage wrong = instanceRequest("registerInstance", "db", "10.0.0.41", 5432);
+  wrong.body["instance"]["ephemeral"] = false;
+  EXPECT_FALSE(conn->request(wrong));
+  // An ephemeral one beside it shows when the close has been processed.
+  ASSERT_TRUE(conn->request(instanceRequest("registerInstance", "db", "10.0.0.42", 5432)));
+  conn->close();
+  EXPECT_TRUE(registry.eventually([&] {
+    return registry.server().store().findInstance(
+               "public", "DEFAULT_GROUP@@db", InstanceKey{"DEFAULT", "10.0.0.42", 5432}) == nullptr;
+  }));
+  EXPECT_TRUE(registry.hasInstance("db", "10.0.0.40", 5432));
+  EXPECT_TRUE(registry.onIo([&] {
+    const NamingInstance* inst = registry.server().store().findInstance(
+        "public", "DEFAULT_GROUP@@db", InstanceKey{"DEFAULT", "10.0.0.40", 5432});
+    return inst != nullptr && !inst->ephemeral && inst->connection_id.empty();
+  }));
+  EXPECT_FALSE(registry.hasInstance("db", "10.0.0.41", 5432));
+}
+
 TEST(NacosGrpc, DeregisterRemovesOnlyThatInstance) {
   RunningRegistry registry;
   auto conn = connectTo(registry.grpc());

@@ -312,7 +312,8 @@ TEST(NacosWatcher, RefreshNowPollsAtOnceAndCallsBackAfterTheChangeWasReported) {
   std::promise<size_t> refreshed;
   auto started = std::chrono::steady_clock::now();
   watcher.refreshNow([&] {
-    const Service* p = find(recorder.last(), "service-provider");
+    auto services = recorder.last();  // find() points into it: keep it alive
+    const Service* p = find(services, "service-provider");
     refreshed.set_value(p == nullptr ? 0 : p->instances.size());
   });
   auto result = refreshed.get_future();
