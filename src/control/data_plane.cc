@@ -1,10 +1,9 @@
 #include "control/data_plane.h"
 
-#include <csignal>
-
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <csignal>
 
 #include "core/log.h"
 #include "net/socket_mark.h"
@@ -25,7 +24,13 @@ class ProxyServerSink : public SnapshotSink {
     server_.setConfigErrors(std::move(errors));
   }
   void setRegistryStatus(std::vector<registry::SourceStatus> status) override {
-    server_.setRegistryStatus(std::move(status));
+    std::vector<proxy::RegistrySourceStatus> out;
+    out.reserve(status.size());
+    for (auto& s : status) {
+      out.push_back(
+          {std::move(s.source), s.reachable, std::move(s.last_error), s.last_success_unix_ms});
+    }
+    server_.setRegistryStatus(std::move(out));
   }
 
  private:

@@ -1,13 +1,13 @@
 #include "proxy/proxy_server.h"
 
+#include <fmt/format.h>
+
+#include <asio/post.hpp>
 #include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include <asio/post.hpp>
-#include <fmt/format.h>
 
 #include "core/log.h"
 #include "http/server.h"
@@ -28,7 +28,7 @@ struct ProxyServer::Impl {
   mutable std::mutex mu;
   std::shared_ptr<const MeshSnapshot> latest;
   std::vector<std::string> config_errors;
-  std::vector<registry::SourceStatus> registry_status;
+  std::vector<RegistrySourceStatus> registry_status;
   bool started = false;
   bool draining = false;
   bool done = false;
@@ -57,9 +57,7 @@ struct ProxyServer::Impl {
 
 namespace {
 
-std::string_view pathOf(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
+std::string_view pathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
 }  // namespace
 
@@ -78,7 +76,8 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
       j["config_errors"] = config_errors;
       auto& rs = j["registries"] = nlohmann::json::array();
       for (const auto& s : registry_status) {
-        rs.push_back({{"source", s.source}, {"reachable", s.reachable},
+        rs.push_back({{"source", s.source},
+                      {"reachable", s.reachable},
                       {"last_error", s.last_error},
                       {"last_success_unix_ms", s.last_success_unix_ms}});
       }
@@ -92,15 +91,15 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
     co_return http::Response::text(200, clustersText(false));
   }
   if (path == "/stats/prometheus" || path == "/stats") {
-    auto per_worker = onEachWorker<std::vector<RequestSeries>>(
-        [](Worker& w) { return w.stats().collect(); });
+    auto per_worker =
+        onEachWorker<std::vector<RequestSeries>>([](Worker& w) { return w.stats().collect(); });
     std::string source = options.service_node.empty() ? "unknown" : options.service_node;
     std::string body = renderPrometheus(per_worker, source, "source");
     auto totals = onEachWorker<std::array<uint64_t, 6>>([](Worker& w) {
       const WorkerStats& s = w.stats();
       return std::array<uint64_t, 6>{s.downstream_connections_total, s.downstream_requests_total,
-                                     s.upstream_connections_total, s.tcp_connections_total,
-                                     s.tcp_connect_failures_total, s.inbound_connections_total};
+                                     s.upstream_connections_total,   s.tcp_connections_total,
+                                     s.tcp_connect_failures_total,   s.inbound_connections_total};
     });
     std::array<uint64_t, 6> sum{};
     for (const auto& t : totals) {
@@ -134,8 +133,8 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
 }
 
 std::string ProxyServer::Impl::clustersText(bool json) {
-  auto per_worker = onEachWorker<std::vector<ClusterDump>>(
-      [](Worker& w) { return w.dumpClusters(); });
+  auto per_worker =
+      onEachWorker<std::vector<ClusterDump>>([](Worker& w) { return w.dumpClusters(); });
   // Merge workers: counters add up, health/ejection is reported if any worker sees it.
   std::map<std::string, ClusterDump> merged;
   for (const auto& dumps : per_worker) {
@@ -159,7 +158,7 @@ std::string ProxyServer::Impl::clustersText(bool json) {
       }
     }
   }
-  std::vector<registry::SourceStatus> registries;
+  std::vector<RegistrySourceStatus> registries;
   {
     std::lock_guard lock(mu);
     registries = registry_status;
@@ -168,20 +167,25 @@ std::string ProxyServer::Impl::clustersText(bool json) {
     nlohmann::json j;
     auto& cs = j["clusters"] = nlohmann::json::array();
     for (const auto& [name, c] : merged) {
-      nlohmann::json cj{{"name", name}, {"pending_requests", c.pending_requests},
-                        {"overflows", c.overflows}};
+      nlohmann::json cj{
+          {"name", name}, {"pending_requests", c.pending_requests}, {"overflows", c.overflows}};
       auto& eps = cj["endpoints"] = nlohmann::json::array();
       for (const auto& e : c.endpoints) {
-        eps.push_back({{"address", e.address}, {"labels", e.labels}, {"healthy", e.healthy},
-                       {"ejected", e.ejected}, {"active_requests", e.active_requests},
-                       {"connections", e.connections}, {"requests", e.requests},
+        eps.push_back({{"address", e.address},
+                       {"labels", e.labels},
+                       {"healthy", e.healthy},
+                       {"ejected", e.ejected},
+                       {"active_requests", e.active_requests},
+                       {"connections", e.connections},
+                       {"requests", e.requests},
                        {"failures", e.failures}});
       }
       cs.push_back(std::move(cj));
     }
     auto& rs = j["registries"] = nlohmann::json::array();
     for (const auto& s : registries) {
-      rs.push_back({{"source", s.source}, {"reachable", s.reachable}, {"last_error", s.last_error}});
+      rs.push_back(
+          {{"source", s.source}, {"reachable", s.reachable}, {"last_error", s.last_error}});
     }
     return j.dump(2);
   }
@@ -198,13 +202,15 @@ std::string ProxyServer::Impl::clustersText(bool json) {
       for (const auto& [k, v] : e.labels) {
         labels += (labels.empty() ? "" : ",") + k + "=" + v;
       }
-      std::string health = !e.healthy ? "/failed_eds_health" : e.ejected ? "/failed_outlier_check"
-                                                                         : "healthy";
-      out += fmt::format("{0}::{1}::labels::{2}\n{0}::{1}::health_flags::{3}\n"
-                         "{0}::{1}::rq_active::{4}\n{0}::{1}::cx_active::{5}\n"
-                         "{0}::{1}::rq_total::{6}\n{0}::{1}::rq_error::{7}\n",
-                         name, e.address, labels, health, e.active_requests, e.connections,
-                         e.requests, e.failures);
+      std::string health = !e.healthy  ? "/failed_eds_health"
+                           : e.ejected ? "/failed_outlier_check"
+                                       : "healthy";
+      out += fmt::format(
+          "{0}::{1}::labels::{2}\n{0}::{1}::health_flags::{3}\n"
+          "{0}::{1}::rq_active::{4}\n{0}::{1}::cx_active::{5}\n"
+          "{0}::{1}::rq_total::{6}\n{0}::{1}::rq_error::{7}\n",
+          name, e.address, labels, health, e.active_requests, e.connections, e.requests,
+          e.failures);
     }
   }
   return out;
@@ -217,7 +223,8 @@ ProxyServer::~ProxyServer() {
   wait();
 }
 
-Status ProxyServer::start(const ProxyOptions& options, std::shared_ptr<const MeshSnapshot> initial) {
+Status ProxyServer::start(const ProxyOptions& options,
+                          std::shared_ptr<const MeshSnapshot> initial) {
   Impl& m = *impl_;
   if (initial == nullptr) {
     return makeError(ErrorCode::kInvalidArgument, ErrorSource::kConfig, "no initial snapshot");
@@ -328,7 +335,7 @@ void ProxyServer::setConfigErrors(std::vector<std::string> errors) {
   impl_->config_errors = std::move(errors);
 }
 
-void ProxyServer::setRegistryStatus(std::vector<registry::SourceStatus> status) {
+void ProxyServer::setRegistryStatus(std::vector<RegistrySourceStatus> status) {
   std::lock_guard lock(impl_->mu);
   impl_->registry_status = std::move(status);
 }

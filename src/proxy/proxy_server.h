@@ -27,8 +27,8 @@
 #include "core/result.h"
 #include "net/address.h"
 #include "proxy/proxy_options.h"
+#include "proxy/registry_source_status.h"
 #include "proxy/snapshot.h"
-#include "registry/registry.h"
 
 namespace sluice::proxy {
 
@@ -50,7 +50,7 @@ class ProxyServer {
   // Shown on /config_dump (config files that failed to load; the last good snapshot serves).
   void setConfigErrors(std::vector<std::string> errors);
   // Shown on /clusters and /config_dump.
-  void setRegistryStatus(std::vector<registry::SourceStatus> status);
+  void setRegistryStatus(std::vector<RegistrySourceStatus> status);
   // Stops accepting, lets in-flight requests finish for up to `grace`, then closes everything.
   // wait() returns afterwards. Any thread; idempotent.
   void drain(std::chrono::milliseconds grace);

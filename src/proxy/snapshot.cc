@@ -62,8 +62,8 @@ bool TcpRoute::applies(const net::IpAddress& dialled, uint32_t port) const {
   return false;
 }
 
-const MeshSnapshot::NacosRewriteRule* MeshSnapshot::nacosRewriteFor(uint32_t port) const {
-  for (const auto& r : nacos_rewrite_rules) {
+const MeshSnapshot::InterceptionRule* MeshSnapshot::interceptionFor(uint32_t port) const {
+  for (const auto& r : interception_rules) {
     if (!r.port || *r.port == port) return &r;
   }
   return nullptr;

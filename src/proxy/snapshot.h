@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/interception.h"
 #include "net/address.h"
 #include "proxy/cluster.h"
 #include "proxy/route_table.h"
@@ -108,15 +109,22 @@ struct MeshSnapshot {
   };
   std::vector<ReverseDnsRule> reverse_dns_rules;  // empty = method 1 disabled
 
-  // Nacos instance-list rewrite (method 2): the listener ports of recognised Nacos-subscribe
-  // EnvoyFilters (nullopt = every port). Empty = method 2 disabled.
-  struct NacosRewriteRule {
-    std::optional<uint16_t> port;
+  // Registry interception (method 2): the listener ports of recognised registry-subscribe
+  // EnvoyFilters (the seed's Nacos Lua filter), each with the rewriter of the registry plug-in
+  // that answers there. Empty = method 2 disabled.
+  struct InterceptionRule {
+    std::optional<uint16_t> port;  // EnvoyFilter listener portNumber; nullopt = every port
     std::string filter_name;
+    // The registry's rewriter, shared by every worker (const, stateless: http/interception.h).
+    // Control never publishes a rule without one; null only in hand-made test snapshots.
+    std::shared_ptr<const http::InterceptionRewriter> rewriter;
   };
-  std::vector<NacosRewriteRule> nacos_rewrite_rules;
+  std::vector<InterceptionRule> interception_rules;
   // The rule that applies to a request to `port`, or nullptr.
-  const NacosRewriteRule* nacosRewriteFor(uint32_t port) const;
+  const InterceptionRule* interceptionFor(uint32_t port) const;
+  // The former names, until the registry-interception filter uses the ones above.
+  using NacosRewriteRule = InterceptionRule;
+  const InterceptionRule* nacosRewriteFor(uint32_t port) const { return interceptionFor(port); }
 
   std::vector<std::string> diagnostics;      // problems found while building
   std::vector<std::string> unenforced;       // config fields accepted but not enforced

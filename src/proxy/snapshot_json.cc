@@ -187,10 +187,12 @@ nlohmann::json MeshSnapshot::toJson() const {
                            {"port", r.port ? nlohmann::json(*r.port) : nlohmann::json("all")},
                            {"pod_cidrs", cidrs}});
   }
+  // "nacos_rewrite": the name /config_dump has always used for the method-2 rules.
   auto& nr = j["nacos_rewrite"] = nlohmann::json::array();
-  for (const auto& r : nacos_rewrite_rules) {
+  for (const auto& r : interception_rules) {
     nr.push_back({{"filter", r.filter_name},
-                  {"port", r.port ? nlohmann::json(*r.port) : nlohmann::json("all")}});
+                  {"port", r.port ? nlohmann::json(*r.port) : nlohmann::json("all")},
+                  {"registry", r.rewriter ? std::string(r.rewriter->registry()) : ""}});
   }
   rd["addresses"] = nlohmann::json::object();
   for (const auto& [addr, idx] : reverse_dns) rd["addresses"][addr] = services[idx].fqdn;

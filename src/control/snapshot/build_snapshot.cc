@@ -30,7 +30,7 @@ std::shared_ptr<const proxy::MeshSnapshot> Builder::build() {
   buildTcpRoutes();
   buildGatewayListeners();
   buildReverseDns();
-  buildNacosRewrite();
+  buildInterceptionRules();
   noteUnenforced();
   return snap_;
 }

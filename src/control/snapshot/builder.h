@@ -87,7 +87,7 @@ class Builder {
 
   // interception.cc
   void buildReverseDns();
-  void buildNacosRewrite();
+  void buildInterceptionRules();
   bool insidePodCidrs(const std::string& text) const;
 
   // unenforced.cc

@@ -4,11 +4,16 @@
 #include <fmt/format.h>
 
 #include "control/snapshot/builder.h"
+#include "registry/plugins.h"
 
 namespace sluice::control::snapshot {
 
 using proxy::MeshService;
 using proxy::MeshSnapshot;
+
+namespace {
+constexpr const char* kSeedFilterRegistry = "nacos";
+}  // namespace
 
 // An address inside the pod CIDRs of some reverse-DNS EnvoyFilter.
 bool Builder::insidePodCidrs(const std::string& text) const {
@@ -54,9 +59,19 @@ void Builder::buildReverseDns() {
   }
 }
 
-void Builder::buildNacosRewrite() {
+void Builder::buildInterceptionRules() {
+  // The recognised registry-subscribe EnvoyFilter is the seed's Nacos Lua filter: the Nacos
+  // plug-in's rewriter does what its Lua did.
+  const registry::Plugin* plugin = registry::findPlugin(kSeedFilterRegistry);
   for (const auto& nr : in_.config.nacos_rewrite) {
-    snap_->nacos_rewrite_rules.push_back({nr.port, nr.filter_name});
+    if (plugin == nullptr || plugin->rewriter == nullptr) {
+      diag(
+          fmt::format("{}EnvoyFilter {}: no registry plug-in '{}' with an interception "
+                      "rewriter; method 2 is not applied",
+                      where(nr.pos), nr.filter_name, kSeedFilterRegistry));
+      continue;
+    }
+    snap_->interception_rules.push_back({nr.port, nr.filter_name, plugin->rewriter});
   }
 }
 

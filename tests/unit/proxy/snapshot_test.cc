@@ -28,10 +28,10 @@ MeshSnapshot handMade() {
   rdns.pod_cidrs = {*net::Cidr::parse("10.0.128.0/18")};
   rdns.filter_name = "rdns";
   snap.reverse_dns_rules.push_back(rdns);
-  MeshSnapshot::NacosRewriteRule nacos;
+  MeshSnapshot::InterceptionRule nacos;
   nacos.port = 8848;
   nacos.filter_name = "nacos-subscribe";
-  snap.nacos_rewrite_rules.push_back(nacos);
+  snap.interception_rules.push_back(nacos);
   GatewayListener gl;
   gl.port = 80;
   snap.gateway_listeners.push_back(std::move(gl));
@@ -69,11 +69,11 @@ TEST(MeshSnapshotLookups, FindByAddressHonoursRulePortAndPodCidrs) {
 
 TEST(MeshSnapshotLookups, InterceptionRuleAndGatewayListenerByPort) {
   auto snap = handMade();
-  ASSERT_NE(snap.nacosRewriteFor(8848), nullptr);
-  EXPECT_EQ(snap.nacosRewriteFor(8848)->filter_name, "nacos-subscribe");
-  EXPECT_EQ(snap.nacosRewriteFor(80), nullptr);
-  snap.nacos_rewrite_rules.front().port.reset();
-  EXPECT_NE(snap.nacosRewriteFor(80), nullptr) << "no portNumber: every port";
+  ASSERT_NE(snap.interceptionFor(8848), nullptr);
+  EXPECT_EQ(snap.interceptionFor(8848)->filter_name, "nacos-subscribe");
+  EXPECT_EQ(snap.interceptionFor(80), nullptr);
+  snap.interception_rules.front().port.reset();
+  EXPECT_NE(snap.interceptionFor(80), nullptr) << "no portNumber: every port";
   ASSERT_NE(snap.findGatewayListener(80), nullptr);
   EXPECT_EQ(snap.findGatewayListener(8080), nullptr);
 }

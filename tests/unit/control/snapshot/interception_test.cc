@@ -1,4 +1,4 @@
-// Snapshot assembly: interception rules (method 1 reverse DNS).
+// Snapshot assembly: interception rules (method 1 reverse DNS, method 2 registry interception).
 #include <gtest/gtest.h>
 
 #include "snapshot_fixtures.h"
@@ -27,6 +27,18 @@ TEST(Snapshot, ReverseDnsOutsidePodCidrIsIgnored) {
   ef.replace(pos, 13, "192.168.0.0/16");
   auto snap = build(ef);
   EXPECT_EQ(snap->findByAddress("10.0.128.11", 8070), nullptr);
+}
+
+TEST(Snapshot, NacosSubscribeFilterGetsTheNacosPluginsRewriter) {
+  auto snap = build(readSeed("external-envoyfilter.yaml"));
+  ASSERT_EQ(snap->interception_rules.size(), 1u);
+  const auto& rule = snap->interception_rules.front();
+  ASSERT_NE(rule.rewriter, nullptr);
+  EXPECT_EQ(rule.rewriter->registry(), "nacos");
+  ASSERT_TRUE(rule.port.has_value());
+  EXPECT_EQ(snap->interceptionFor(*rule.port), &rule);
+  EXPECT_EQ(snap->toJson()["nacos_rewrite"][0]["registry"], "nacos");
+  EXPECT_TRUE(build("")->interception_rules.empty()) << "no EnvoyFilter: method 2 disabled";
 }
 
 }  // namespace
