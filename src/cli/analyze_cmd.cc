@@ -12,8 +12,9 @@ namespace sluice::cli {
 
 void addAnalyzeCommand(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
-      "analyze", "Validate Istio YAML (files or directories) like `istioctl analyze`; exit 0 "
-                 "without errors, 1 with errors, 2 on usage errors");
+      "analyze",
+      "Validate Istio YAML (files or directories) like `istioctl analyze`; exit 0 "
+      "without errors, 1 with errors, 2 on usage errors");
   struct Flags {
     std::vector<std::string> paths;
     config::AnalyzeOutput output = config::AnalyzeOutput::kText;

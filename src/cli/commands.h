@@ -7,10 +7,10 @@
 namespace sluice::cli {
 
 void addAnalyzeCommand(CLI::App& app, int& exit_code);
-void addProxyCommands(CLI::App& app, int& exit_code);     // proxy, gateway
-void addRegistryCommand(CLI::App& app, int& exit_code);   // registry
-void addDemoAppCommand(CLI::App& app, int& exit_code);    // demo-app provider|consumer
-void addDemoCommand(CLI::App& app, int& exit_code);       // demo
+void addProxyCommands(CLI::App& app, int& exit_code);         // proxy, gateway
+void addRegistryCommand(CLI::App& app, int& exit_code);       // registry
+void addDemoAppCommand(CLI::App& app, int& exit_code);        // demo-app provider|consumer
+void addDemoCommand(CLI::App& app, int& exit_code);           // demo
 void addInitNetfilterCommand(CLI::App& app, int& exit_code);  // init-netfilter
 
 }  // namespace sluice::cli

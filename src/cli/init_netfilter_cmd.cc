@@ -46,8 +46,9 @@ int run(const InitNetfilterFlags& flags) {
   spec.proxy_mark = flags.proxy_mark;
   spec.exclude_outbound_ports = flags.exclude_outbound_ports;
   spec.exclude_inbound_ports = flags.exclude_inbound_ports;
-  for (auto [texts, out] : {std::pair{&flags.exclude_outbound_cidrs, &spec.exclude_outbound_cidrs},
-                            std::pair{&flags.include_outbound_cidrs, &spec.include_outbound_cidrs}}) {
+  for (auto [texts, out] :
+       {std::pair{&flags.exclude_outbound_cidrs, &spec.exclude_outbound_cidrs},
+        std::pair{&flags.include_outbound_cidrs, &spec.include_outbound_cidrs}}) {
     for (const auto& text : *texts) {
       auto cidr = net::Cidr::parse(text);
       if (!cidr) {
@@ -87,7 +88,8 @@ void addInitNetfilterCommand(CLI::App& app, int& exit_code) {
       "Redirect this network namespace's traffic through the sidecar (what istio-init does)");
   cmd->add_option("--outbound-port", flags->outbound_port, "sidecar transparent outbound port")
       ->capture_default_str();
-  cmd->add_option("--inbound-port", flags->inbound_port, "sidecar inbound port (unset: no inbound)");
+  cmd->add_option("--inbound-port", flags->inbound_port,
+                  "sidecar inbound port (unset: no inbound)");
   cmd->add_option("--dns-port", flags->dns_port, "sidecar DNS port (unset: DNS not redirected)");
   cmd->add_option("--proxy-uid", flags->proxy_uid, "uid whose traffic bypasses interception");
   cmd->add_option("--proxy-mark", flags->proxy_mark,

@@ -57,7 +57,8 @@ void addCommon(CLI::App& cmd, CommonFlags& f, bool config_required) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd.add_flag("--access-log", f.access_log, "One access-log line per request on stdout");
-  cmd.add_option("--namespace", f.ns, "Namespace of registry services, of short names and of this workload "
+  cmd.add_option("--namespace", f.ns,
+                 "Namespace of registry services, of short names and of this workload "
                  "(sourceNamespace)")
       ->capture_default_str();
   cmd.add_option("--service-node", f.service_node, "This workload's name (metrics labels)");
@@ -190,7 +191,8 @@ void addProxyCommands(CLI::App& app, int& exit_code) {
     auto port_offset = std::make_shared<int>(0);
     auto listen_host = std::make_shared<std::string>("127.0.0.1");
     auto* cmd = app.add_subcommand(
-        "gateway", "Ingress gateway: listeners from Gateway resources, routes from VirtualServices");
+        "gateway",
+        "Ingress gateway: listeners from Gateway resources, routes from VirtualServices");
     addCommon(*cmd, *f, /*config_required=*/true);
     cmd->add_option("--port-offset", *port_offset,
                     "Gateway server port N listens on N + offset (e.g. 80 -> 18080 with 18000)")

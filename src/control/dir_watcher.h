@@ -15,12 +15,11 @@
 // Threading: everything runs on the io_context given to the constructor; `on_change` is called on
 // it. start()/stop() must be called from that context's thread (or before it runs).
 
+#include <asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <asio/io_context.hpp>
 
 #include "core/result.h"
 

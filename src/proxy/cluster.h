@@ -18,7 +18,8 @@
 namespace sluice::proxy {
 
 struct Endpoint {
-  std::string ip;  // an IP literal; a DNS name for ServiceEntry resolution DNS (resolved on connect)
+  std::string
+      ip;  // an IP literal; a DNS name for ServiceEntry resolution DNS (resolved on connect)
   uint16_t port = 0;
   std::map<std::string, std::string> labels;  // registry metadata / ServiceEntry endpoint labels
   uint32_t weight = 1;
@@ -53,17 +54,17 @@ struct LbSettings {
 
 struct ConnectionPoolSettings {
   static constexpr uint32_t kUnlimited = std::numeric_limits<uint32_t>::max();
-  uint32_t max_connections = kUnlimited;            // tcp.maxConnections, per upstream host
+  uint32_t max_connections = kUnlimited;              // tcp.maxConnections, per upstream host
   std::chrono::milliseconds connect_timeout{10'000};  // tcp.connectTimeout
-  uint32_t max_pending_requests = kUnlimited;       // http.http1MaxPendingRequests
-  uint32_t max_requests_per_connection = 0;         // 0 = unlimited, 1 = no keep-alive
+  uint32_t max_pending_requests = kUnlimited;         // http.http1MaxPendingRequests
+  uint32_t max_requests_per_connection = 0;           // 0 = unlimited, 1 = no keep-alive
   std::chrono::milliseconds idle_timeout{3'600'000};  // http.idleTimeout
 };
 
 struct OutlierSettings {
-  bool enabled = false;  // set when the DestinationRule has an outlierDetection block
-  uint32_t consecutive_5xx = 5;       // 0 = off
-  uint32_t consecutive_gateway = 0;   // 0 = off; 502/503/504
+  bool enabled = false;              // set when the DestinationRule has an outlierDetection block
+  uint32_t consecutive_5xx = 5;      // 0 = off
+  uint32_t consecutive_gateway = 0;  // 0 = off; 502/503/504
   std::chrono::milliseconds interval{10'000};
   std::chrono::milliseconds base_ejection{30'000};
   uint32_t max_ejection_percent = 10;
@@ -71,10 +72,10 @@ struct OutlierSettings {
 };
 
 struct Cluster {
-  std::string name;     // "outbound|<port>|<subset>|<host>", Envoy's spelling
-  std::string host;     // service FQDN
-  std::string subset;   // "" = all endpoints of the service
-  uint32_t port = 0;    // service port this cluster serves; 0 = any (registry services)
+  std::string name;    // "outbound|<port>|<subset>|<host>", Envoy's spelling
+  std::string host;    // service FQDN
+  std::string subset;  // "" = all endpoints of the service
+  uint32_t port = 0;   // service port this cluster serves; 0 = any (registry services)
   std::vector<Endpoint> endpoints;
   LbSettings lb;
   ConnectionPoolSettings pool;

@@ -1,9 +1,9 @@
 #include "proxy/route_table.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <re2/re2.h>
+
+#include <algorithm>
 
 #include "core/strings.h"
 
@@ -114,10 +114,14 @@ bool StringMatcher::matches(std::string_view input) const {
 
 std::string StringMatcher::describe() const {
   switch (kind) {
-    case Kind::kExact: return (ignore_case ? "exact(ignoreCase):" : "exact:") + value;
-    case Kind::kPrefix: return (ignore_case ? "prefix(ignoreCase):" : "prefix:") + value;
-    case Kind::kRegex: return "regex:" + value;
-    case Kind::kPresent: return "present";
+    case Kind::kExact:
+      return (ignore_case ? "exact(ignoreCase):" : "exact:") + value;
+    case Kind::kPrefix:
+      return (ignore_case ? "prefix(ignoreCase):" : "prefix:") + value;
+    case Kind::kRegex:
+      return "regex:" + value;
+    case Kind::kPresent:
+      return "present";
   }
   return "";
 }
@@ -168,13 +172,20 @@ RetryPolicy RetryPolicy::parse(uint32_t attempts, std::string_view retry_on) {
         continue;
       }
     }
-    if (name == "5xx") p.on_5xx = true;
-    else if (name == "gateway-error") p.on_gateway_error = true;
-    else if (name == "connect-failure") p.on_connect_failure = true;
-    else if (name == "refused-stream") p.on_refused_stream = true;
-    else if (name == "retriable-4xx") p.on_retriable_4xx = true;
-    else if (name == "reset" || name == "reset-before-request") p.on_reset = true;
-    else if (name == "retriable-status-codes") p.on_retriable_status_codes = true;
+    if (name == "5xx")
+      p.on_5xx = true;
+    else if (name == "gateway-error")
+      p.on_gateway_error = true;
+    else if (name == "connect-failure")
+      p.on_connect_failure = true;
+    else if (name == "refused-stream")
+      p.on_refused_stream = true;
+    else if (name == "retriable-4xx")
+      p.on_retriable_4xx = true;
+    else if (name == "reset" || name == "reset-before-request")
+      p.on_reset = true;
+    else if (name == "retriable-status-codes")
+      p.on_retriable_status_codes = true;
     // gRPC policies look at grpc-status, which an HTTP/1.1 upstream does not send; they are
     // accepted (they are in Istio's default list) and can never fire here.
     else if (name == "unavailable" || name == "cancelled" || name == "deadline-exceeded" ||
@@ -262,14 +273,18 @@ std::vector<std::string> RouteTable::index() {
     for (const auto& d : vhosts[i].domains) {
       int idx = static_cast<int>(i);
       if (d == "*") {
-        if (catch_all_ < 0) catch_all_ = idx;
-        else duplicates.push_back(d);
+        if (catch_all_ < 0)
+          catch_all_ = idx;
+        else
+          duplicates.push_back(d);
       } else if (d.starts_with("*.")) {
         std::string suffix = d.substr(1);
         bool dup = std::any_of(wildcards_.begin(), wildcards_.end(),
                                [&](const auto& w) { return w.first == suffix; });
-        if (dup) duplicates.push_back(d);
-        else wildcards_.emplace_back(std::move(suffix), idx);
+        if (dup)
+          duplicates.push_back(d);
+        else
+          wildcards_.emplace_back(std::move(suffix), idx);
       } else if (!exact_.emplace(d, idx).second) {
         duplicates.push_back(d);
       }
@@ -390,8 +405,8 @@ std::string redirectLocation(const Redirect& redirect, const MatchBlock* matched
   // Envoy keeps the query string unless the redirect replaces the path with one of its own.
   std::string_view query = request.path.substr(pathOnly(request.path).size());
   if (path.find('?') == std::string::npos) path.append(query);
-  bool default_port = port == 0 || (scheme == "http" && port == 80) ||
-                      (scheme == "https" && port == 443);
+  bool default_port =
+      port == 0 || (scheme == "http" && port == 80) || (scheme == "https" && port == 443);
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   if (default_port) return fmt::format("{}://{}{}", scheme, host, path);
   return fmt::format("{}://{}:{}{}", scheme, host, port, path);

@@ -124,8 +124,9 @@ struct FaultPolicy {
   double delay_percent = 0;  // 0..100; absent percentage = 0 (Istio: nothing is delayed)
   int abort_status = 0;      // 0 = no abort
   double abort_percent = 0;  // absent percentage = 0 (Istio: nothing is aborted)
-  bool enabled() const { return (delay.count() > 0 && delay_percent > 0) ||
-                                (abort_status > 0 && abort_percent > 0); }
+  bool enabled() const {
+    return (delay.count() > 0 && delay_percent > 0) || (abort_status > 0 && abort_percent > 0);
+  }
 };
 
 struct CorsPolicy {
@@ -193,7 +194,7 @@ struct Mirror {
 struct Route {
   enum class Action : uint8_t { kRoute, kRedirect, kDirectResponse };
 
-  std::string name;             // "<vs namespace>/<vs name>/<rule name or index>"
+  std::string name;                 // "<vs namespace>/<vs name>/<rule name or index>"
   std::vector<MatchBlock> matches;  // empty = match everything
   Action action = Action::kRoute;
   std::vector<WeightedCluster> clusters;

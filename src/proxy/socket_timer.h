@@ -5,11 +5,10 @@
 // handler may already be queued when the coroutine disarms the timer and moves on, so the state
 // it touches is shared with it and the socket is reached only while still armed.
 
-#include <chrono>
-#include <memory>
-
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
 
 namespace sluice::proxy {
 

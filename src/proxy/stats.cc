@@ -1,10 +1,10 @@
 #include "proxy/stats.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "proxy/load_balancer.h"
 

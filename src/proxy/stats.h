@@ -19,8 +19,8 @@ namespace sluice::proxy {
 
 // Istio's default duration buckets, in milliseconds.
 inline constexpr std::array<double, 19> kDurationBucketsMs = {
-    0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000,
-    600000, 1800000, 3600000};
+    0.5,  1,    5,     10,    25,    50,     100,    250,     500,    1000,
+    2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000};
 
 struct RequestSeries {
   std::string destination_service;

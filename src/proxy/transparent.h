@@ -13,11 +13,10 @@
 // Inbound listeners (ListenerContext::inbound) skip all of this: the connection was redirected
 // on its way into the pod and is relayed to its original destination, the local application.
 
-#include <chrono>
-#include <optional>
-
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <optional>
 
 #include "core/result.h"
 #include "proxy/worker.h"

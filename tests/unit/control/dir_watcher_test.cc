@@ -1,14 +1,13 @@
 #include "control/dir_watcher.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 namespace sluice::control {
 namespace {

@@ -1,9 +1,9 @@
 #include "proxy/load_balancer.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <set>
-
-#include <gtest/gtest.h>
 
 namespace sluice::proxy {
 namespace {
@@ -230,7 +230,7 @@ TEST(ClusterState, EndpointStateSurvivesUpdatesAndRetiredOnesAreFreedOnRelease) 
   s.update(c);
   EXPECT_EQ(s.endpoints().size(), 1u);
   EXPECT_FALSE(second->present);  // still alive: a request holds it
-  s.release(*second);              // freed here (ASan would flag a use after)
+  s.release(*second);             // freed here (ASan would flag a use after)
   c = clusterOf(2);
   s.update(c);
   EXPECT_EQ(s.endpoints().size(), 2u);

@@ -1,8 +1,8 @@
 #include "proxy/protocol_sniffer.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace sluice::proxy {
 namespace {
@@ -24,7 +24,7 @@ TEST(ProtocolSniffer, EveryProperPrefixOfARequestLineNeedsMore) {
 
 TEST(ProtocolSniffer, NonHttpIsRecognisedAtTheFirstImpossibleByte) {
   EXPECT_EQ(sniffHttp(std::string_view("\x16\x03\x01\x02\x00", 5)), Sniffed::kOther);  // TLS
-  EXPECT_EQ(sniffHttp("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Sniffed::kOther);  // h2 preface
+  EXPECT_EQ(sniffHttp("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Sniffed::kOther);           // h2 preface
   EXPECT_EQ(sniffHttp("get / HTTP/1.1\r\n"), Sniffed::kOther);  // methods are upper case
   EXPECT_EQ(sniffHttp("PING\r\n"), Sniffed::kOther);
   EXPECT_EQ(sniffHttp("GET  / HTTP/1.1\r\n"), Sniffed::kOther);  // empty target

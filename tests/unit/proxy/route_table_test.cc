@@ -1,10 +1,10 @@
 #include "proxy/route_table.h"
 
-#include <map>
-#include <random>
-
 #include <gtest/gtest.h>
 #include <re2/re2.h>
+
+#include <map>
+#include <random>
 
 namespace sluice::proxy {
 namespace {
