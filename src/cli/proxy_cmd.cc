@@ -190,6 +190,7 @@ void addProxyCommands(CLI::App& app, int& exit_code) {
     auto f = std::make_shared<CommonFlags>();
     auto port_offset = std::make_shared<int>(0);
     auto listen_host = std::make_shared<std::string>("127.0.0.1");
+    auto ephemeral_ports = std::make_shared<bool>(false);
     auto* cmd = app.add_subcommand(
         "gateway",
         "Ingress gateway: listeners from Gateway resources, routes from VirtualServices");
@@ -200,11 +201,15 @@ void addProxyCommands(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--listen-host", *listen_host, "Address the gateway listeners bind")
         ->capture_default_str();
-    cmd->callback([f, port_offset, listen_host, &exit_code] {
+    cmd->add_flag("--ephemeral-ports", *ephemeral_ports,
+                  "Every Gateway server port listens on a port the kernel picks (instead of "
+                  "N + offset); the readiness line lists them in server port order");
+    cmd->callback([f, port_offset, listen_host, ephemeral_ports, &exit_code] {
       auto o = baseOptions(*f, "sluice gateway");
       o.proxy.mode = proxy::ProxyOptions::Mode::kGateway;
       o.proxy.port_offset = *port_offset;
       o.proxy.listen_host = *listen_host;
+      o.proxy.ephemeral_gateway_ports = *ephemeral_ports;
       exit_code = control::runDataPlane(o, std::cout, std::cerr);
     });
   }

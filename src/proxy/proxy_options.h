@@ -20,7 +20,9 @@ struct ProxyOptions {
   std::vector<net::HostPort> transparent_listen;
   // sidecar: inbound listener(s) for traffic redirected to the pod (relayed to the application)
   std::vector<net::HostPort> inbound_listen;
-  int port_offset = 0;                    // gateway: server port N listens on N + port_offset
+  int port_offset = 0;  // gateway: server port N listens on N + port_offset
+  // gateway: every server port listens on a port the kernel picks (tests; gateway_ports.h)
+  bool ephemeral_gateway_ports = false;
   std::string listen_host = "127.0.0.1";  // gateway
   net::HostPort admin{"127.0.0.1", 0};
   int concurrency = 1;

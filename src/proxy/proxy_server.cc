@@ -17,6 +17,7 @@ namespace sluice::proxy {
 
 struct ProxyServer::Impl {
   ProxyOptions options;
+  std::unique_ptr<GatewayPorts> gateway_ports;  // before the workers: they hold a reference
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context admin_io{1};
   std::unique_ptr<http::Server> admin;
@@ -237,12 +238,14 @@ Status ProxyServer::start(const ProxyOptions& options,
     return invalidArgument("sidecar mode needs at least one listen or transparent listen address");
   }
   m.options = options;
+  m.gateway_ports =
+      std::make_unique<GatewayPorts>(options.port_offset, options.ephemeral_gateway_ports);
   {
     std::lock_guard lock(m.mu);
     m.latest = initial;
   }
   for (int i = 0; i < options.concurrency; ++i) {
-    m.workers.push_back(std::make_unique<Worker>(i, m.options));
+    m.workers.push_back(std::make_unique<Worker>(i, m.options, *m.gateway_ports));
   }
   // Listeners are opened here, before the threads run, so bind errors are reported by start().
   for (auto& w : m.workers) w->setSnapshot(initial);
@@ -319,11 +322,10 @@ std::vector<net::HostPort> ProxyServer::boundAddresses() const {
   std::vector<net::HostPort> out;
   std::lock_guard lock(m.mu);
   if (!m.latest) return out;
+  // In Gateway server port order (the snapshot's), each with the port it is listened on.
   for (const auto& gl : m.latest->gateway_listeners) {
-    int port = static_cast<int>(gl.port) + m.options.port_offset;
-    if (port > 0 && port <= 65535) {
-      out.push_back(net::HostPort{m.options.listen_host, static_cast<uint16_t>(port)});
-    }
+    auto port = m.gateway_ports->port(gl.port);
+    if (port && *port != 0) out.push_back(net::HostPort{m.options.listen_host, *port});
   }
   return out;
 }

@@ -12,9 +12,10 @@
 
 namespace sluice::proxy {
 
-Worker::Worker(int id, const ProxyOptions& options)
+Worker::Worker(int id, const ProxyOptions& options, GatewayPorts& gateway_ports)
     : id_(id),
       options_(options),
+      gateway_ports_(gateway_ports),
       rng_(std::random_device{}() ^ (uint64_t(id) << 32)),
       io_(1),
       upstream_pool_(io_, stats_),
@@ -176,21 +177,26 @@ void Worker::accept(Acceptor* a) {
 }
 
 void Worker::reconcileGatewayListeners() {
-  std::vector<std::pair<net::HostPort, uint32_t>> want;
+  struct Wanted {
+    uint32_t server_port;
+    uint16_t port;  // 0: ephemeral, not opened by any worker yet
+  };
+  std::vector<Wanted> want;
   for (const auto& gl : snapshot_->gateway_listeners) {
-    int port = static_cast<int>(gl.port) + options_.port_offset;
-    if (port <= 0 || port > 65535) {
+    auto port = gateway_ports_.port(gl.port);
+    if (!port) {
       SLUICE_LOG_WARN("gateway port {} + offset {} is out of range; not served", gl.port,
                       options_.port_offset);
       continue;
     }
-    want.push_back({net::HostPort{options_.listen_host, static_cast<uint16_t>(port)}, gl.port});
+    want.push_back({gl.port, *port});
   }
   // Close listeners no longer wanted.
   for (auto it = acceptors_.begin(); it != acceptors_.end();) {
     bool keep = false;
-    for (const auto& [hp, cfg] : want) {
-      keep = keep || ((*it)->address.port == hp.port && (*it)->context.gateway_port == cfg);
+    for (const auto& w : want) {
+      keep =
+          keep || ((*it)->address.port == w.port && (*it)->context.gateway_port == w.server_port);
     }
     if (!keep) {
       asio::error_code ignored;
@@ -202,14 +208,18 @@ void Worker::reconcileGatewayListeners() {
       ++it;
     }
   }
-  for (const auto& [hp, cfg] : want) {
+  for (const auto& w : want) {
     bool have = false;
-    for (const auto& a : acceptors_) have = have || a->address.port == hp.port;
+    for (const auto& a : acceptors_) have = have || (w.port != 0 && a->address.port == w.port);
     if (have) continue;
     ListenerContext ctx;
     ctx.gateway = true;
-    ctx.gateway_port = cfg;
-    auto r = listen(hp, ctx);
+    ctx.gateway_port = w.server_port;
+    auto r = gateway_ports_.open(w.server_port, [&](uint16_t port) -> Result<uint16_t> {
+      auto bound = listen(net::HostPort{options_.listen_host, port}, ctx);
+      if (!bound) return tl::unexpected(bound.error());
+      return bound->port;
+    });
     if (!r) SLUICE_LOG_ERROR("gateway listener: {}", r.error().message);
   }
   listening_count.store(static_cast<uint32_t>(acceptors_.size()), std::memory_order_relaxed);

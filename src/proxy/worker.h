@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "proxy/access_log.h"
+#include "proxy/gateway_ports.h"
 #include "proxy/load_balancer.h"
 #include "proxy/proxy_options.h"
 #include "proxy/snapshot.h"
@@ -62,7 +63,8 @@ struct ClusterDump {
 
 class Worker {
  public:
-  Worker(int id, const ProxyOptions& options);
+  // `gateway_ports` is shared by every worker of a server and outlives them.
+  Worker(int id, const ProxyOptions& options, GatewayPorts& gateway_ports);
   ~Worker();
 
   asio::io_context& io() { return io_; }
@@ -131,6 +133,7 @@ class Worker {
   // then everything the coroutines may reference.
   int id_;
   const ProxyOptions& options_;
+  GatewayPorts& gateway_ports_;
   std::shared_ptr<const MeshSnapshot> snapshot_;
   std::unordered_map<std::string, std::unique_ptr<ClusterState>> states_;
   std::vector<ClusterState*> cluster_index_;
