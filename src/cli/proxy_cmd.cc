@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "control/data_plane.h"
 #include "net/address.h"
+#include "registry/plugins.h"
 
 namespace sluice::cli {
 
@@ -41,6 +42,7 @@ struct CommonFlags {
   std::vector<std::string> workload_labels;
   int64_t idle_timeout_ms = 3'600'000;
   int64_t request_headers_timeout_ms = 60'000;
+  int64_t registry_refresh_wait_ms = 1000;
 };
 
 void addCommon(CLI::App& cmd, CommonFlags& f, bool config_required) {
@@ -52,7 +54,13 @@ void addCommon(CLI::App& cmd, CommonFlags& f, bool config_required) {
       ->check(kHostPort)
       ->capture_default_str();
   cmd.add_option("--registry", f.registries,
-                 "Registry to watch, repeatable: nacos://HOST:PORT[?namespace=NS&group=GROUP]");
+                 "Registry to watch, repeatable: " + registry::supportedUrls());
+  cmd.add_option("--registry-refresh-wait-ms", f.registry_refresh_wait_ms,
+                 "A request to an address inside the reverse-DNS pod_cidrs that no known instance "
+                 "has first re-reads the registries, waiting at most this long (0 = pass it "
+                 "through at once)")
+      ->check(CLI::Range(int64_t{0}, int64_t{10'000}))
+      ->capture_default_str();
   cmd.add_option("--concurrency", f.concurrency, "Worker threads")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
@@ -95,6 +103,7 @@ control::DataPlaneOptions baseOptions(const CommonFlags& f, const char* name) {
   o.proxy.service_node = f.service_node;
   o.proxy.idle_timeout = std::chrono::milliseconds(f.idle_timeout_ms);
   o.proxy.request_headers_timeout = std::chrono::milliseconds(f.request_headers_timeout_ms);
+  o.proxy.registry_refresh_wait = std::chrono::milliseconds(f.registry_refresh_wait_ms);
   o.controller.config_dir = f.config_dir;
   o.controller.registry_urls = f.registries;
   o.controller.default_namespace = f.ns;

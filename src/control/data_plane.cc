@@ -2,6 +2,7 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <csignal>
 
@@ -74,8 +75,16 @@ int runDataPlane(const DataPlaneOptions& options, std::ostream& out, std::ostrea
     return exitCodeFor(initial.error());
   }
 
+  proxy::ProxyOptions proxy_options = options.proxy;
+  // Workers ask from their threads; the controller answers on `io` (after this function's io.run
+  // returns nothing answers any more: the workers' waits are bounded).
+  proxy_options.registry_refresh = [&io, &controller](std::function<void()> done) {
+    asio::post(io, [&controller, done = std::move(done)]() mutable {
+      controller.refreshRegistries(std::move(done));
+    });
+  };
   proxy::ProxyServer server;
-  if (auto st = server.start(options.proxy, *initial); !st) {
+  if (auto st = server.start(proxy_options, *initial); !st) {
     err << options.name << ": " << st.error().message << "\n";
     return exitCodeFor(st.error());
   }

@@ -215,6 +215,31 @@ void MeshController::onRegistryChange(size_t index, std::vector<registry::Servic
   checkSynced();
 }
 
+void MeshController::refreshRegistries(std::function<void()> done) {
+  if (!done) return;
+  if (stopped_ || !started_ || sources_.empty()) {
+    asio::post(io_, std::move(done));
+    return;
+  }
+  struct Pending {
+    size_t left;
+    std::function<void()> done;
+  };
+  auto pending = std::make_shared<Pending>(Pending{sources_.size(), std::move(done)});
+  std::weak_ptr<bool> alive = alive_;
+  for (auto& s : sources_) {
+    // The watcher reports a change (posted to io_) before it calls back (posted after it), so
+    // when the last one has answered, onRegistryChange has run and any rebuild it scheduled is
+    // queued ahead of the final post below.
+    s.watcher->refreshNow([this, alive, pending] {
+      asio::post(io_, [this, alive, pending] {
+        if (alive.expired() || --pending->left > 0) return;
+        asio::post(io_, std::move(pending->done));
+      });
+    });
+  }
+}
+
 void MeshController::armDamperTimer() {
   std::optional<RegistryDamper::Clock::time_point> next;
   for (const auto& s : sources_) {

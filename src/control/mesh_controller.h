@@ -107,6 +107,13 @@ class MeshController {
   // Re-reads the config dir now (what the DirWatcher triggers after its debounce).
   void reloadConfig();
 
+  // Re-reads every registry now (Watcher::refreshNow; a sidecar saw a request to an address in
+  // its pod CIDRs that no known instance has) and calls `done` on the io_context once every
+  // watcher has answered and the snapshot carrying what changed went to the sink. Without
+  // registries, or once stopped, `done` runs at once. Call on the io_context's thread; the
+  // caller bounds its own wait (a registry that hangs delays `done` until its read times out).
+  void refreshRegistries(std::function<void()> done);
+
   // Stops the watchers and timers; no publish happens afterwards. Idempotent.
   void stop();
 

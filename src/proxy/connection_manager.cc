@@ -16,6 +16,7 @@
 #include "http/codec.h"
 #include "proxy/body_pump.h"
 #include "proxy/filters/http_filter.h"
+#include "proxy/registry_refresh.h"
 #include "proxy/request_context.h"
 #include "proxy/respond.h"
 #include "proxy/retry_loop.h"
@@ -209,6 +210,12 @@ awaitable<void> handleRequest(RequestContext& rc) {
   }
   // Phase 2: resolve which service / virtual host the request is for.
   Resolution res = resolveRequest(*rc.snap, rc.listener, head);
+  // A pod address reverse DNS does not know (yet): maybe an instance registered since the last
+  // registry read. Refresh (bounded) and resolve again, so its first requests are governed too.
+  if (res.passthrough && co_await refreshForUnknownPodAddress(rc.w, *rc.snap, *res.passthrough)) {
+    rc.snap = rc.w.snapshot();
+    res = resolveRequest(*rc.snap, rc.listener, head);
+  }
   if (res.reply) co_return co_await sendReply(rc, *res.reply);
   if (res.passthrough) {
     WeightedCluster dest;

@@ -9,6 +9,7 @@
 
 #include "http/codec.h"
 #include "net/address.h"
+#include "proxy/registry_refresh.h"
 
 namespace sluice::proxy {
 
@@ -35,6 +36,11 @@ struct ProxyOptions {
   // (slow-header clients cannot hold connections forever). 0 = no timeout.
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
   std::chrono::milliseconds request_headers_timeout{std::chrono::seconds(60)};
+  // Method 1: a request to an address inside the pod CIDRs that no known instance has first asks
+  // for a registry re-read and waits for it at most `registry_refresh_wait` (0 = never; then it
+  // is passed through at once). See proxy/registry_refresh.h.
+  RegistryRefresh registry_refresh;
+  std::chrono::milliseconds registry_refresh_wait{1000};
 };
 
 }  // namespace sluice::proxy

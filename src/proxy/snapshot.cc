@@ -69,16 +69,31 @@ const MeshSnapshot::InterceptionRule* MeshSnapshot::interceptionFor(uint32_t por
   return nullptr;
 }
 
+namespace {
+
+bool rulesCover(const std::vector<MeshSnapshot::ReverseDnsRule>& rules, const net::IpAddress& addr,
+                uint16_t port) {
+  for (const auto& rule : rules) {
+    if (rule.port && *rule.port != port) continue;
+    for (const auto& c : rule.pod_cidrs) {
+      if (c.contains(addr)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool MeshSnapshot::reverseDnsCovers(std::string_view ip, uint16_t port) const {
+  if (reverse_dns_rules.empty()) return false;
+  auto addr = net::IpAddress::parse(ip);
+  return addr && rulesCover(reverse_dns_rules, *addr, port);
+}
+
 const MeshService* MeshSnapshot::findByAddress(std::string_view ip, uint16_t port) const {
   if (reverse_dns_rules.empty() || reverse_dns.empty()) return nullptr;
   auto addr = net::IpAddress::parse(ip);
-  if (!addr) return nullptr;
-  bool applies = false;
-  for (const auto& rule : reverse_dns_rules) {
-    if (rule.port && *rule.port != port) continue;
-    for (const auto& c : rule.pod_cidrs) applies = applies || c.contains(*addr);
-  }
-  if (!applies) return nullptr;
+  if (!addr || !rulesCover(reverse_dns_rules, *addr, port)) return nullptr;
   char buf[80];
   auto end = addr->v6 ? fmt::format_to_n(buf, sizeof buf, "[{}]:{}", ip, port)
                       : fmt::format_to_n(buf, sizeof buf, "{}:{}", ip, port);

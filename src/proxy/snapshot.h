@@ -146,6 +146,9 @@ struct MeshSnapshot {
   // Reverse-DNS lookup of a destination "ip" + port; nullptr when disabled, outside the pod
   // CIDRs, on another port than the filter's portNumber, or not a known instance.
   const MeshService* findByAddress(std::string_view ip, uint16_t port) const;
+  // True when a reverse-DNS rule applies to "ip" + port (inside its pod CIDRs, on its port):
+  // such an address is expected to be a registry instance, known or not yet.
+  bool reverseDnsCovers(std::string_view ip, uint16_t port) const;
   int serviceIndex(const MeshService* service) const {
     return service == nullptr ? -1 : static_cast<int>(service - services.data());
   }

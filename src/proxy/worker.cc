@@ -19,7 +19,9 @@ Worker::Worker(int id, const ProxyOptions& options, GatewayPorts& gateway_ports)
       rng_(std::random_device{}() ^ (uint64_t(id) << 32)),
       io_(1),
       upstream_pool_(io_, stats_),
-      access_log_(io_) {}
+      access_log_(io_),
+      refresher_(io_, RegistryRefresher::Options{options.registry_refresh,
+                                                 options.registry_refresh_wait}) {}
 
 Worker::~Worker() {
   stop();

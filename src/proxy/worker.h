@@ -23,6 +23,7 @@
 #include "proxy/gateway_ports.h"
 #include "proxy/load_balancer.h"
 #include "proxy/proxy_options.h"
+#include "proxy/registry_refresh.h"
 #include "proxy/snapshot.h"
 #include "proxy/stats.h"
 #include "proxy/upstream_pool.h"
@@ -93,6 +94,7 @@ class Worker {
     return static_cast<double>(rng_() % 1000000) < percent * 10000.0;
   }
   uint64_t nextRequestId() { return ++request_counter_; }
+  RegistryRefresher& registryRefresher() { return refresher_; }
   bool draining() const { return draining_; }
 
   // Connection tracking for drain: a connection registers a closer while it is idle.
@@ -148,6 +150,7 @@ class Worker {
   // access-log flush job is dropped with io_ (the log's destructor writes what is pending).
   UpstreamPool upstream_pool_;
   AccessLog access_log_;
+  RegistryRefresher refresher_;
   std::thread thread_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
 };

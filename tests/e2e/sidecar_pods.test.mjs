@@ -166,6 +166,20 @@ async function consumerCounter(topo, name, labelText = '') {
   return sum;
 }
 
+// Method 1's readiness: the consumer's sidecar maps both provider pod addresses back to
+// service-provider (reverse DNS on /config_dump). The consumer's own registry client may know the
+// providers before the sidecar's registry read does; a call in that gap still goes through the
+// mesh (an unknown pod address triggers a registry refresh first, see registry_refresh.test.mjs),
+// but counting mesh calls starts from a sidecar that has caught up.
+async function waitForReverseDns(topo) {
+  const want = [topo.v1, topo.v2].map((p) => `${p.ip}:${PROVIDER_PORT}`);
+  await e2e.waitFor(async () => {
+    const dump = JSON.parse(await consumerAdmin(topo, '/config_dump'));
+    const known = dump.reverse_dns?.addresses ?? {};
+    return want.every((a) => (known[a] ?? '').startsWith('service-provider.'));
+  }, { timeoutMs: 10_000, intervalMs: 100, what: `the consumer sidecar's reverse DNS to know ${want.join(' and ')}` });
+}
+
 // Requests the consumer's sidecar routed as the mesh service service-provider (not passthrough).
 const meshCalls = (topo) => consumerCounter(topo, 'istio_requests_total',
   'destination_service_name="service-provider"');
@@ -257,6 +271,7 @@ for (const method of [1, 2]) {
           assert.deepEqual(hosts.map((h) => h.port), [PROVIDER_PORT, PROVIDER_PORT]);
           assert.deepEqual(hosts.map((h) => h.metadata.label).sort(), ['v1', 'v2']);
         }
+        if (method === 1) await waitForReverseDns(topo);
         // Now through the mesh: the consumer's sidecar routes each call as service-provider.
         const viaMesh = await meshCalls(topo);
         assertRoundRobin(await echo(topo, 'world', 8), 'world', topo);

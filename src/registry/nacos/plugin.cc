@@ -100,9 +100,9 @@ const Plugin& plugin() {
   static const Plugin kPlugin{
       .name = "nacos",
       .url_syntax =
-          "nacos://HOST[:PORT][?namespace=NS&group=GROUP&transport=auto|grpc|http&grpcPort=N] "
-          "(port 8848, namespace public, group DEFAULT_GROUP, transport auto: gRPC push on "
-          "PORT+1000 when offered, else v1 polling)",
+          "nacos://HOST[:PORT][?namespace=NS&group=GROUP&transport=auto|grpc|http&grpcPort=N&"
+          "poll_interval_ms=N] (port 8848, namespace public, group DEFAULT_GROUP, transport auto: "
+          "gRPC push on PORT+1000 when offered, else v1 polling every 500 ms)",
       .make_watcher = makeWatcher,
       .server = serverPlugin(),
       .rewriter = std::make_shared<const InstanceListRewriter>(),

@@ -22,10 +22,12 @@ namespace sluice::registry::nacos {
 
 Result<NacosSource> parseNacosUrl(std::string_view url) {
   auto bad = [&](const std::string& what) {
-    return makeError(ErrorCode::kInvalidArgument, ErrorSource::kConfig,
-                     fmt::format("registry URL '{}': {} (expected "
-                                 "nacos://HOST:PORT[?namespace=NS&group=GROUP])",
-                                 url, what));
+    return makeError(
+        ErrorCode::kInvalidArgument, ErrorSource::kConfig,
+        fmt::format("registry URL '{}': {} (expected "
+                    "nacos://HOST:PORT[?namespace=NS&group=GROUP&transport=auto|grpc|http&"
+                    "grpcPort=N&poll_interval_ms=N])",
+                    url, what));
   };
   constexpr std::string_view kScheme = "nacos://";
   if (url.size() < kScheme.size() || !equalsIgnoreCase(url.substr(0, kScheme.size()), kScheme)) {
@@ -65,6 +67,10 @@ Result<NacosSource> parseNacosUrl(std::string_view url) {
       auto port = parseUint(trim(value), 65535);
       if (!port || *port == 0) return bad(fmt::format("grpcPort '{}' is not a port", value));
       source.grpc_port = static_cast<uint16_t>(*port);
+    } else if (key == "poll_interval_ms") {
+      auto ms = parseUint(trim(value), 3'600'000);
+      if (!ms || *ms < 50) return bad("poll_interval_ms must be an integer in [50, 3600000]");
+      source.poll_interval = std::chrono::milliseconds(*ms);
     } else {
       return bad(fmt::format("unknown parameter '{}'", key));
     }
@@ -266,10 +272,18 @@ SourceStatus NacosWatcher::status() const {
 
 Result<std::unique_ptr<Watcher>> makeWatcher(const std::string& url) {
   SLUICE_ASSIGN_OR_RETURN(NacosSource source, parseNacosUrl(url));
-  if (source.transport == NacosSource::Transport::kHttp) {
-    return std::unique_ptr<Watcher>(std::make_unique<NacosWatcher>(std::move(source)));
+  WatcherOptions http;
+  if (source.poll_interval) {
+    http.poll_interval = *source.poll_interval;
+    http.max_backoff = std::max(http.max_backoff, http.poll_interval);
   }
-  return std::unique_ptr<Watcher>(std::make_unique<NacosGrpcWatcher>(std::move(source)));
+  if (source.transport == NacosSource::Transport::kHttp) {
+    return std::unique_ptr<Watcher>(std::make_unique<NacosWatcher>(std::move(source), http));
+  }
+  GrpcWatcherOptions grpc;
+  grpc.http = http;
+  if (source.poll_interval) grpc.list_interval = *source.poll_interval;
+  return std::unique_ptr<Watcher>(std::make_unique<NacosGrpcWatcher>(std::move(source), grpc));
 }
 
 }  // namespace sluice::registry::nacos

@@ -1,6 +1,6 @@
 #pragma once
 // Watches one Nacos namespace/group over the HTTP Open API v1 and reports its services:
-//   nacos://HOST:PORT[?namespace=public&group=DEFAULT_GROUP]
+//   nacos://HOST:PORT[?namespace=public&group=DEFAULT_GROUP&poll_interval_ms=500]
 // Each poll lists the services (service/list, page by page) and each service's instances
 // (instance/list, all clusters, healthyOnly=false). on_change gets the full set after the first
 // successful poll and then only when something changed. Only enabled instances with weight > 0
@@ -15,6 +15,7 @@
 #include <asio/io_context.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,11 +35,13 @@ struct NacosSource {
   enum class Transport { kAuto, kGrpc, kHttp };
   Transport transport = Transport::kAuto;
   uint16_t grpc_port = 0;  // 0: the HTTP port + 1000, like nacos-client
+  // ?poll_interval_ms=: how often v1 polls (and gRPC re-reads the service list); unset = default
+  std::optional<std::chrono::milliseconds> poll_interval;
 };
 
-// Parses "nacos://HOST:PORT[?namespace=NS&group=GROUP&transport=auto|grpc|http&grpcPort=N]"
-// (port defaults to 8848). Unknown query parameters are errors, so a typo does not silently
-// watch the wrong namespace.
+// Parses "nacos://HOST:PORT[?namespace=NS&group=GROUP&transport=auto|grpc|http&grpcPort=N&
+// poll_interval_ms=N]" (port defaults to 8848, poll_interval_ms to 500). Unknown query parameters
+// are errors, so a typo does not silently watch the wrong namespace.
 Result<NacosSource> parseNacosUrl(std::string_view url);
 
 struct WatcherOptions {

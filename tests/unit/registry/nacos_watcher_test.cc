@@ -31,11 +31,16 @@ TEST(NacosUrl, ParsesHostPortNamespaceAndGroup) {
   EXPECT_EQ(full->namespace_id, "dev");
   EXPECT_EQ(full->group, "ORDERS");
   EXPECT_EQ(parseNacosUrl("nacos://10.0.0.1")->server.port, 8848);
+  EXPECT_FALSE(plain->poll_interval);
+  auto slow = parseNacosUrl("nacos://10.0.0.1?poll_interval_ms=60000");
+  ASSERT_TRUE(slow) << slow.error().message;
+  EXPECT_EQ(slow->poll_interval, std::chrono::milliseconds(60'000));
 }
 
 TEST(NacosUrl, RejectsOtherSchemesPathsAndUnknownParameters) {
   for (const char* bad : {"http://127.0.0.1:8848", "nacos://", "nacos://h:1/nacos",
-                          "nacos://h:1?namespce=dev", "nacos://h:99999", "nacos://h:1?group="}) {
+                          "nacos://h:1?namespce=dev", "nacos://h:99999", "nacos://h:1?group=",
+                          "nacos://h:1?poll_interval_ms=10", "nacos://h:1?poll_interval_ms=soon"}) {
     auto r = parseNacosUrl(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_NE(r.error().message.find(bad), std::string::npos) << r.error().message;
