@@ -7,6 +7,7 @@
 #include "control/snapshot/builder.h"
 #include "control/snapshot/vip_allocator.h"
 #include "core/strings.h"
+#include "registry/registry.h"
 
 namespace sluice::control::snapshot {
 
@@ -56,15 +57,16 @@ void Builder::addRegistryServices() {
       svc.name = rs.name;
       svc.ns = in_.default_namespace;
       svc.origin = MeshService::Origin::kRegistry;
-      svc.source = fmt::format("registry service {} (namespace {}, group {})", rs.name,
-                               rs.namespace_id.empty() ? "public" : rs.namespace_id,
-                               rs.group.empty() ? "DEFAULT_GROUP" : rs.group);
+      // The scope is the adapter's (its defaults filled in there): nothing registry-specific here.
+      std::string scope = registry::describeScope(rs);
+      svc.source = scope.empty() ? fmt::format("registry service {}", rs.name)
+                                 : fmt::format("registry service {} ({})", rs.name, scope);
       snap_->services.push_back(std::move(svc));
       idx = static_cast<int>(snap_->services.size() - 1);
       addHostForms(idx, fqdn);
     } else {
-      snap_->services[idx].source +=
-          fmt::format("; also group {} namespace {}", rs.group, rs.namespace_id);
+      std::string scope = registry::describeScope(rs);
+      snap_->services[idx].source += "; also " + (scope.empty() ? "another registry" : scope);
     }
     auto& svc = snap_->services[idx];
     for (const auto& inst : rs.instances) {

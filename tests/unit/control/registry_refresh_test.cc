@@ -57,7 +57,7 @@ class Sink : public SnapshotSink {
   std::vector<std::shared_ptr<const proxy::MeshSnapshot>> published;
 };
 
-std::shared_ptr<const proxy::MeshSnapshot> buildNames(const proxy::SnapshotInputs& in) {
+std::shared_ptr<const proxy::MeshSnapshot> buildNames(const SnapshotInputs& in) {
   auto snap = std::make_shared<proxy::MeshSnapshot>();
   snap->version = in.version;
   for (const auto& s : in.registry_services) {
