@@ -61,7 +61,11 @@ test('Spring Cloud Consul providers v1/v2 and the consumer on the embedded agent
   const [v1, v2, consumer] = await Promise.all([
     e2e.startDemoApp('consul', { role: 'provider', version: 'v1', registry }),
     e2e.startDemoApp('consul', { role: 'provider', version: 'v2', registry }),
-    e2e.startDemoApp('consul', { role: 'consumer', registry }),
+    // The consumer uses Spring Cloud Consul's TTL heartbeat instead of the HTTP check.
+    e2e.startDemoApp('consul', { role: 'consumer', registry, props: {
+      'spring.cloud.consul.discovery.heartbeat.enabled': 'true',
+      'spring.cloud.consul.discovery.heartbeat.ttl': '3s',
+    } }),
   ]);
 
   // The agent probed the providers' HTTP checks: both pass.
@@ -89,6 +93,20 @@ test('Spring Cloud Consul providers v1/v2 and the consumer on the embedded agent
     seen.push(r.body.match(HELLO)[1]);
   }
   assert.deepEqual([...new Set(seen)].sort(), ['v1', 'v2'], `consumer saw ${seen.join(',')}`);
+
+  // The consumer's TTL check passes through its heartbeats (PUT /v1/agent/check/pass/service:ID).
+  const consumerHealth = await e2e.waitFor(async () => {
+    const r = await e2e.request({ port: agentPort, path: '/v1/health/service/service-consumer?passing=true' });
+    const entries = JSON.parse(r.body);
+    return entries.length === 1 ? entries : null;
+  }, { timeoutMs: 10_000, intervalMs: 100, what: 'the consumer passing its TTL check' }).catch(async (e) => {
+    const all = await e2e.request({ port: agentPort, path: '/v1/agent/services' });
+    const checks = await e2e.request({ port: agentPort, path: '/v1/agent/checks' });
+    throw new Error(`${e.message}: services ${all.body} checks ${checks.body} calls ${JSON.stringify(recorder.calls.filter((c) => c.method === 'PUT'))}`);
+  });
+  assert.equal(consumerHealth[0].Checks.find((c) => c.ServiceID === consumerHealth[0].Service.ID).Type, 'ttl');
+  assert.ok(recorder.calls.some((c) => c.method === 'PUT' && c.path.startsWith('/v1/agent/check/pass/service:')),
+    'the heartbeat went to /v1/agent/check/pass/service:ID');
 
   // A sidecar following the same agent routes to both by label.
   const sidecar = await e2e.startSluice(['proxy', '--config', e2e.makeTempDir('sluice-consul-spring-'),
