@@ -96,7 +96,7 @@ test('Spring Cloud Consul providers v1/v2 and the consumer on the embedded agent
 
   // The consumer's TTL check passes through its heartbeats (PUT /v1/agent/check/pass/service:ID).
   const consumerHealth = await e2e.waitFor(async () => {
-    const r = await e2e.request({ port: agentPort, path: '/v1/health/service/service-consumer?passing=true' });
+    const r = await e2e.request({ port: agentPort, path: '/v1/health/service/consumer?passing=true' });
     const entries = JSON.parse(r.body);
     return entries.length === 1 ? entries : null;
   }, { timeoutMs: 10_000, intervalMs: 100, what: 'the consumer passing its TTL check' }).catch(async (e) => {
