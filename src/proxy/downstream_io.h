@@ -42,6 +42,7 @@ class Buffer {
   asio::mutable_buffer prepare(size_t n);
   void commit(size_t n) { end_ += n; }
   void append(std::string_view bytes) {
+    if (bytes.empty()) return;  // memcpy from an empty view's null data() is undefined
     auto room = prepare(bytes.size());
     std::memcpy(room.data(), bytes.data(), bytes.size());
     commit(bytes.size());

@@ -51,7 +51,8 @@ PumpRun pump(http::BodyFraming framing, std::string_view data, size_t split, Sin
                       ? BodySink::toSocket(sink_pair.near, BodySink::Form::kDecoded)
                       : BodySink::toSocket(sink_pair.near);
   bool done = false;
-  asio::co_spawn(io, pumpBody(framing, http::Limits{}, source.near, in, sink),
+  const http::Limits limits;  // pumpBody keeps the reference across suspensions: must outlive run()
+  asio::co_spawn(io, pumpBody(framing, limits, source.near, in, sink),
                  [&](std::exception_ptr, PumpResult r) {
                    run.result = r;
                    done = true;
