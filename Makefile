@@ -15,25 +15,27 @@ deps:
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
 
+# The C++ binary and tests. The Spring Cloud jars are built by `spring-apps` (which `test` and the
+# Spring variants of `demo` need), so the plain `make demo` needs no Maven.
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
-	./scripts/build-spring-apps.sh
 
 # The Spring Cloud test peers (examples/spring-cloud): Maven, only when their sources changed.
 spring-apps: deps
 	./scripts/build-spring-apps.sh
 
 # APPS=spring: the same scenario with the real Spring Cloud apps (examples/spring-cloud).
-demo: build
+demo: build $(if $(APPS)$(REGISTRY),spring-apps)
 	$(BUILD_DIR)/sluice demo --examples examples/seed $(if $(APPS),--apps $(APPS)) $(if $(REGISTRY),--registry $(REGISTRY))
 
-# Every test, then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
-test: build
+# The format check, every test, then the unit tests again under AddressSanitizer +
+# UndefinedBehaviorSanitizer.
+test: format-check build spring-apps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) sanitize
 
-# clang-format --dry-run -Werror over src/ and tests/ (.clang-format); `make format` fixes. Not yet
-# part of `make test`: src/{core,net,http,config,registry} and their tests still need `make format`.
+# clang-format --dry-run -Werror over src/ and tests/ (.clang-format), part of `make test`;
+# `make format` fixes.
 format-check: deps
 	./scripts/check-format.sh
 
@@ -43,7 +45,7 @@ format:
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
 
-e2e: build
+e2e: build spring-apps
 	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
 
 # ASan/UBSan configuration of the unit tests (part of `make test`, so CI runs it).

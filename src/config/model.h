@@ -23,13 +23,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 #include "net/address.h"
@@ -75,7 +74,7 @@ using StringMap = std::map<std::string, std::string>;
 struct StringMatch {
   enum class Kind { kExact, kPrefix, kRegex, kPresent };
   Kind kind = Kind::kExact;
-  std::string value;                       // the exact string, prefix, or regex source
+  std::string value;                      // the exact string, prefix, or regex source
   std::shared_ptr<const re2::RE2> regex;  // compiled once when kind == kRegex
 
   // Envoy semantics: exact equality, plain string prefix (not path-segment aware), regex
@@ -241,7 +240,7 @@ struct HTTPRoute {
   std::optional<HTTPDirectResponse> direct_response;
   std::optional<Delegate> delegate;
   std::optional<HTTPRewrite> rewrite;
-  std::optional<Duration> timeout;  // absent or 0: no timeout
+  std::optional<Duration> timeout;   // absent or 0: no timeout
   std::optional<HTTPRetry> retries;  // absent: mesh default (2 attempts)
   std::optional<HTTPFaultInjection> fault;
   std::optional<Destination> mirror;
@@ -377,12 +376,12 @@ struct ConnectionPoolSettings {
 };
 
 struct OutlierDetection {
-  std::optional<uint32_t> consecutive_5xx_errors;       // Envoy default 5; 0 disables
-  std::optional<uint32_t> consecutive_gateway_errors;   // default disabled
-  std::optional<Duration> interval;                     // default 10s
-  std::optional<Duration> base_ejection_time;           // default 30s
-  std::optional<int32_t> max_ejection_percent;          // default 10
-  std::optional<int32_t> min_health_percent;            // default 0
+  std::optional<uint32_t> consecutive_5xx_errors;      // Envoy default 5; 0 disables
+  std::optional<uint32_t> consecutive_gateway_errors;  // default disabled
+  std::optional<Duration> interval;                    // default 10s
+  std::optional<Duration> base_ejection_time;          // default 30s
+  std::optional<int32_t> max_ejection_percent;         // default 10
+  std::optional<int32_t> min_health_percent;           // default 0
   Position pos;
 };
 
@@ -546,7 +545,7 @@ struct EnvoyFilter {
   StringMap workload_selector;
   int32_t priority = 0;
   std::vector<EnvoyFilterPatch> config_patches;
-  nlohmann::json spec;  // the whole spec as written
+  nlohmann::json spec;      // the whole spec as written
   bool recognised = false;  // at least one patch became a setting below
 };
 

@@ -2,9 +2,9 @@
 // Logging goes through spdlog; this header fixes the process-wide setup so every subcommand logs
 // the same way (stderr, one line per event, level from --log-level).
 
-#include <string_view>
-
 #include <spdlog/spdlog.h>
+
+#include <string_view>
 
 namespace sluice::log {
 

@@ -2,11 +2,11 @@
 // Result<T> / Status: the error currency of Sluice. No exceptions cross module boundaries on the
 // request path; third-party exceptions are caught at the adapter and turned into an Error.
 
-#include <string>
-#include <utility>
-
 #include <fmt/format.h>
+
+#include <string>
 #include <tl/expected.hpp>
+#include <utility>
 
 namespace sluice {
 
@@ -14,7 +14,7 @@ enum class ErrorCode {
   kInvalidArgument,  // bad input: config, request, CLI flag
   kNotFound,
   kAlreadyExists,
-  kUnavailable,      // a peer (upstream, registry) cannot be reached right now
+  kUnavailable,  // a peer (upstream, registry) cannot be reached right now
   kTimeout,
   kResourceExhausted,
   kIo,
@@ -58,14 +58,14 @@ inline Status ok() { return {}; }
 // TRY-style helpers (Abseil's lesson): keep the happy path flat.
 #define SLUICE_CONCAT_INNER(a, b) a##b
 #define SLUICE_CONCAT(a, b) SLUICE_CONCAT_INNER(a, b)
-#define SLUICE_RETURN_IF_ERROR(expr)                                 \
-  do {                                                               \
-    auto sluice_status_ = (expr);                                    \
+#define SLUICE_RETURN_IF_ERROR(expr)                                    \
+  do {                                                                  \
+    auto sluice_status_ = (expr);                                       \
     if (!sluice_status_) return tl::unexpected(sluice_status_.error()); \
   } while (0)
-#define SLUICE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)   \
-  auto tmp = (expr);                                   \
-  if (!tmp) return tl::unexpected(tmp.error());        \
+#define SLUICE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                                 \
+  if (!tmp) return tl::unexpected(tmp.error());      \
   lhs = std::move(*tmp)
 #define SLUICE_ASSIGN_OR_RETURN(lhs, expr) \
   SLUICE_ASSIGN_OR_RETURN_IMPL(SLUICE_CONCAT(sluice_result_, __LINE__), lhs, expr)

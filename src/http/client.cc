@@ -1,8 +1,6 @@
 #include "http/client.h"
 
 #include <array>
-#include <memory>
-
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
@@ -12,6 +10,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <memory>
 
 #include "core/strings.h"
 #include "http/codec.h"
@@ -60,9 +59,8 @@ asio::awaitable<Result<Response>> fetch(ClientRequest request) {
     }
   });
   auto timeout = [&]() {
-    return upstreamError(ErrorCode::kTimeout,
-                         fmt::format("{}: no complete response within {} ms", what,
-                                     request.timeout.count()));
+    return upstreamError(ErrorCode::kTimeout, fmt::format("{}: no complete response within {} ms",
+                                                          what, request.timeout.count()));
   };
 
   // ---- connect ----
@@ -80,10 +78,9 @@ asio::awaitable<Result<Response>> fetch(ClientRequest request) {
   ec = co_await net::connectOutbound(ex->socket, endpoints);
   if (ex->timed_out) co_return timeout();
   if (ec) {
-    co_return upstreamError(ErrorCode::kUnavailable,
-                            fmt::format("{}: cannot connect to {}:{}: {}", what, host, port,
-                                        ec.message()),
-                            true);
+    co_return upstreamError(
+        ErrorCode::kUnavailable,
+        fmt::format("{}: cannot connect to {}:{}: {}", what, host, port, ec.message()), true);
   }
   ex->socket.set_option(tcp::no_delay(true), ec);
 
@@ -126,9 +123,10 @@ asio::awaitable<Result<Response>> fetch(ClientRequest request) {
   };
   auto cutShort = [&]() {
     if (ex->timed_out) return timeout();
-    return upstreamError(ErrorCode::kUnavailable,
-                         fmt::format("{}: connection closed before the response was complete{}",
-                                     what, ec && ec != asio::error::eof ? ": " + ec.message() : ""));
+    return upstreamError(
+        ErrorCode::kUnavailable,
+        fmt::format("{}: connection closed before the response was complete{}", what,
+                    ec && ec != asio::error::eof ? ": " + ec.message() : ""));
   };
   auto malformed = [&](const std::string& reason) {
     return upstreamError(ErrorCode::kInvalidArgument,
@@ -153,9 +151,9 @@ asio::awaitable<Result<Response>> fetch(ClientRequest request) {
   }
 
   auto tooBig = [&]() {
-    return upstreamError(ErrorCode::kResourceExhausted,
-                         fmt::format("{}: response body exceeds {} bytes", what,
-                                     request.max_response_bytes));
+    return upstreamError(
+        ErrorCode::kResourceExhausted,
+        fmt::format("{}: response body exceeds {} bytes", what, request.max_response_bytes));
   };
   switch (hr.framing.kind) {
     case BodyKind::kNone:
@@ -200,8 +198,8 @@ asio::awaitable<Result<Response>> fetch(ClientRequest request) {
 
 Result<Response> fetchBlocking(ClientRequest request) {
   asio::io_context io;
-  Result<Response> out = makeError(ErrorCode::kInternal, ErrorSource::kInternal,
-                                   "fetch did not complete");
+  Result<Response> out =
+      makeError(ErrorCode::kInternal, ErrorSource::kInternal, "fetch did not complete");
   asio::co_spawn(io, fetch(std::move(request)),
                  [&out](std::exception_ptr e, Result<Response> result) {
                    if (!e) {

@@ -3,11 +3,10 @@
 // One request per call over a fresh or pooled connection; bodies are carried whole.
 // Not the proxy's upstream path (that one streams and pools per worker).
 
+#include <asio/awaitable.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
-
-#include <asio/awaitable.hpp>
 
 #include "core/result.h"
 #include "http/message.h"

@@ -1,11 +1,6 @@
 #include "http/server.h"
 
 #include <array>
-#include <chrono>
-#include <exception>
-#include <mutex>
-#include <unordered_set>
-
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/dispatch.hpp>
@@ -15,6 +10,10 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <unordered_set>
 
 #include "core/log.h"
 #include "http/codec.h"
@@ -63,7 +62,9 @@ void armTimer(const std::shared_ptr<Conn>& conn, std::chrono::milliseconds after
   });
 }
 
-bool noBodyStatus(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+bool noBodyStatus(int status) {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
 
 }  // namespace
 
@@ -80,7 +81,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::mutex mu;
   std::unordered_set<std::shared_ptr<Conn>> conns;
 
-  std::chrono::milliseconds idle() const { return std::chrono::milliseconds(options.idle_timeout_ms); }
+  std::chrono::milliseconds idle() const {
+    return std::chrono::milliseconds(options.idle_timeout_ms);
+  }
 
   asio::awaitable<void> acceptLoop();
   asio::awaitable<void> serve(std::shared_ptr<Conn> conn);
@@ -97,7 +100,8 @@ asio::awaitable<void> Server::Impl::acceptLoop() {
   auto self = shared_from_this();
   for (;;) {
     asio::error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopped || !acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
       // Out of descriptors and the like: back off instead of spinning.
@@ -207,8 +211,8 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Conn> conn) {
 
     // ---- body ----
     std::string body;
-    const bool wants_body = hr.framing.kind == BodyKind::kContentLength ||
-                            hr.framing.kind == BodyKind::kChunked;
+    const bool wants_body =
+        hr.framing.kind == BodyKind::kContentLength || hr.framing.kind == BodyKind::kChunked;
     if (hr.framing.kind == BodyKind::kContentLength && hr.framing.length > options.max_body_bytes) {
       co_await failAndClose(conn, 413,
                             fmt::format("body of {} bytes exceeds the limit of {} bytes",
@@ -237,8 +241,9 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Conn> conn) {
           co_return;
         }
         if (body.size() > options.max_body_bytes) {
-          co_await failAndClose(conn, 413, fmt::format("chunked body exceeds the limit of {} bytes",
-                                                       options.max_body_bytes));
+          co_await failAndClose(
+              conn, 413,
+              fmt::format("chunked body exceeds the limit of {} bytes", options.max_body_bytes));
           co_return;
         }
         if (cr.status == ParseStatus::kComplete) break;

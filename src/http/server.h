@@ -14,12 +14,11 @@
 // connection will close. A handler that throws produces a 500; the connection stays usable.
 // Connections idle (or stalled mid-request) for idle_timeout_ms are closed.
 
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <asio/awaitable.hpp>
-#include <asio/io_context.hpp>
 
 #include "core/result.h"
 #include "http/message.h"

@@ -120,7 +120,8 @@ QueryParams parseQuery(std::string_view query) {
     if (piece.empty()) continue;
     size_t eq = piece.find('=');
     std::string_view key = piece.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
     out.emplace_back(percentDecode(key, true), percentDecode(value, true));
   }
   return out;

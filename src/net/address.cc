@@ -87,7 +87,8 @@ bool Cidr::contains(const IpAddress& ip) const {
   int rest = prefix_len % 8;
   if (rest == 0) return true;
   uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
-  return (ip.bytes[static_cast<size_t>(full)] & mask) == (base.bytes[static_cast<size_t>(full)] & mask);
+  return (ip.bytes[static_cast<size_t>(full)] & mask) ==
+         (base.bytes[static_cast<size_t>(full)] & mask);
 }
 
 std::string Cidr::toString() const { return base.toString() + "/" + std::to_string(prefix_len); }

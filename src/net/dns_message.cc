@@ -10,7 +10,8 @@ constexpr size_t kMaxNameLength = 255;
 constexpr int kMaxPointerHops = 16;
 
 uint16_t read16(std::string_view p, size_t at) {
-  return static_cast<uint16_t>((static_cast<uint8_t>(p[at]) << 8) | static_cast<uint8_t>(p[at + 1]));
+  return static_cast<uint16_t>((static_cast<uint8_t>(p[at]) << 8) |
+                               static_cast<uint8_t>(p[at + 1]));
 }
 
 void put16(std::string& out, uint16_t v) {
@@ -83,7 +84,8 @@ Result<Query> parseQuery(std::string_view packet) {
   q.flags = read16(packet, 2);
   if ((q.flags & 0x8000) != 0) return formatProblem("is a response, not a query");
   uint16_t qdcount = read16(packet, 4);
-  if (qdcount != 1) return formatProblem("expected exactly one question, got " + std::to_string(qdcount));
+  if (qdcount != 1)
+    return formatProblem("expected exactly one question, got " + std::to_string(qdcount));
   size_t end = 0;
   auto name = readName(packet, kHeaderSize, end);
   if (!name) return tl::unexpected(name.error());

@@ -1,14 +1,13 @@
 #include "net/netfilter_rules.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 extern char** environ;
 
@@ -87,7 +86,8 @@ Result<CommandOutput> runCommand(const std::vector<std::string>& args, const std
   CommandOutput result;
   char buf[4096];
   ssize_t n;
-  while ((n = read(out_pipe[0], buf, sizeof buf)) > 0) result.output.append(buf, static_cast<size_t>(n));
+  while ((n = read(out_pipe[0], buf, sizeof buf)) > 0)
+    result.output.append(buf, static_cast<size_t>(n));
   close(out_pipe[0]);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -124,8 +124,8 @@ std::string renderRestoreScript(const InterceptionSpec& spec) {
        {kOutputChain, kRedirectChain, kInboundChain, kInRedirectChain, kDnsChain}) {
     out += fmt::format(":{} - [0:0]\n", chain);
   }
-  out += fmt::format("-A {} -p tcp -j REDIRECT --to-ports {}\n", kRedirectChain,
-                     spec.outbound_port);
+  out +=
+      fmt::format("-A {} -p tcp -j REDIRECT --to-ports {}\n", kRedirectChain, spec.outbound_port);
   if (spec.inbound_port) {
     out += fmt::format("-A {} -p tcp -j REDIRECT --to-ports {}\n", kInRedirectChain,
                        *spec.inbound_port);
@@ -215,9 +215,9 @@ Status applyInterception(const InterceptionSpec& spec) {
   auto r = runCommand({"iptables-restore", "-w", "--noflush"}, renderRestoreScript(spec));
   if (!r) return tl::unexpected(r.error());
   if (r->exit_code != 0) {
-    return makeError(ErrorCode::kInternal, ErrorSource::kInternal,
-                     "iptables-restore failed (exit " + std::to_string(r->exit_code) +
-                         "): " + r->output);
+    return makeError(
+        ErrorCode::kInternal, ErrorSource::kInternal,
+        "iptables-restore failed (exit " + std::to_string(r->exit_code) + "): " + r->output);
   }
   return ok();
 }

@@ -19,15 +19,15 @@
 namespace sluice::net {
 
 struct InterceptionSpec {
-  uint16_t outbound_port = 15001;               // the sidecar's transparent outbound listener
-  std::optional<uint16_t> inbound_port;         // unset: inbound traffic is not intercepted
-  std::optional<uint16_t> dns_port;             // unset: DNS is not redirected
-  std::optional<uint32_t> proxy_uid;            // traffic of this uid bypasses interception
-  std::optional<uint32_t> proxy_mark;           // traffic with this socket mark bypasses it
+  uint16_t outbound_port = 15001;        // the sidecar's transparent outbound listener
+  std::optional<uint16_t> inbound_port;  // unset: inbound traffic is not intercepted
+  std::optional<uint16_t> dns_port;      // unset: DNS is not redirected
+  std::optional<uint32_t> proxy_uid;     // traffic of this uid bypasses interception
+  std::optional<uint32_t> proxy_mark;    // traffic with this socket mark bypasses it
   std::vector<uint16_t> exclude_outbound_ports;
   std::vector<uint16_t> exclude_inbound_ports;
   std::vector<Cidr> exclude_outbound_cidrs;
-  std::vector<Cidr> include_outbound_cidrs;     // empty: every destination (but exclusions)
+  std::vector<Cidr> include_outbound_cidrs;  // empty: every destination (but exclusions)
 };
 
 // Checks that the spec makes sense: ports non-zero, at least one bypass (uid or mark) so the

@@ -3,13 +3,12 @@
 // then connected, so the interception rules let it through. asio's range connect reopens the
 // socket for each address (dropping any option set before), hence this loop of our own.
 
-#include <cstdint>
-#include <string>
-
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cstdint>
+#include <string>
 
 #include "net/socket_mark.h"
 

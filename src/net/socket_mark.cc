@@ -1,12 +1,11 @@
 #include "net/socket_mark.h"
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace sluice::net {
 
@@ -33,9 +32,11 @@ Status markOutboundSocket(int fd) {
   uint32_t value = *mark;
   if (::setsockopt(fd, SOL_SOCKET, SO_MARK, &value, sizeof value) != 0) {
     int err = errno;
-    return makeError(ErrorCode::kIo, ErrorSource::kInternal,
-                fmt::format("setsockopt(SO_MARK={}): {} (the sidecar needs CAP_NET_ADMIN to mark "
-                            "its sockets)", value, std::strerror(err)));
+    return makeError(
+        ErrorCode::kIo, ErrorSource::kInternal,
+        fmt::format("setsockopt(SO_MARK={}): {} (the sidecar needs CAP_NET_ADMIN to mark "
+                    "its sockets)",
+                    value, std::strerror(err)));
   }
   return {};
 }

@@ -28,7 +28,8 @@ TEST(Strings, CaseInsensitiveCompareAndTrim) {
 }
 
 TEST(Result, ErrorDescribeNamesCodeSourceAndMessage) {
-  Result<int> r = makeError(ErrorCode::kUnavailable, ErrorSource::kUpstream, "connect refused", true);
+  Result<int> r =
+      makeError(ErrorCode::kUnavailable, ErrorSource::kUpstream, "connect refused", true);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().describe(), "unavailable (upstream, retryable): connect refused");
 }

@@ -210,9 +210,26 @@ namespace {
 
 // Differential check on random chunked soups: byte-by-byte feeding must agree with one-shot.
 TEST(ChunkedDecoder, RandomInputsAgreeBetweenOneShotAndByteByByte) {
-  const std::vector<std::string> pieces = {"0", "1", "5", "a", "F", "FFFFFFFFFFFFFFFFF", "\r\n",
-                                           "\r\n", "\r\n", "\r", "\n", ";x=y", " ", "\t", "hello",
-                                           "X: 1", "X : 1", "\x01", "Content-Length: 1", "zz"};
+  const std::vector<std::string> pieces = {"0",
+                                           "1",
+                                           "5",
+                                           "a",
+                                           "F",
+                                           "FFFFFFFFFFFFFFFFF",
+                                           "\r\n",
+                                           "\r\n",
+                                           "\r\n",
+                                           "\r",
+                                           "\n",
+                                           ";x=y",
+                                           " ",
+                                           "\t",
+                                           "hello",
+                                           "X: 1",
+                                           "X : 1",
+                                           "\x01",
+                                           "Content-Length: 1",
+                                           "zz"};
   uint32_t state = 777;
   auto next = [&state]() {
     state = state * 1664525u + 1013904223u;
@@ -240,9 +257,19 @@ TEST(ChunkedDecoder, RandomInputsAgreeBetweenOneShotAndByteByByte) {
 }
 
 TEST(ResponseHeadParser, RandomInputsAgreeBetweenOneShotAndByteByByte) {
-  const std::vector<std::string> pieces = {
-      "HTTP/1.1 200 OK", "HTTP/1.0 204", "HTTP/1.1 100 Continue", "\r\n", "\r\n", "\r", "\n",
-      "Content-Length: 3", "Transfer-Encoding: chunked", "X: a\tb", "\x01", " ", "Connection: close"};
+  const std::vector<std::string> pieces = {"HTTP/1.1 200 OK",
+                                           "HTTP/1.0 204",
+                                           "HTTP/1.1 100 Continue",
+                                           "\r\n",
+                                           "\r\n",
+                                           "\r",
+                                           "\n",
+                                           "Content-Length: 3",
+                                           "Transfer-Encoding: chunked",
+                                           "X: a\tb",
+                                           "\x01",
+                                           " ",
+                                           "Connection: close"};
   uint32_t state = 99;
   auto next = [&state]() {
     state = state * 1664525u + 1013904223u;

@@ -67,8 +67,8 @@ TEST(RequestHeadParser, ParsesOriginFormWithHost) {
 
 TEST(RequestHeadParser, AbsoluteFormSplitsAuthorityAndPathAndWinsOverHost) {
   RequestHead head;
-  HeadResult r = parseRequestHead(
-      "GET http://Provider:8080/echo/a?b=c HTTP/1.1\r\nHost: other\r\n\r\n", head);
+  HeadResult r =
+      parseRequestHead("GET http://Provider:8080/echo/a?b=c HTTP/1.1\r\nHost: other\r\n\r\n", head);
   ASSERT_EQ(r.status, ParseStatus::kComplete) << r.error.reason;
   EXPECT_EQ(head.scheme, "http");
   EXPECT_EQ(head.authority, "Provider:8080");
@@ -151,8 +151,7 @@ TEST(RequestHeadParser, ReportsFramingAndExpectContinue) {
   EXPECT_TRUE(r.expect_continue);
   EXPECT_TRUE(expectsContinue(head));
 
-  r = parseRequestHead(
-      "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", head);
+  r = parseRequestHead("POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", head);
   ASSERT_EQ(r.status, ParseStatus::kComplete) << r.error.reason;
   EXPECT_EQ(r.framing.kind, BodyKind::kChunked);
 
@@ -172,8 +171,10 @@ struct Case {
 std::vector<Case> rejectionCases() {
   const std::string ok = "GET / HTTP/1.1\r\nHost: h\r\n";
   return {
-      {"cl_and_te", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
-                    "Transfer-Encoding: chunked\r\n\r\n", 400},
+      {"cl_and_te",
+       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n",
+       400},
       {"te_only", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 0},
       {"differing_cl", ok + "Content-Length: 3\r\nContent-Length: 4\r\n\r\n", 400},
       {"differing_cl_list", ok + "Content-Length: 3, 4\r\n\r\n", 400},
@@ -279,8 +280,10 @@ TEST(RequestHeadParser, ErrorsNameTheProblem) {
   ASSERT_EQ(r.status, ParseStatus::kError);
   EXPECT_NE(r.error.reason.find("X-Bad"), std::string::npos) << r.error.reason;
   EXPECT_NE(r.error.reason.find("0x01"), std::string::npos) << r.error.reason;
-  r = parseRequestHead("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\n", head);
+  r = parseRequestHead(
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n",
+      head);
   EXPECT_NE(r.error.reason.find("Content-Length and Transfer-Encoding"), std::string::npos);
 }
 
@@ -317,11 +320,40 @@ TEST(RequestHeadParser, SameResultWhateverTheSplitPoint) {
 // Differential check on random token soups: incremental feeding must agree with one-shot parsing
 // whatever the input (deterministic seed, bounded count).
 TEST(RequestHeadParser, RandomInputsAgreeBetweenOneShotAndByteByByte) {
-  const std::vector<std::string> pieces = {
-      "GET", "POST", " ", "  ", "/", "/a?b", "http://h:1/x", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0",
-      "\r\n", "\r\n", "\r\n", "\r", "\n", "Host", ": ", ":", "h", "Content-Length", "5", "1, 1",
-      "Transfer-Encoding", "chunked", "gzip", "\t", "\x01", "\x7f", "\xe4", "X-A", "Connection",
-      "close", "Expect", "100-continue"};
+  const std::vector<std::string> pieces = {"GET",
+                                           "POST",
+                                           " ",
+                                           "  ",
+                                           "/",
+                                           "/a?b",
+                                           "http://h:1/x",
+                                           "HTTP/1.1",
+                                           "HTTP/1.0",
+                                           "HTTP/2.0",
+                                           "\r\n",
+                                           "\r\n",
+                                           "\r\n",
+                                           "\r",
+                                           "\n",
+                                           "Host",
+                                           ": ",
+                                           ":",
+                                           "h",
+                                           "Content-Length",
+                                           "5",
+                                           "1, 1",
+                                           "Transfer-Encoding",
+                                           "chunked",
+                                           "gzip",
+                                           "\t",
+                                           "\x01",
+                                           "\x7f",
+                                           "\xe4",
+                                           "X-A",
+                                           "Connection",
+                                           "close",
+                                           "Expect",
+                                           "100-continue"};
   uint32_t state = 12345;
   auto next = [&state]() {
     state = state * 1664525u + 1013904223u;
@@ -354,15 +386,14 @@ TEST(RequestHeadParser, IncompleteUntilBlankLine) {
   RequestHead head;
   RequestHeadParser parser;
   EXPECT_EQ(parser.parse("GET / HTTP/1.1\r\nHost: h\r\n", head).status, ParseStatus::kIncomplete);
-  EXPECT_EQ(parser.parse("GET / HTTP/1.1\r\nHost: h\r\n\r", head).status,
-            ParseStatus::kIncomplete);
-  EXPECT_EQ(parser.parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n", head).status,
-            ParseStatus::kComplete);
+  EXPECT_EQ(parser.parse("GET / HTTP/1.1\r\nHost: h\r\n\r", head).status, ParseStatus::kIncomplete);
+  EXPECT_EQ(parser.parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n", head).status, ParseStatus::kComplete);
   EXPECT_EQ(parser.parse("", head).status, ParseStatus::kIncomplete);
 }
 
 TEST(RequestHeadParser, PipelinedHeadsParseOneAfterAnother) {
-  std::string buf = std::string(kGet) + "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi" +
+  std::string buf = std::string(kGet) +
+                    "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi" +
                     "GET /c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
   RequestHeadParser parser;
   RequestHead head;
@@ -429,8 +460,8 @@ TEST(RequestHeadParser, LimitsGive414And431) {
 
 TEST(ResponseHeadParser, ParsesStatusLineReasonAndHeaders) {
   ResponseHead head;
-  HeadResult r = parseResponseHead(
-      "HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\nX-A: b\r\n\r\nnope!", head);
+  HeadResult r =
+      parseResponseHead("HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\nX-A: b\r\n\r\nnope!", head);
   ASSERT_EQ(r.status, ParseStatus::kComplete) << r.error.reason;
   EXPECT_EQ(head.status, 404);
   EXPECT_EQ(head.reason, "Not Found");
@@ -449,11 +480,12 @@ TEST(ResponseHeadParser, ParsesStatusLineReasonAndHeaders) {
 
 TEST(ResponseHeadParser, RejectsMalformedWith502) {
   ResponseHead head;
-  for (std::string raw : {"HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
-                          "HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nX : 1\r\n\r\n",
-                          "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
-                          "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                          "HTTP/1.1 200 OK\nX: 1\r\n\r\n", "HTTP/1.1 099 OK\r\n\r\n"}) {
+  for (std::string raw :
+       {"HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/2 200 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX : 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "HTTP/1.1 200 OK\nX: 1\r\n\r\n", "HTTP/1.1 099 OK\r\n\r\n"}) {
     HeadResult r = parseResponseHead(raw, head);
     ASSERT_EQ(r.status, ParseStatus::kError) << raw;
     EXPECT_EQ(r.error.status, 502) << raw;
@@ -461,7 +493,8 @@ TEST(ResponseHeadParser, RejectsMalformedWith502) {
 }
 
 TEST(ResponseHeadParser, SameResultWhateverTheSplitPoint) {
-  std::string raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string raw =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
   ResponseHead whole;
   HeadResult expected = parseResponseHead(raw, whole);
   ASSERT_EQ(expected.status, ParseStatus::kComplete);

@@ -1,13 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
-
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include "http/client.h"
 #include "http/server.h"
@@ -24,8 +23,8 @@ using namespace std::chrono_literals;
 class ServerFixture : public ::testing::Test {
  protected:
   void start(ServerOptions options = {}) {
-    server_ = std::make_unique<Server>(io_, [this](Request r) { return handle(std::move(r)); },
-                                       options);
+    server_ = std::make_unique<Server>(
+        io_, [this](Request r) { return handle(std::move(r)); }, options);
     auto bound = server_->listen({"127.0.0.1", 0});
     ASSERT_TRUE(bound) << bound.error().message;
     port_ = bound->port;
@@ -102,10 +101,11 @@ TEST_F(ServerFixture, PipelinedRequestsAreAnsweredInOrder) {
   start();
   RawClient c(port_);
   // The first is slow: order must still hold.
-  ASSERT_TRUE(c.send("GET /slow1 HTTP/1.1\r\nHost: x\r\n\r\n"
-                     "POST /two HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "2\r\nab\r\n0\r\n\r\n"
-                     "GET /three HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("GET /slow1 HTTP/1.1\r\nHost: x\r\n\r\n"
+             "POST /two HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "2\r\nab\r\n0\r\n\r\n"
+             "GET /three HTTP/1.1\r\nHost: x\r\n\r\n"));
   std::vector<std::string> bodies;
   for (int i = 0; i < 3; ++i) {
     ResponseHead head;
@@ -119,8 +119,9 @@ TEST_F(ServerFixture, PipelinedRequestsAreAnsweredInOrder) {
 TEST_F(ServerFixture, ExpectContinueGets100BeforeTheBody) {
   start();
   RawClient c(port_);
-  ASSERT_TRUE(c.send("PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                     "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+             "Expect: 100-continue\r\n\r\n"));
   ResponseHead head;
   std::string body;
   ASSERT_TRUE(c.readResponse(head, body));
@@ -134,9 +135,10 @@ TEST_F(ServerFixture, ExpectContinueGets100BeforeTheBody) {
 TEST_F(ServerFixture, SmugglingAttemptGets400AndClose) {
   start();
   RawClient c(port_);
-  ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-                     "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+             "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"));
   ResponseHead head;
   std::string body;
   ASSERT_TRUE(c.readResponse(head, body));
@@ -174,8 +176,9 @@ TEST_F(ServerFixture, MalformedHeadsGetTheirStatus) {
 TEST_F(ServerFixture, BadChunkedBodyGets400AndClose) {
   start();
   RawClient c(port_);
-  ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "5\r\nhelloXX0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "5\r\nhelloXX0\r\n\r\n"));
   ResponseHead head;
   std::string body;
   ASSERT_TRUE(c.readResponse(head, body));
@@ -188,8 +191,9 @@ TEST_F(ServerFixture, BadChunkedBodyGets400AndClose) {
 TEST_F(ServerFixture, ChunkedBodyWithTrailersReachesTheHandlerDecoded) {
   start();
   RawClient c(port_);
-  ASSERT_TRUE(c.send("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n"));
   ResponseHead head;
   std::string body;
   ASSERT_TRUE(c.readResponse(head, body));
@@ -225,8 +229,9 @@ TEST_F(ServerFixture, OversizedBodiesGet413) {
   }
   {
     RawClient c(port_);
-    ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                       "10\r\n0123456789abcdef\r\n1\r\nX\r\n0\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "10\r\n0123456789abcdef\r\n1\r\nX\r\n0\r\n\r\n"));
     ResponseHead head;
     std::string body;
     ASSERT_TRUE(c.readResponse(head, body));
@@ -235,8 +240,8 @@ TEST_F(ServerFixture, OversizedBodiesGet413) {
   }
   {
     RawClient c(port_);  // exactly at the cap passes
-    ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\n\r\n" +
-                       std::string(16, 'z')));
+    ASSERT_TRUE(
+        c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\n\r\n" + std::string(16, 'z')));
     ResponseHead head;
     std::string body;
     ASSERT_TRUE(c.readResponse(head, body));
@@ -250,7 +255,8 @@ TEST_F(ServerFixture, HandlerExceptionBecomes500AndTheConnectionLives) {
   RawClient c(port_);
   ResponseHead head;
   std::string body;
-  ASSERT_TRUE(c.send("GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /json HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /json HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(c.readResponse(head, body));
   EXPECT_EQ(head.status, 500);
   ASSERT_TRUE(c.readResponse(head, body));
@@ -324,7 +330,8 @@ TEST_F(ServerFixture, ClientTalksToServer) {
 TEST(Client, ReadsChunkedResponsesAndSkipsInterimOnes) {
   CannedServer server(
       "HTTP/1.1 100 Continue\r\n\r\n"
-      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n "
+      "world\r\n0\r\n\r\n");
   ClientRequest req;
   req.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/c";
   auto r = fetchBlocking(req);
@@ -334,7 +341,8 @@ TEST(Client, ReadsChunkedResponsesAndSkipsInterimOnes) {
   const std::string& sent = server.request();
   EXPECT_TRUE(sent.starts_with("GET /c HTTP/1.1\r\n")) << sent;
   EXPECT_NE(sent.find("Host: 127.0.0.1:" + std::to_string(server.port()) + "\r\n"),
-            std::string::npos) << sent;
+            std::string::npos)
+      << sent;
 }
 
 TEST(Client, ReadsUntilCloseResponses) {

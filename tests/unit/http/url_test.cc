@@ -67,8 +67,9 @@ TEST(PercentCoding, DecodesAndEncodes) {
 }
 
 TEST(QueryParsing, SplitsKeysAndValuesWithPlusAsSpace) {
-  QueryParams p = parseQuery("?serviceName=DEFAULT_GROUP%40%40provider&clusters=&healthyOnly=false"
-                             "&flag&&q=a+b%2Bc");
+  QueryParams p = parseQuery(
+      "?serviceName=DEFAULT_GROUP%40%40provider&clusters=&healthyOnly=false"
+      "&flag&&q=a+b%2Bc");
   QueryParams expected = {{"serviceName", "DEFAULT_GROUP@@provider"},
                           {"clusters", ""},
                           {"healthyOnly", "false"},

@@ -7,7 +7,8 @@ namespace {
 
 // A stub resolver's query: id 0x1234, RD set, one question.
 std::string makeQuery(std::string_view name, uint16_t type, uint16_t id = 0x1234) {
-  std::string p = {static_cast<char>(id >> 8), static_cast<char>(id & 0xFF), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  std::string p = {
+      static_cast<char>(id >> 8), static_cast<char>(id & 0xFF), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
   size_t start = 0;
   while (start <= name.size()) {
     size_t dot = name.find('.', start);
@@ -42,9 +43,9 @@ TEST(DnsMessage, AnswerCarriesARecordsPointingAtTheQuestion) {
   ASSERT_GE(r.size(), 12u);
   EXPECT_EQ(static_cast<uint8_t>(r[0]), 0x12);
   EXPECT_EQ(static_cast<uint8_t>(r[1]), 0x34);
-  EXPECT_TRUE(static_cast<uint8_t>(r[2]) & 0x80);        // QR
-  EXPECT_EQ(static_cast<uint8_t>(r[3]) & 0x0F, 0);       // NOERROR
-  EXPECT_EQ(r[7], 1);                                     // ANCOUNT
+  EXPECT_TRUE(static_cast<uint8_t>(r[2]) & 0x80);   // QR
+  EXPECT_EQ(static_cast<uint8_t>(r[3]) & 0x0F, 0);  // NOERROR
+  EXPECT_EQ(r[7], 1);                               // ANCOUNT
   EXPECT_EQ(r.substr(r.size() - 4), std::string("\xF0\xF0\x00\x07", 4));
   // The answer's name is a pointer to offset 12.
   size_t answer = makeQuery("service-provider", 1).size();
@@ -73,7 +74,8 @@ TEST(DnsMessage, RejectsBrokenPacketsWithoutReadingPastTheEnd) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("label too long"), std::string::npos);
   // A pointer to itself (loop) and a forward pointer.
-  std::string loop = good.substr(0, 12) + std::string("\xC0\x0C", 2) + std::string("\x00\x01\x00\x01", 4);
+  std::string loop =
+      good.substr(0, 12) + std::string("\xC0\x0C", 2) + std::string("\x00\x01\x00\x01", 4);
   EXPECT_FALSE(parseQuery(loop));
   // Two questions.
   auto two = good;

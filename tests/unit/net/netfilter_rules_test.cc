@@ -49,7 +49,8 @@ TEST(NetfilterRules, ExclusionsInboundAndDnsAreRendered) {
   EXPECT_TRUE(contains(script, "-A SLUICE_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006\n"));
   EXPECT_TRUE(contains(script, "-A OUTPUT -p udp --dport 53 -j SLUICE_DNS\n"));
   EXPECT_TRUE(contains(script, "-A SLUICE_DNS -p udp -j REDIRECT --to-ports 15053\n"));
-  EXPECT_TRUE(contains(script, "-A SLUICE_OUTPUT -p tcp --dport 53 -j REDIRECT --to-ports 15053\n"));
+  EXPECT_TRUE(
+      contains(script, "-A SLUICE_OUTPUT -p tcp --dport 53 -j REDIRECT --to-ports 15053\n"));
 }
 
 TEST(NetfilterRules, IncludeCidrsLimitTheRedirect) {

@@ -7,7 +7,8 @@
 namespace sluice::registry::nacos {
 namespace {
 
-constexpr const char* kList = R"({"dom":"DEFAULT_GROUP@@service-provider","name":"DEFAULT_GROUP@@service-provider",
+constexpr const char* kList =
+    R"({"dom":"DEFAULT_GROUP@@service-provider","name":"DEFAULT_GROUP@@service-provider",
  "cacheMillis":10000,"clusters":"DEFAULT","hosts":[
  {"ip":"10.0.0.11","port":8070,"valid":true,"healthy":true,"weight":1.0,"enabled":true,
   "metadata":{"label":"v1"}},
@@ -35,7 +36,8 @@ TEST(NacosListRewrite, IpsBecomeTheMeshHostEverythingElseKept) {
 TEST(NacosListRewrite, ExplicitMeshHostAndEmptyLists) {
   auto r = rewriteInstanceList(kList, "service-provider.default.svc.cluster.local");
   ASSERT_TRUE(r);
-  EXPECT_NE(r->body.find("\"ip\":\"service-provider.default.svc.cluster.local\""), std::string::npos);
+  EXPECT_NE(r->body.find("\"ip\":\"service-provider.default.svc.cluster.local\""),
+            std::string::npos);
   auto empty = rewriteInstanceList(R"({"name":"G@@svc","clusters":"","hosts":[]})");
   ASSERT_TRUE(empty);
   EXPECT_EQ(empty->hosts_rewritten, 0);
