@@ -1,54 +1,59 @@
 #include "proxy/filters/registry_interception.h"
 
+#include <fmt/format.h>
+
 #include "core/log.h"
 #include "core/strings.h"
 #include "proxy/worker.h"
-#include "registry/nacos/list_rewrite.h"
 
 namespace sluice::proxy {
 
 namespace {
 
-bool intercepted(const FilterContext& ctx) {
-  return !ctx.listener.gateway && registryInterceptionPort(*ctx.snapshot, ctx.port) &&
-         registry::nacos::isInstanceListRequest(ctx.request.method, ctx.request.path);
+// The registry plug-in's rewriter when this request is one it rewrites, else nullptr.
+const http::InterceptionRewriter* interceptedBy(const FilterContext& ctx) {
+  if (ctx.listener.gateway) return nullptr;
+  const auto* rule = ctx.snapshot->interceptionFor(ctx.port);
+  if (rule == nullptr || rule->rewriter == nullptr) return nullptr;
+  return rule->rewriter->appliesTo(ctx.request) ? rule->rewriter.get() : nullptr;
 }
 
 }  // namespace
 
 bool registryInterceptionPort(const MeshSnapshot& snapshot, uint32_t port) {
-  return snapshot.nacosRewriteFor(port) != nullptr;
+  return snapshot.interceptionFor(port) != nullptr;
 }
 
 void RegistryInterceptionFilter::onUpstreamRequest(FilterContext& ctx) const {
-  if (!intercepted(ctx)) return;
-  ctx.request.target = registry::nacos::disableUdpPush(ctx.request.target);
-  ctx.request.headers.remove("accept-encoding");
+  if (const auto* rewriter = interceptedBy(ctx)) rewriter->prepareRequest(ctx.request);
 }
 
 FilterResult RegistryInterceptionFilter::onResponseHead(FilterContext& ctx,
                                                         http::ResponseHead& response) const {
-  if (response.status != 200 || ctx.request.method == "HEAD" || !intercepted(ctx)) {
-    return FilterResult::proceed();
-  }
+  if (response.status != 200 || ctx.request.method == "HEAD") return FilterResult::proceed();
+  const auto* rewriter = interceptedBy(ctx);
+  if (rewriter == nullptr) return FilterResult::proceed();
   auto encoding = response.headers.get("content-encoding");
   if (encoding && !equalsIgnoreCase(*encoding, "identity")) {
-    SLUICE_LOG_WARN("nacos rewrite: {} came back with content-encoding {}; passed unchanged",
-                    ctx.request.path, *encoding);
+    SLUICE_LOG_WARN("{} rewrite: {} came back with content-encoding {}; passed unchanged",
+                    rewriter->registry(), ctx.request.path, *encoding);
     return FilterResult::proceed();
   }
   LocalReply incomplete;
   incomplete.status = 502;
   incomplete.flag = ResponseFlag::kUpstreamProtocolError;
-  incomplete.body = "incomplete or oversized Nacos instance list from the registry\n";
-  return FilterResult::bufferBody(kMaxInstanceList, std::move(incomplete));
+  incomplete.body = fmt::format("incomplete or oversized {} instance list from the registry\n",
+                                rewriter->registry() == "nacos" ? "Nacos" : rewriter->registry());
+  return FilterResult::bufferBody(rewriter->maxBodyBytes(), std::move(incomplete));
 }
 
-void RegistryInterceptionFilter::onResponseBody(FilterContext& ctx, http::ResponseHead&,
+void RegistryInterceptionFilter::onResponseBody(FilterContext& ctx, http::ResponseHead& response,
                                                 std::string& body) const {
-  auto rewritten = registry::nacos::rewriteInstanceList(body);
+  const auto* rewriter = interceptedBy(ctx);
+  if (rewriter == nullptr) return;
+  auto rewritten = rewriter->rewriteResponseBody(ctx.request, response, body);
   if (!rewritten) {
-    SLUICE_LOG_WARN("nacos rewrite: {}: {}; passed unchanged", ctx.request.path,
+    SLUICE_LOG_WARN("{} rewrite: {}: {}; passed unchanged", rewriter->registry(), ctx.request.path,
                     rewritten.error().message);
     return;
   }
