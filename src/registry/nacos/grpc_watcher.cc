@@ -370,10 +370,9 @@ NacosGrpcWatcher::~NacosGrpcWatcher() { stop(); }
 void NacosGrpcWatcher::start(OnChange on_change) {
   if (state_->started) return;
   state_->started = true;
-  {
-    std::lock_guard lock(state_->callback_mu);
-    state_->on_change = std::move(on_change);
-  }
+  // Held until the thread handle is set (see NacosWatcher::start).
+  std::lock_guard lock(state_->callback_mu);
+  state_->on_change = std::move(on_change);
   state_->thread = std::thread([st = state_] { st->run(st); });
 }
 

@@ -225,10 +225,10 @@ NacosWatcher::~NacosWatcher() {
 void NacosWatcher::start(OnChange on_change) {
   if (state_->started) return;
   state_->started = true;
-  {
-    std::lock_guard lock(state_->callback_mu);
-    state_->on_change = std::move(on_change);
-  }
+  // Held until the thread handle is set: an on_change that calls stop() (it takes this lock)
+  // must find the handle to detach, not an empty one that is assigned after it returned.
+  std::lock_guard lock(state_->callback_mu);
+  state_->on_change = std::move(on_change);
   asio::co_spawn(*state_->io, run(state_), asio::detached);
   if (state_->own_io) {
     state_->thread = std::thread([st = state_.get()] { st->io->run(); });
