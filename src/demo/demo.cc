@@ -29,6 +29,9 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kStartTimeout{15000};
 constexpr milliseconds kApplyTimeout{10000};
+// Registry propagation to the sidecar, the gateway and the consumer's own client (the Spring
+// consumer's Eureka fetch and load-balancer cache add seconds on a busy machine).
+constexpr milliseconds kRoutableTimeout{60000};
 // A JVM start-up on a small, busy machine takes seconds to tens of seconds.
 constexpr milliseconds kSpringStartTimeout{180000};
 
@@ -321,7 +324,7 @@ class Demo {
     }
     fmt::print("  {:<14} test-gateway port 80 served on 127.0.0.1:{}\n\n", "gateway",
                gateway_port_);
-    return waitUntilRoutable();
+    return waitUntilRoutable(provider_port);
   }
 
   // ---- `--apps spring`: the Spring Cloud jars of examples/spring-cloud ----------------------
@@ -557,7 +560,7 @@ class Demo {
     }
     fmt::print("  {:<14} test-gateway port 80 served on 127.0.0.1:{}\n\n", "gateway",
                gateway_port_);
-    return waitUntilRoutable();
+    return waitUntilRoutable(provider_port);
   }
 
   // "ready: listen 127.0.0.1:P admin 127.0.0.1:Q" -> the admin address.
@@ -581,20 +584,54 @@ class Demo {
     return http::fetchBlocking(std::move(request));
   }
 
-  // The registry feeds the sidecar and the gateway asynchronously; before the first step, wait
-  // (bounded) until the gateway answers from the consumer, as `kubectl get pods` 2/2 would tell.
-  bool waitUntilRoutable() {
-    auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  // The registry feeds the sidecar, the gateway and the consumer's own client asynchronously.
+  // Before the first step, wait (bounded) until every one of them sees both providers, as
+  // `kubectl get pods` 2/2 would tell: the sidecar lists both provider addresses on
+  // /config_dump (else its rules cannot apply to the one it does not know yet), and the gateway
+  // has answered through the consumer from v1 and from v2 (else the consumer's load balancer
+  // still knows only one and step 1 cannot alternate).
+  bool waitUntilRoutable(int provider_port) {
+    auto deadline = std::chrono::steady_clock::now() + kRoutableTimeout;
+    std::vector<std::string> addresses{fmt::format("\"{}:{}\"", kProviderV1Ip, provider_port),
+                                       fmt::format("\"{}:{}\"", kProviderV2Ip, provider_port)};
+    auto sidecarKnowsBoth = [&](std::string& last) {
+      auto dump = get(fmt::format("http://{}/config_dump", sidecar_admin_));
+      if (!dump || dump->head.status != 200) {
+        last = dump ? fmt::format("HTTP {}", dump->head.status) : dump.error().message;
+        return false;
+      }
+      for (const auto& a : addresses) {
+        if (dump->body.find(a) == std::string::npos) {
+          last = fmt::format("no endpoint {} yet", a);
+          return false;
+        }
+      }
+      return true;
+    };
     std::string last;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto r = get(fmt::format("http://127.0.0.1:{}/echo/ready", gateway_port_));
-      if (r && r->head.status == 200 && versionOf(r->body) != "other") return true;
-      last = r ? fmt::format("{} {}", r->head.status, r->body) : r.error().message;
+    while (!sidecarKnowsBoth(last)) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        fmt::print("The sidecar did not list both providers within {} ms ({}; admin {})\n",
+                   kRoutableTimeout.count(), last, sidecar_admin_);
+        return false;
+      }
       std::this_thread::sleep_for(milliseconds(100));
     }
-    fmt::print("The mesh did not become routable within {} ms; last answer: {}\n",
-               kStartTimeout.count(), last);
-    return false;
+    std::map<std::string, int> seen;
+    while (seen["v1"] == 0 || seen["v2"] == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        fmt::print(
+            "The consumer did not answer from both v1 and v2 within {} ms (v1 {}, v2 {}); last "
+            "answer: {}\n",
+            kRoutableTimeout.count(), seen["v1"], seen["v2"], last);
+        return false;
+      }
+      auto r = get(fmt::format("http://127.0.0.1:{}/echo/ready", gateway_port_));
+      if (r && r->head.status == 200) ++seen[versionOf(r->body)];
+      last = r ? fmt::format("{} {}", r->head.status, r->body) : r.error().message;
+      if (!r || r->head.status != 200) std::this_thread::sleep_for(milliseconds(100));
+    }
+    return true;
   }
 
   StepResult send(const std::string& label, const std::string& word,
