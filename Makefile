@@ -55,8 +55,13 @@ sanitize: deps
 	cmake --build build-asan -j $(JOBS) --target $(SANITIZE_TARGETS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
 
+# Fixed-rate latency/CPU per request (fortio, pinned by bench/install-tools.sh), registry change ->
+# routing per adapter, and one sidecar's memory in a 10,000-service mesh (bench/README.md).
 bench: build
-	./bench/compare.sh
+	./bench/install-tools.sh
+	node bench/fixed_rate.mjs $(BUILD_DIR)/sluice
+	node bench/registry_change.mjs $(BUILD_DIR)/sluice
+	node bench/large_mesh.mjs $(BUILD_DIR)/sluice
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan examples/spring-cloud/target examples/spring-cloud/*/target

@@ -1,0 +1,337 @@
+#!/usr/bin/env node
+// Fixed-rate latency and CPU per request, the way Istio publishes its sidecar figures: fortio
+// (Istio's load generator) at a fixed rate over keep-alive connections, 1 KiB responses, through
+// each path to the same upstream, taken in the same run:
+//
+//   direct        fortio -> upstream nginx (the baseline every "added" figure subtracts)
+//   sluice        fortio -> sluice proxy -> upstream (VirtualService match + subset + ROUND_ROBIN)
+//   sluice-2hop   fortio -> sluice (client side) -> sluice (server side) -> upstream, both doing
+//                 the full L7 routing, as Istio's client-sidecar -> server-sidecar measurement
+//   nginx         fortio -> nginx reverse proxy (1 worker, upstream keep-alive) -> upstream
+//   haproxy       fortio -> HAProxy (1 thread, http-reuse always) -> upstream
+//
+// Per path: p50/p90/p99/p99.9 (the median of BENCH_RUNS runs, with the p99 spread), the added
+// latency over direct, CPU per request (utime+stime of the proxy processes from /proc/PID/stat
+// over the measured window, divided by the requests served), vCPU per 1,000 req/s, RSS idle and
+// peak. Then, separately, CPU per request at saturation (fortio -qps 0).
+//
+//   bench/fixed_rate.mjs [path/to/sluice]       (`make bench` runs it)
+//   BENCH_DURATION=2 BENCH_RUNS=1 bench/fixed_rate.mjs   (a smoke run)
+//
+// Knobs (env): BENCH_QPS (1000), BENCH_CONNS (16), BENCH_DURATION seconds (60), BENCH_RUNS (3),
+// BENCH_SAT_DURATION seconds (10; 0 = skip saturation), BENCH_ONLY (space-separated subset),
+// PROXY_CPU (0), LOAD_CPU (1), FORTIO (path; default bench/.tools/bin/fortio, see
+// bench/install-tools.sh), BENCH_KEEP=1 keeps the work directory.
+// Not a test: nothing asserts. Everything listens on 127.0.0.1; every process started here is
+// stopped on exit.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tmpdir, cpus } from 'node:os';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const env = process.env;
+const SLUICE = resolve(process.argv[2] || env.SLUICE_BIN || join(root, 'build/sluice'));
+const QPS = Number(env.BENCH_QPS || 1000);
+const CONNS = Number(env.BENCH_CONNS || 16);
+const DURATION = Number(env.BENCH_DURATION || 60);
+const RUNS = Number(env.BENCH_RUNS || 3);
+const SAT_DURATION = Number(env.BENCH_SAT_DURATION ?? 10);
+const PROXY_CPU = env.PROXY_CPU || '0';
+const LOAD_CPU = env.LOAD_CPU || (cpus().length > 1 ? '1' : '0');
+const FORTIO = env.FORTIO || join(here, '.tools/bin/fortio');
+const ONLY = (env.BENCH_ONLY || 'direct sluice sluice-2hop nginx haproxy').split(/\s+/);
+const MESH_HOST = 'bench.mesh.local';
+const CLK_TCK = 100;  // sysconf(_SC_CLK_TCK) on Linux/x86-64; /proc/PID/stat counts in these
+
+for (const tool of ['nginx', 'haproxy', 'taskset']) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+    console.error(`fixed_rate: ${tool} is missing (scripts/install-deps.sh)`);
+    process.exit(1);
+  }
+}
+if (!existsSync(FORTIO)) {
+  console.error(`fixed_rate: ${FORTIO} not found: run bench/install-tools.sh (go install, pinned)`);
+  process.exit(1);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'sluice-bench-rate-'));
+const children = [];
+function cleanup() {
+  for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+  if (!env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+  });
+}
+
+async function waitPort(port, child, what) {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) break;
+    const ok = await new Promise((res) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('connect', () => { c.destroy(); res(true); });
+      c.once('error', () => res(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${what}: nothing listening on 127.0.0.1:${port} (log in ${work})`);
+}
+
+function startPinned(cpu, cmd, args, name) {
+  mkdirSync(join(work, name), { recursive: true });
+  const child = spawn('taskset', ['-c', cpu, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.out = '';
+  child.stdout.on('data', (d) => { child.out += d; });
+  child.stderr.on('data', (d) => { child.out += d; });
+  children.push(child);
+  return child;
+}
+
+// utime + stime of a process, in seconds.
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;  // fields 14 and 15 of stat(5)
+}
+function statusKb(pid, key) {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+)`, 'm'));
+  return m ? Number(m[1]) : 0;
+}
+
+function nginxConf(dir, body) {
+  return `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  default_type text/plain;
+${body}
+}
+`;
+}
+
+function meshYaml(endpoints) {
+  const eps = endpoints.map((p) => `  - {address: 127.0.0.1, ports: {http: ${p}}, labels: {version: v1}}`);
+  return `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: bench, namespace: default}
+spec:
+  hosts: [${MESH_HOST}]
+  location: MESH_INTERNAL
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints:
+${eps.join('\n')}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: bench, namespace: default}
+spec:
+  host: ${MESH_HOST}
+  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: bench, namespace: default}
+spec:
+  hosts: [${MESH_HOST}]
+  http:
+  - match: [{uri: {prefix: /bench}}]
+    route: [{destination: {host: ${MESH_HOST}, subset: v1}}]
+`;
+}
+
+async function startSluice(name, endpoints) {
+  const cfg = join(work, name, 'config');
+  mkdirSync(cfg, { recursive: true });
+  writeFileSync(join(cfg, 'mesh.yaml'), meshYaml(endpoints));
+  const child = startPinned(PROXY_CPU, SLUICE, ['--log-level', 'warn', 'proxy', '--config', cfg,
+    '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--concurrency', '1'], name);
+  for (let i = 0; i < 100 && !/ready: listen/.test(child.out); i++) {
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  const m = child.out.match(/ready: listen 127\.0\.0\.1:(\d+)/);
+  if (!m) throw new Error(`${name} did not become ready:\n${child.out}`);
+  return { child, port: Number(m[1]) };
+}
+
+// One fortio run; returns { count, ok, qps, p: {50,90,99,99.9} in ms }.
+function fortio(url, qps, seconds, label) {
+  const out = join(work, `${label}.json`);
+  const args = ['-c', LOAD_CPU, FORTIO, 'load', '-quiet', '-qps', String(qps), '-c', String(CONNS),
+    '-t', `${seconds}s`, '-p', '50,90,99,99.9', '-json', out, '-H', `Host: ${MESH_HOST}`, url];
+  const r = spawnSync('taskset', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0 || !existsSync(out)) {
+    throw new Error(`fortio failed for ${label}: ${r.stderr}`);
+  }
+  const j = JSON.parse(readFileSync(out, 'utf8'));
+  const p = {};
+  for (const x of j.DurationHistogram.Percentiles) p[x.Percentile] = x.Value * 1000;
+  return { count: j.DurationHistogram.Count, ok: j.RetCodes?.['200'] ?? 0, qps: j.ActualQPS, p };
+}
+
+async function main() {
+  const body = 'x'.repeat(1023) + '\n';  // 1 KiB responses
+  const up = [await freePort(), await freePort()];
+  const upDir = join(work, 'upstream');
+  mkdirSync(upDir, { recursive: true });
+  writeFileSync(join(upDir, 'nginx.conf'), nginxConf(upDir,
+    up.map((p) => `  server { listen 127.0.0.1:${p}; location / { return 200 "${body.trimEnd()}\\n"; } }`).join('\n')));
+  const upstream = startPinned(LOAD_CPU, 'nginx', ['-c', join(upDir, 'nginx.conf'), '-p', upDir], 'upstream');
+  for (const p of up) await waitPort(p, upstream, 'upstream nginx');
+
+  // Each path: { url, pids (the proxy processes whose CPU counts) }.
+  const paths = {};
+  if (ONLY.includes('direct')) paths.direct = { url: `http://127.0.0.1:${up[0]}/bench/x`, pids: [] };
+  if (ONLY.includes('sluice')) {
+    const s = await startSluice('sluice', up);
+    paths.sluice = { url: `http://127.0.0.1:${s.port}/bench/x`, pids: [s.child.pid] };
+  }
+  if (ONLY.includes('sluice-2hop')) {
+    const server = await startSluice('sluice-server', up);
+    const client = await startSluice('sluice-client', [server.port]);
+    paths['sluice-2hop'] = { url: `http://127.0.0.1:${client.port}/bench/x`,
+      pids: [client.child.pid, server.child.pid], hops: 2 };
+  }
+  if (ONLY.includes('nginx')) {
+    const port = await freePort();
+    const dir = join(work, 'nginx');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, `  upstream backend {
+    server 127.0.0.1:${up[0]};
+    server 127.0.0.1:${up[1]};
+    keepalive 64;
+    keepalive_requests 100000000;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location /bench { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }`));
+    const c = startPinned(PROXY_CPU, 'nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], 'nginx');
+    await waitPort(port, c, 'nginx');
+    paths.nginx = { url: `http://127.0.0.1:${port}/bench/x`, pids: [c.pid] };
+  }
+  if (ONLY.includes('haproxy')) {
+    const port = await freePort();
+    const dir = join(work, 'haproxy');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'haproxy.cfg'), `global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend fe
+  bind 127.0.0.1:${port}
+  acl is_bench path_beg /bench
+  use_backend be if is_bench
+backend be
+  balance roundrobin
+  server s1 127.0.0.1:${up[0]}
+  server s2 127.0.0.1:${up[1]}
+`);
+    const c = startPinned(PROXY_CPU, 'haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], 'haproxy');
+    await waitPort(port, c, 'haproxy');
+    paths.haproxy = { url: `http://127.0.0.1:${port}/bench/x`, pids: [c.pid] };
+  }
+
+  const results = {};
+  for (const [name, path] of Object.entries(paths)) {
+    // A path that does not return the upstream's body measures an error path, not a proxy.
+    const probe = fortio(path.url, 10, 1, `${name}-probe`);
+    if (probe.ok !== probe.count || probe.count === 0) {
+      throw new Error(`${name}: ${probe.count - probe.ok} of ${probe.count} probe requests were not 200`);
+    }
+    const rssIdle = path.pids.reduce((a, pid) => a + statusKb(pid, 'VmRSS'), 0);
+    fortio(path.url, QPS, 2, `${name}-warmup`);
+    const runs = [];
+    for (let i = 0; i < RUNS; i++) {
+      const before = path.pids.map(cpuSeconds);
+      const r = fortio(path.url, QPS, DURATION, `${name}-run${i}`);
+      const cpu = path.pids.map(cpuSeconds).reduce((a, v, k) => a + v - before[k], 0);
+      runs.push({ ...r, cpuUsPerReq: path.pids.length ? (cpu * 1e6) / r.count : NaN });
+    }
+    let sat = null;
+    if (SAT_DURATION > 0 && path.pids.length) {
+      const before = path.pids.map(cpuSeconds);
+      const r = fortio(path.url, 0, SAT_DURATION, `${name}-sat`);
+      const cpu = path.pids.map(cpuSeconds).reduce((a, v, k) => a + v - before[k], 0);
+      sat = { qps: r.qps, cpuUsPerReq: (cpu * 1e6) / r.count };
+    }
+    const rssPeak = path.pids.reduce((a, pid) => a + statusKb(pid, 'VmHWM'), 0);
+    results[name] = { runs, sat, rssIdle, rssPeak, hops: path.hops || 1 };
+    process.stderr.write(`fixed_rate: ${name} done\n`);
+  }
+  report(results);
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
+const f = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+function report(results) {
+  const rows = {};
+  for (const [name, r] of Object.entries(results)) {
+    const pick = (k) => median(r.runs.map((x) => x.p[k]));
+    rows[name] = { p50: pick('50'), p90: pick('90'), p99: pick('99'), p999: pick('99.9'),
+      p99min: Math.min(...r.runs.map((x) => x.p['99'])), p99max: Math.max(...r.runs.map((x) => x.p['99'])),
+      cpu: median(r.runs.map((x) => x.cpuUsPerReq)), qps: median(r.runs.map((x) => x.qps)),
+      errors: r.runs.reduce((a, x) => a + x.count - x.ok, 0), ...r };
+  }
+  const d = rows.direct;
+  console.log(`\nfortio ${QPS} req/s fixed rate, ${CONNS} keep-alive connections, ${DURATION} s x ${RUNS} runs (median; p99 spread min-max), 1 KiB responses`);
+  console.log(`proxies on cpu ${PROXY_CPU}, fortio + upstream nginx on cpu ${LOAD_CPU}; ${cpus().length} cores; sluice ${SLUICE}`);
+  const head = ['path', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'p99 spread', '+p50/hop', '+p99/hop', 'cpu us/req', 'vCPU/1k rps', 'sat us/req', 'RSS idle', 'RSS peak', 'non-200'];
+  console.log(head.map((h, i) => (i === 0 ? h.padEnd(12) : h.padStart(11))).join(' '));
+  for (const [name, r] of Object.entries(rows)) {
+    const added = (k) => (d && name !== 'direct' ? (r[k] - d[k]) / r.hops : NaN);
+    const cells = [f(r.p50), f(r.p90), f(r.p99), f(r.p999), `${f(r.p99min, 2)}-${f(r.p99max, 2)}`,
+      f(added('p50')), f(added('p99')), f(r.cpu, 1), f(r.cpu / 1000, 3), r.sat ? f(r.sat.cpuUsPerReq, 1) : '-',
+      r.pids === undefined && r.rssIdle === 0 ? '-' : `${(r.rssIdle / 1024).toFixed(1)}M`,
+      `${(r.rssPeak / 1024).toFixed(1)}M`, String(r.errors)];
+    console.log([name.padEnd(12), ...cells.map((c) => c.padStart(11))].join(' '));
+  }
+  const s = rows.sluice;
+  if (s && d) {
+    for (const peer of ['haproxy', 'nginx']) {
+      const p = rows[peer];
+      if (!p) continue;
+      console.log(`sluice/${peer}: added p99 ${f((s.p99 - d.p99) / (p.p99 - d.p99), 2)}x, cpu/req ${f(s.cpu / p.cpu, 2)}x` +
+        (s.sat && p.sat ? `, cpu/req at saturation ${f(s.sat.cpuUsPerReq / p.sat.cpuUsPerReq, 2)}x` : '') +
+        `, RSS peak ${f(s.rssPeak / p.rssPeak, 2)}x`);
+    }
+  }
+}
+
+main().then(() => process.exit(0), (e) => { console.error(`fixed_rate: ${e.message}`); process.exit(1); });
