@@ -16,6 +16,7 @@
 #include "http/codec.h"
 #include "proxy/body_pump.h"
 #include "proxy/filters/http_filter.h"
+#include "proxy/h2_downstream.h"
 #include "proxy/registry_refresh.h"
 #include "proxy/request_context.h"
 #include "proxy/respond.h"
@@ -290,6 +291,8 @@ bool headReady(Downstream& d, http::ServerCodec& codec, http::RequestHead& head,
 std::string_view orUnknown(std::string_view s) { return s.empty() ? "unknown" : s; }
 
 awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& listener) {
+  // HTTP/2 with prior knowledge: the connection preface instead of a request line.
+  if (co_await awaitHttp2Preface(d)) co_return co_await serveHttp2(w, d, listener);
   std::unique_ptr<http::ServerCodec> codec = http::makeHttp1ServerCodec(w.options().limits);
   http::RequestHead head;
   for (;;) {
@@ -347,10 +350,12 @@ awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& l
 }  // namespace
 
 asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerContext listener,
-                                      std::string received) {
+                                      std::string received, std::string peer_ip) {
   Downstream d(std::move(socket), w.options());
   if (!received.empty()) d.in.append(received);
-  {
+  if (!peer_ip.empty()) {
+    d.peer_ip = std::move(peer_ip);
+  } else {
     asio::error_code ec;
     auto remote = d.socket.remote_endpoint(ec);
     d.peer_ip = ec ? std::string("-") : remote.address().to_string();

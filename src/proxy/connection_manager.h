@@ -36,8 +36,12 @@
 namespace sluice::proxy {
 
 // Serves one accepted downstream connection until it closes. Never throws. `received` holds
-// bytes already read from the socket (the transparent listener's protocol sniffing).
+// bytes already read from the socket (the transparent listener's protocol sniffing). A
+// connection that opens with the HTTP/2 preface is served as HTTP/2 (proxy/h2_downstream.h).
+// `peer_ip`: the client's address when the socket is not the client's own (an HTTP/2 stream
+// bridged into this path); empty: the socket's peer.
 asio::awaitable<void> serveConnection(Worker& worker, asio::ip::tcp::socket socket,
-                                      ListenerContext listener, std::string received = {});
+                                      ListenerContext listener, std::string received = {},
+                                      std::string peer_ip = {});
 
 }  // namespace sluice::proxy

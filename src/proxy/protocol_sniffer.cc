@@ -11,17 +11,22 @@ bool isTargetChar(char c) { return c > 0x20 && c < 0x7f; }
 
 constexpr std::string_view kVersionPrefix = "HTTP/1.";
 constexpr size_t kMaxMethod = 24;
+constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 }  // namespace
 
 Sniffed sniffHttp(std::string_view b) {
+  if (!b.empty() && b.front() == 'P') {
+    size_t n = b.size() < kHttp2Preface.size() ? b.size() : kHttp2Preface.size();
+    if (b.substr(0, n) == kHttp2Preface.substr(0, n)) {
+      return n == kHttp2Preface.size() ? Sniffed::kHttp2 : Sniffed::kNeedMore;
+    }
+  }
   // method SP
   size_t i = 0;
   while (i < b.size() && isMethodChar(b[i])) ++i;
   if (i == b.size()) return i <= kMaxMethod ? Sniffed::kNeedMore : Sniffed::kOther;
   if (i == 0 || i > kMaxMethod || b[i] != ' ') return Sniffed::kOther;
-  // The HTTP/2 connection preface starts like a request line ("PRI * HTTP/2.0"); the version
-  // check below turns it away.
   ++i;
   // request-target SP
   size_t target_start = i;

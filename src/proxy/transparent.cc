@@ -256,7 +256,7 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
     }
     verdict = sniffHttp(received);
   }
-  if (verdict == Sniffed::kHttp) {
+  if (verdict == Sniffed::kHttp || verdict == Sniffed::kHttp2) {
     co_await serveConnection(w, std::move(socket), listener, std::move(received));
     co_return;
   }

@@ -16,8 +16,8 @@ namespace {
 
 // Connection-specific fields (RFC 9113 §8.2.2) never go out on HTTP/2; Host becomes :authority.
 bool isConnectionSpecific(std::string_view name) {
-  static constexpr std::string_view kNames[] = {"connection", "keep-alive", "proxy-connection",
-                                                "transfer-encoding", "upgrade", "host"};
+  static constexpr std::string_view kNames[] = {
+      "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host"};
   for (std::string_view n : kNames) {
     if (equalsIgnoreCase(name, n)) return true;
   }
@@ -54,8 +54,8 @@ struct NvList {
     nv.clear();
     for (size_t i = 0; i + 1 < storage.size(); i += 2) {
       nv.push_back(nghttp2_nv{reinterpret_cast<uint8_t*>(storage[i].data()),
-                              reinterpret_cast<uint8_t*>(storage[i + 1].data()),
-                              storage[i].size(), storage[i + 1].size(), NGHTTP2_NV_FLAG_NONE});
+                              reinterpret_cast<uint8_t*>(storage[i + 1].data()), storage[i].size(),
+                              storage[i + 1].size(), NGHTTP2_NV_FLAG_NONE});
     }
     return nv.data();
   }
@@ -104,8 +104,8 @@ class SessionImpl final : public Session {
   ~SessionImpl() override { nghttp2_session_del(s_); }
 
   Result<void> receive(std::string_view bytes) override {
-    ssize_t rv = nghttp2_session_mem_recv(s_, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                          bytes.size());
+    ssize_t rv =
+        nghttp2_session_mem_recv(s_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     if (rv < 0) {
       failed_ = true;
       std::string why = last_error_.empty() ? nghttp2_strerror(static_cast<int>(rv)) : last_error_;
@@ -148,8 +148,7 @@ class SessionImpl final : public Session {
     prd.read_callback = &SessionImpl::readBody;
     st.provider = !end_stream;
     const nghttp2_nv* nva = nv.build();
-    int rv = nghttp2_submit_response(s_, stream, nva, nv.nv.size(),
-                                     end_stream ? nullptr : &prd);
+    int rv = nghttp2_submit_response(s_, stream, nva, nv.nv.size(), end_stream ? nullptr : &prd);
     if (rv != 0) return submitError("response", rv);
     return {};
   }
@@ -164,8 +163,8 @@ class SessionImpl final : public Session {
     nghttp2_data_provider prd{};
     prd.read_callback = &SessionImpl::readBody;
     const nghttp2_nv* nva = nv.build();
-    int32_t id = nghttp2_submit_request(s_, nullptr, nva, nv.nv.size(),
-                                        end_stream ? nullptr : &prd, nullptr);
+    int32_t id = nghttp2_submit_request(s_, nullptr, nva, nv.nv.size(), end_stream ? nullptr : &prd,
+                                        nullptr);
     if (id < 0) return tl::unexpected(submitError("request", id).error());
     Stream& st = streams_[id];
     st.id = id;
@@ -217,8 +216,7 @@ class SessionImpl final : public Session {
   bool canOpenStream() const override {
     if (failed_ || going_away_ || peer_going_away_) return false;
     if (nghttp2_session_check_request_allowed(s_) == 0) return false;
-    uint32_t max =
-        nghttp2_session_get_remote_settings(s_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+    uint32_t max = nghttp2_session_get_remote_settings(s_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
     return streams_.size() < max;
   }
 
@@ -243,10 +241,9 @@ class SessionImpl final : public Session {
   };
 
   Result<void> submitError(std::string_view what, int rv) {
-    return tl::unexpected(Error{sluice::ErrorCode::kUnavailable, ErrorSource::kInternal,
-                                fmt::format("HTTP/2: cannot submit {}: {}", what,
-                                            nghttp2_strerror(rv)),
-                                false});
+    return tl::unexpected(
+        Error{sluice::ErrorCode::kUnavailable, ErrorSource::kInternal,
+              fmt::format("HTTP/2: cannot submit {}: {}", what, nghttp2_strerror(rv)), false});
   }
 
   static SessionImpl& self(void* user) { return *static_cast<SessionImpl*>(user); }
@@ -338,8 +335,8 @@ class SessionImpl final : public Session {
   void headersDone(Stream& st, nghttp2_headers_category cat, bool end) {
     const int32_t id = st.id;
     if (st.rejected) return;
-    const bool trailers = server_ ? cat == NGHTTP2_HCAT_HEADERS
-                                  : cat == NGHTTP2_HCAT_HEADERS && st.final_response;
+    const bool trailers =
+        server_ ? cat == NGHTTP2_HCAT_HEADERS : cat == NGHTTP2_HCAT_HEADERS && st.final_response;
     if (st.too_large) {
       if (server_ && cat == NGHTTP2_HCAT_REQUEST) {
         // RFC 9113 §10.5.1: a server may answer an oversized header list with 431.

@@ -58,8 +58,8 @@ struct Settings {
   // Largest header list (RFC 9113 §6.5.2: names + values + 32 per field) we accept per
   // HEADERS block; a request over it is answered 431 (server) / reset (client).
   uint32_t max_header_list_size = 64 * 1024;
-  uint32_t max_frame_size = 16384;               // SETTINGS_MAX_FRAME_SIZE (16384..16777215)
-  uint32_t initial_window_size = 256 * 1024;     // per stream, for what the peer sends us
+  uint32_t max_frame_size = 16384;                // SETTINGS_MAX_FRAME_SIZE (16384..16777215)
+  uint32_t initial_window_size = 256 * 1024;      // per stream, for what the peer sends us
   uint32_t connection_window_size = 1024 * 1024;  // the whole connection's receive window
 };
 
@@ -103,7 +103,8 @@ class Session {
 
   // Server role. `head.headers` are sent as regular fields (hop-by-hop fields dropped, names
   // lowercased); end_stream: no body follows.
-  virtual Result<void> submitResponse(int32_t stream, const ResponseHead& head, bool end_stream) = 0;
+  virtual Result<void> submitResponse(int32_t stream, const ResponseHead& head,
+                                      bool end_stream) = 0;
   // Client role: opens a stream (the id, or an error when the connection cannot take one).
   // Pseudo-headers from head.method, scheme ("http" when empty), authority, path.
   virtual Result<int32_t> submitRequest(const RequestHead& head, bool end_stream) = 0;

@@ -1,10 +1,10 @@
-#include "http/h2/session.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
+
+#include "http/h2/session.h"
 
 namespace sluice::http::h2 {
 namespace {
@@ -27,8 +27,8 @@ struct Recorder final : SessionCallbacks {
     events.push_back(e);
   }
   void onResponseHead(int32_t stream, ResponseHead& h, bool end) override {
-    std::string e = "response " + std::to_string(stream) + " " + std::to_string(h.status) +
-                    (end ? " end" : "");
+    std::string e =
+        "response " + std::to_string(stream) + " " + std::to_string(h.status) + (end ? " end" : "");
     for (const auto& [n, v] : h.headers.entries()) e += " " + n + "=" + v;
     events.push_back(e);
   }
@@ -302,14 +302,16 @@ TEST(H2MustReject, MalformedRequestsAreResetWithProtocolError) {
   expectStreamRejected(validPseudo() + literal("X-Upper", "1"), "uppercase field name");
   // §8.2.2: connection-specific fields.
   expectStreamRejected(validPseudo() + literal("connection", "keep-alive"), "connection field");
-  expectStreamRejected(validPseudo() + literal("transfer-encoding", "chunked"), "transfer-encoding");
+  expectStreamRejected(validPseudo() + literal("transfer-encoding", "chunked"),
+                       "transfer-encoding");
   expectStreamRejected(validPseudo() + literal("te", "gzip"), "TE other than trailers");
   // §8.3: pseudo-headers: required, once each, before regular fields, none unknown.
-  expectStreamRejected(literal(":method", "GET") + literal(":scheme", "http") +
-                           literal(":authority", "h"),
-                       "missing :path");
-  expectStreamRejected(literal(":method", "GET") + literal("x-a", "1") + literal(":scheme", "http") +
-                           literal(":authority", "h") + literal(":path", "/"),
+  expectStreamRejected(
+      literal(":method", "GET") + literal(":scheme", "http") + literal(":authority", "h"),
+      "missing :path");
+  expectStreamRejected(literal(":method", "GET") + literal("x-a", "1") +
+                           literal(":scheme", "http") + literal(":authority", "h") +
+                           literal(":path", "/"),
                        "pseudo-header after a regular field");
   expectStreamRejected(validPseudo() + literal(":path", "/again"), "duplicate :path");
   expectStreamRejected(validPseudo() + literal(":protocol", "x"), "unknown pseudo-header");
@@ -320,8 +322,8 @@ TEST(H2MustReject, ContentLengthDisagreeingWithDataIsAStreamError) {
   std::string head = literal(":method", "POST") + literal(":scheme", "http") +
                      literal(":authority", "h") + literal(":path", "/") +
                      literal("content-length", "5");
-  Verdict v = serve(start() + frame(kHeaders, kEndHeaders, 1, head) +
-                    frame(kData, kEndStream, 1, "abc"));
+  Verdict v =
+      serve(start() + frame(kHeaders, kEndHeaders, 1, head) + frame(kData, kEndStream, 1, "abc"));
   ASSERT_EQ(v.resets.size(), 1u);
   EXPECT_EQ(v.resets[0].second, static_cast<uint32_t>(ErrorCode::kProtocolError));
 }

@@ -1,0 +1,56 @@
+#pragma once
+// HTTP/2 downstream connections: cleartext with prior knowledge (the client opens with the
+// connection preface, RFC 9113 §3.3), on the explicit listener and on the transparent one (the
+// sniffer recognises the preface). Framing, HPACK, flow control and RFC 9113 validation are the
+// h2 session codec's (http/h2/session.h, nghttp2 underneath).
+//
+// Each stream is one request and goes through THE SAME request path as an HTTP/1.1 request
+// (connection_manager.h: resolve, route, filters, weights and subsets, header operations,
+// timeouts, retries, faults, the upstream pool, stats and the access log): the stream is bridged
+// to that path over a socket pair local to the worker, as one HTTP/1.1 request ("connection:
+// close"), and the HTTP/1.1 response that comes back is turned into HEADERS / DATA / trailers.
+// Why a bridge rather than a second request path: the request path writes to and reads from a
+// downstream socket in several phases (local replies, 100-continue, the body pump, the upgrade
+// relay); forking them for HTTP/2 would let the two protocols drift apart. The bridge costs a
+// few local syscalls per request; replacing it with a stream interface inside the request path
+// is the next step (see src/proxy/README.md).
+//
+// Request framing over the bridge: a body that has fully arrived with the head (the common unary
+// gRPC call, a small POST) is sent with Content-Length, so the retry loop can replay it; a body
+// still arriving is sent chunked (streaming, not retried), with the request trailers as chunked
+// trailers. Response trailers (gRPC's grpc-status) come back the same way.
+//
+// Limits: SETTINGS_MAX_CONCURRENT_STREAMS, header-list size (431), frame size and windows from
+// the codec (ProxyOptions::limits::max_head_bytes caps the header list). Flow control: received
+// DATA is acknowledged (WINDOW_UPDATE) only once written into the bridge, and the bridge is read
+// only while the stream's queued response stays under 64 KiB, so a slow reader on either side
+// stops its sender. Drain: GOAWAY(NO_ERROR) with the last stream id; streams in flight finish.
+//
+// Worker thread only; one Connection per downstream connection, alive for the coroutine's life.
+
+#include <asio/awaitable.hpp>
+#include <cstdint>
+#include <string_view>
+
+namespace sluice::proxy {
+
+class Worker;
+struct Downstream;
+struct ListenerContext;
+
+enum class PrefaceMatch : uint8_t {
+  kYes,    // the whole 24-byte preface
+  kNo,     // cannot be the preface
+  kMaybe,  // a proper prefix of it so far
+};
+PrefaceMatch matchHttp2Preface(std::string_view first_bytes);
+
+// Reads (only while needed) until the connection's first bytes decide; true when they are the
+// HTTP/2 preface. Bytes read stay in d.in either way.
+asio::awaitable<bool> awaitHttp2Preface(Downstream& d);
+
+// Serves the connection as HTTP/2 until it closes (d.in holds the bytes already read, preface
+// included). Never throws.
+asio::awaitable<void> serveHttp2(Worker& w, Downstream& d, const ListenerContext& listener);
+
+}  // namespace sluice::proxy
