@@ -3,21 +3,18 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <atomic>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "core/log.h"
 #include "core/strings.h"
 #include "http/client.h"
 #include "http/url.h"
+#include "registry/polling_watcher.h"
 
 namespace sluice::registry::consul {
 
@@ -39,12 +36,6 @@ std::optional<int64_t> parseDurationMs(std::string_view text) {
   if (unit == "s" || unit.empty()) return v * 1000;
   if (unit == "m") return v * 60'000;
   return std::nullopt;
-}
-
-int64_t unixMs() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -173,20 +164,12 @@ Result<std::vector<Instance>> parseHealthService(std::string_view body) {
 }
 
 struct ConsulWatcher::State {
-  explicit State(ConsulSource src) : source(std::move(src)) {
-    status.source = source.url.empty() ? "consul://" + source.server.toString() : source.url;
-  }
+  explicit State(ConsulSource src)
+      : source(std::move(src)),
+        core(std::make_shared<WatcherCore>(
+            nullptr, source.url.empty() ? "consul://" + source.server.toString() : source.url)) {}
   ConsulSource source;
-  std::unique_ptr<asio::io_context> io = std::make_unique<asio::io_context>();
-  std::thread thread;
-  bool detached = false;
-  std::atomic<bool> stopped{false};
-  bool started = false;
-
-  std::recursive_mutex callback_mu;
-  OnChange on_change;
-  mutable std::mutex status_mu;
-  SourceStatus status;
+  std::shared_ptr<WatcherCore> core;
 
   // io thread only
   struct Watch {
@@ -199,8 +182,6 @@ struct ConsulWatcher::State {
   bool have_catalog = false;
   std::string catalog_error;
   std::map<std::string, Watch> watches;
-  bool have_last = false;
-  std::vector<Service> last;
   std::vector<OnRefreshed> refresh_waiting;
   bool refreshing = false;
 
@@ -278,16 +259,10 @@ struct ConsulWatcher::State {
       if (error.empty() && !w.error.empty()) error = w.error;
       complete = complete && w.have;
     }
-    {
-      std::lock_guard lock(status_mu);
-      bool was = status.reachable;
-      status.reachable = error.empty() && have_catalog;
-      status.last_error = error;
-      if (status.reachable) status.last_success_unix_ms = unixMs();
-      if (was && !error.empty()) {
-        SLUICE_LOG_WARN("{}: {}; keeping the last known {} service(s)", status.source, error,
-                        last.size());
-      }
+    if (error.empty() && have_catalog) {
+      core->reportSuccess();
+    } else if (!error.empty()) {
+      core->reportFailure(error);
     }
     if (!complete) return;
     std::vector<Service> services;
@@ -298,11 +273,7 @@ struct ConsulWatcher::State {
       s.instances = w.instances;
       services.push_back(std::move(s));
     }
-    if (have_last && services == last) return;
-    last = std::move(services);
-    have_last = true;
-    std::lock_guard lock(callback_mu);
-    if (!stopped && on_change) on_change(last);
+    core->publish(std::move(services));
   }
 
   static asio::awaitable<void> pause(milliseconds d) {
@@ -333,25 +304,25 @@ struct ConsulWatcher::State {
 
   static asio::awaitable<void> runCatalog(std::shared_ptr<State> st) {
     uint64_t index = 0;
-    milliseconds backoff = st->source.min_backoff;
-    while (!st->stopped) {
+    Backoff backoff(st->source.min_backoff, st->source.max_backoff);
+    while (!st->core->stopped()) {
       auto asked = std::chrono::steady_clock::now();
       auto answer = co_await st->get("/v1/catalog/services", index, true);
-      if (st->stopped) break;
+      if (st->core->stopped()) break;
       Result<std::vector<std::string>> names =
           answer ? parseCatalogServices(answer->body)
                  : Result<std::vector<std::string>>(tl::unexpected(answer.error()));
       if (!names) {
         st->catalog_error = names.error().message;
         st->publish();
-        co_await pause(backoff);
-        backoff = std::min(backoff * 2, st->source.max_backoff);
+        co_await pause(backoff.current());
+        backoff.grow();
         continue;
       }
-      backoff = st->source.min_backoff;
+      backoff.reset();
       st->catalog_error.clear();
       for (const auto& n : st->applyCatalog(*names)) {
-        asio::co_spawn(*st->io, runService(st, n, st->watches[n].alive), asio::detached);
+        asio::co_spawn(st->core->io(), runService(st, n, st->watches[n].alive), asio::detached);
       }
       st->publish();
       milliseconds delay = st->nextIndex(index, *answer, asked);
@@ -362,11 +333,11 @@ struct ConsulWatcher::State {
   static asio::awaitable<void> runService(std::shared_ptr<State> st, std::string name,
                                           std::shared_ptr<bool> alive) {
     uint64_t index = 0;
-    milliseconds backoff = st->source.min_backoff;
-    while (!st->stopped && *alive) {
+    Backoff backoff(st->source.min_backoff, st->source.max_backoff);
+    while (!st->core->stopped() && *alive) {
       auto asked = std::chrono::steady_clock::now();
       auto answer = co_await st->get(healthPath(name), index, true);
-      if (st->stopped || !*alive) break;
+      if (st->core->stopped() || !*alive) break;
       State::Watch& w = st->watches[name];
       Result<std::vector<Instance>> instances =
           answer ? parseHealthService(answer->body)
@@ -376,11 +347,11 @@ struct ConsulWatcher::State {
             answer ? fmt::format("GET /v1/health/service/{}: {}", name, instances.error().message)
                    : instances.error().message;
         st->publish();
-        co_await pause(backoff);
-        backoff = std::min(backoff * 2, st->source.max_backoff);
+        co_await pause(backoff.current());
+        backoff.grow();
         continue;
       }
-      backoff = st->source.min_backoff;
+      backoff.reset();
       w.error.clear();
       w.instances = std::move(*instances);
       w.have = true;
@@ -392,21 +363,21 @@ struct ConsulWatcher::State {
 
   // refreshNow(): one non-blocking read of everything; waiting callbacks share it.
   static asio::awaitable<void> runRefresh(std::shared_ptr<State> st) {
-    while (!st->stopped && !st->refresh_waiting.empty()) {
+    while (!st->core->stopped() && !st->refresh_waiting.empty()) {
       std::vector<OnRefreshed> batch = std::move(st->refresh_waiting);
       st->refresh_waiting.clear();
       auto answer = co_await st->get("/v1/catalog/services", 0, false);
-      if (st->stopped) break;
+      if (st->core->stopped()) break;
       auto names = answer ? parseCatalogServices(answer->body)
                           : Result<std::vector<std::string>>(tl::unexpected(answer.error()));
       if (names) {
         st->catalog_error.clear();
         for (const auto& n : st->applyCatalog(*names)) {
-          asio::co_spawn(*st->io, runService(st, n, st->watches[n].alive), asio::detached);
+          asio::co_spawn(st->core->io(), runService(st, n, st->watches[n].alive), asio::detached);
         }
         for (const auto& n : *names) {
           auto health = co_await st->get(healthPath(n), 0, false);
-          if (st->stopped) co_return;
+          if (st->core->stopped()) co_return;
           auto it = st->watches.find(n);
           if (it == st->watches.end()) continue;
           auto instances = health ? parseHealthService(health->body)
@@ -423,11 +394,7 @@ struct ConsulWatcher::State {
         st->catalog_error = names.error().message;
       }
       st->publish();
-      std::lock_guard lock(st->callback_mu);
-      for (auto& done : batch) {
-        if (st->stopped) break;
-        done();
-      }
+      st->core->runRefreshed(batch);
     }
     st->refreshing = false;
   }
@@ -436,54 +403,28 @@ struct ConsulWatcher::State {
 ConsulWatcher::ConsulWatcher(ConsulSource source)
     : state_(std::make_shared<State>(std::move(source))) {}
 
-ConsulWatcher::~ConsulWatcher() {
-  stop();
-  // Destroying the coroutines (which hold the state) breaks the cycle.
-  if (!state_->detached) state_->io.reset();
-}
+ConsulWatcher::~ConsulWatcher() { state_->core->shutdown(); }
 
 void ConsulWatcher::start(OnChange on_change) {
-  if (state_->started) return;
-  state_->started = true;
-  {
-    std::lock_guard lock(state_->callback_mu);
-    state_->on_change = std::move(on_change);
-  }
-  asio::co_spawn(*state_->io, State::runCatalog(state_), asio::detached);
-  state_->thread = std::thread([st = state_.get()] { st->io->run(); });
-}
-
-void ConsulWatcher::stop() {
-  {
-    std::lock_guard lock(state_->callback_mu);
-    if (state_->stopped.exchange(true)) return;
-  }
-  state_->io->stop();
-  if (state_->thread.joinable()) {
-    if (state_->thread.get_id() == std::this_thread::get_id()) {
-      state_->detached = true;  // stop() from inside on_change: the thread ends on its own
-      state_->thread.detach();
-    } else {
-      state_->thread.join();
-    }
-  }
-}
-
-void ConsulWatcher::refreshNow(OnRefreshed done) {
-  if (!done) return;
-  asio::post(*state_->io, [st = state_, done = std::move(done)]() mutable {
-    if (st->stopped) return;
-    st->refresh_waiting.push_back(std::move(done));
-    if (st->refreshing) return;
-    st->refreshing = true;
-    asio::co_spawn(*st->io, State::runRefresh(st), asio::detached);
+  state_->core->start(std::move(on_change), [this] {
+    asio::co_spawn(state_->core->io(), State::runCatalog(state_), asio::detached);
   });
 }
 
-SourceStatus ConsulWatcher::status() const {
-  std::lock_guard lock(state_->status_mu);
-  return state_->status;
+void ConsulWatcher::stop() { state_->core->stop(); }
+
+void ConsulWatcher::refreshNow(OnRefreshed done) {
+  if (!done) return;
+  asio::post(state_->core->io(), [st = state_, done = std::move(done)]() mutable {
+    if (st->core->stopped()) return;
+    st->refresh_waiting.push_back(std::move(done));
+    if (st->refreshing) return;
+    st->refreshing = true;
+    asio::co_spawn(st->core->io(), State::runRefresh(st), asio::detached);
+  });
 }
+
+SourceStatus ConsulWatcher::status() const { return state_->core->status(); }
 
 Result<std::unique_ptr<Watcher>> makeWatcher(const std::string& url) {
   SLUICE_ASSIGN_OR_RETURN(ConsulSource source, parseConsulUrl(url));

@@ -33,6 +33,7 @@
 #include "core/result.h"
 #include "net/address.h"
 #include "registry/eureka/model.h"
+#include "registry/polling_watcher.h"
 #include "registry/registry.h"
 
 namespace sluice::registry::eureka {
@@ -67,7 +68,7 @@ struct FetchCounters {
   uint64_t hash_mismatches = 0;  // deltas whose result disagreed with the server's hash code
 };
 
-class EurekaWatcher : public Watcher {
+class EurekaWatcher : public PollingWatcher {
  public:
   // Runs on `io`, which the caller runs; on_change is called on that io_context's thread.
   EurekaWatcher(asio::io_context& io, EurekaSource source);
@@ -76,22 +77,15 @@ class EurekaWatcher : public Watcher {
   explicit EurekaWatcher(EurekaSource source);
   ~EurekaWatcher() override;
 
-  // Starts polling at once. Call once.
-  void start(OnChange on_change) override;
-  // Stops polling; no on_change call starts after stop() returns. Safe from any thread.
-  void stop() override;
-  // Thread-safe.
-  SourceStatus status() const override;
-  // Polls now instead of at the next tick; `done` runs on the watcher's thread after that poll
-  // (after on_change when something changed). Thread-safe.
-  void refreshNow(OnRefreshed done) override;
+  // start() polls at once; stop(), status() and refreshNow() as PollingWatcher says.
   // Thread-safe.
   FetchCounters counters() const;
 
  private:
-  struct State;
-  static asio::awaitable<void> run(std::shared_ptr<State> st);
-  std::shared_ptr<State> state_;
+  struct Poller;
+  EurekaWatcher(asio::io_context* io, std::shared_ptr<Poller> poller);
+  static asio::awaitable<Result<std::vector<Service>>> poll(std::shared_ptr<Poller> st);
+  std::shared_ptr<Poller> poller_;
 };
 
 // What the registry scheme table calls: parses the URL and builds a self-threaded watcher.

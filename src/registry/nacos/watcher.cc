@@ -1,15 +1,7 @@
 #include "registry/nacos/watcher.h"
 
 #include <algorithm>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/post.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <atomic>
-#include <mutex>
-#include <thread>
 
 #include "core/log.h"
 #include "core/strings.h"
@@ -78,54 +70,21 @@ Result<NacosSource> parseNacosUrl(std::string_view url) {
   return source;
 }
 
-struct NacosWatcher::State {
-  State(asio::io_context* external, NacosSource src, WatcherOptions opts)
+struct NacosWatcher::Poller {
+  Poller(NacosSource src, WatcherOptions opts)
       : source(std::move(src)),
         options(opts),
-        own_io(external ? nullptr : std::make_unique<asio::io_context>()),
-        io(external ? external : own_io.get()),
         client(ClientOptions{source.server, source.namespace_id, options.request_timeout,
-                             "sluice-nacos-watcher"}) {
-    status.source = source.url.empty() ? "nacos://" + source.server.toString() : source.url;
-  }
-
+                             "sluice-nacos-watcher"}) {}
   NacosSource source;
   WatcherOptions options;
-  std::unique_ptr<asio::io_context> own_io;  // self-threaded mode only
-  asio::io_context* io;
-  std::thread thread;
-  NamingClient client;
-
-  std::atomic<bool> stopped{false};
-  bool started = false;
-  bool detached = false;                   // stop() ran on the watcher's own thread
-  asio::steady_timer* sleeping = nullptr;  // the poll timer while waiting (io thread only)
-
-  // Held while calling on_change, and by stop() while setting `stopped`: after stop() returns no
-  // call is in progress on another thread and none starts. Recursive: on_change may call stop().
-  std::recursive_mutex callback_mu;
-  OnChange on_change;
-
-  mutable std::mutex status_mu;
-  SourceStatus status;
-
-  bool have_last = false;
-  std::vector<Service> last;  // io thread only
-
-  // refreshNow() callbacks waiting for the next poll to finish (io thread only).
-  std::vector<OnRefreshed> refresh_waiting;
+  NamingClient client;  // io thread only
 };
 
 namespace {
 
 bool instanceLess(const Instance& a, const Instance& b) {
   return std::tie(a.ip, a.port, a.cluster) < std::tie(b.ip, b.port, b.cluster);
-}
-
-int64_t unixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 asio::awaitable<Result<std::vector<Service>>> pollOnce(NamingClient& client,
@@ -149,126 +108,21 @@ asio::awaitable<Result<std::vector<Service>>> pollOnce(NamingClient& client,
 
 }  // namespace
 
-asio::awaitable<void> NacosWatcher::run(std::shared_ptr<State> st) {
-  auto executor = co_await asio::this_coro::executor;
-  asio::steady_timer timer(executor);
-  auto backoff = st->options.poll_interval;
-  bool was_reachable = true;
-  while (!st->stopped) {
-    // Callbacks that arrive during this poll wait for the next one: this one may have read the
-    // service list before what they ask about registered.
-    std::vector<OnRefreshed> refreshed = std::move(st->refresh_waiting);
-    st->refresh_waiting.clear();
-    auto polled = co_await pollOnce(st->client, st->source, st->options.page_size);
-    if (st->stopped) break;
-    std::chrono::milliseconds delay = st->options.poll_interval;
-    if (polled) {
-      {
-        std::lock_guard lock(st->status_mu);
-        st->status.reachable = true;
-        st->status.last_error.clear();
-        st->status.last_success_unix_ms = unixMs();
-      }
-      if (!was_reachable) SLUICE_LOG_INFO("{}: reachable again", st->status.source);
-      was_reachable = true;
-      backoff = st->options.poll_interval;
-      if (!st->have_last || *polled != st->last) {
-        st->last = std::move(*polled);
-        st->have_last = true;
-        std::lock_guard lock(st->callback_mu);
-        if (!st->stopped && st->on_change) st->on_change(st->last);
-      }
-    } else {
-      {
-        std::lock_guard lock(st->status_mu);
-        st->status.reachable = false;
-        st->status.last_error = polled.error().message;
-      }
-      if (was_reachable) {
-        SLUICE_LOG_WARN("{}: {}; keeping the last known {} service(s), retrying with backoff",
-                        st->status.source, polled.error().message, st->last.size());
-      }
-      was_reachable = false;
-      backoff = std::min(backoff * 2, st->options.max_backoff);
-      delay = backoff;
-    }
-    if (!refreshed.empty()) {
-      std::lock_guard lock(st->callback_mu);
-      for (auto& done : refreshed) {
-        if (st->stopped) break;
-        done();
-      }
-    }
-    if (!st->refresh_waiting.empty()) continue;
-    timer.expires_after(delay);
-    st->sleeping = &timer;
-    asio::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    st->sleeping = nullptr;
-  }
-}
-
 NacosWatcher::NacosWatcher(asio::io_context& io, NacosSource source, WatcherOptions options)
-    : state_(std::make_shared<State>(&io, std::move(source), options)) {}
+    : NacosWatcher(&io, std::make_shared<Poller>(std::move(source), options)) {}
 
 NacosWatcher::NacosWatcher(NacosSource source, WatcherOptions options)
-    : state_(std::make_shared<State>(nullptr, std::move(source), options)) {}
+    : NacosWatcher(nullptr, std::make_shared<Poller>(std::move(source), options)) {}
 
-NacosWatcher::~NacosWatcher() {
-  stop();
-  // Destroying the private io_context destroys the suspended poll coroutine, which holds a
-  // reference to the state: without this the two would keep each other alive.
-  // (After a detach the thread may still be inside run(): then the state is left to it.)
-  if (state_->own_io && !state_->detached) state_->own_io.reset();
-}
+NacosWatcher::NacosWatcher(asio::io_context* io, std::shared_ptr<Poller> poller)
+    : PollingWatcher(io,
+                     poller->source.url.empty() ? "nacos://" + poller->source.server.toString()
+                                                : poller->source.url,
+                     {poller->options.poll_interval, poller->options.max_backoff}, [poller] {
+                       return pollOnce(poller->client, poller->source, poller->options.page_size);
+                     }) {}
 
-void NacosWatcher::start(OnChange on_change) {
-  if (state_->started) return;
-  state_->started = true;
-  // Held until the thread handle is set: an on_change that calls stop() (it takes this lock)
-  // must find the handle to detach, not an empty one that is assigned after it returned.
-  std::lock_guard lock(state_->callback_mu);
-  state_->on_change = std::move(on_change);
-  asio::co_spawn(*state_->io, run(state_), asio::detached);
-  if (state_->own_io) {
-    state_->thread = std::thread([st = state_.get()] { st->io->run(); });
-  }
-}
-
-void NacosWatcher::stop() {
-  {
-    std::lock_guard lock(state_->callback_mu);
-    if (state_->stopped.exchange(true)) return;
-  }
-  asio::post(*state_->io, [st = state_] {
-    if (st->sleeping != nullptr) st->sleeping->cancel();
-  });
-  if (state_->own_io) {
-    state_->own_io->stop();
-    if (state_->thread.joinable()) {
-      if (state_->thread.get_id() == std::this_thread::get_id()) {
-        state_->detached = true;  // stop() from inside on_change: the thread ends on its own
-        state_->thread.detach();
-      } else {
-        state_->thread.join();
-      }
-    }
-  }
-}
-
-void NacosWatcher::refreshNow(OnRefreshed done) {
-  if (!done) return;
-  asio::post(*state_->io, [st = state_, done = std::move(done)]() mutable {
-    if (st->stopped) return;
-    st->refresh_waiting.push_back(std::move(done));
-    if (st->sleeping != nullptr) st->sleeping->cancel();  // poll now, not at the next tick
-  });
-}
-
-SourceStatus NacosWatcher::status() const {
-  std::lock_guard lock(state_->status_mu);
-  return state_->status;
-}
+NacosWatcher::~NacosWatcher() = default;
 
 Result<std::unique_ptr<Watcher>> makeWatcher(const std::string& url) {
   SLUICE_ASSIGN_OR_RETURN(NacosSource source, parseNacosUrl(url));

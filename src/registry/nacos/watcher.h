@@ -21,6 +21,7 @@
 
 #include "core/result.h"
 #include "net/address.h"
+#include "registry/polling_watcher.h"
 #include "registry/registry.h"
 
 namespace sluice::registry::nacos {
@@ -51,7 +52,7 @@ struct WatcherOptions {
   int page_size = 100;
 };
 
-class NacosWatcher : public Watcher {
+class NacosWatcher : public PollingWatcher {
  public:
   // Runs on `io`, which the caller runs; on_change is called on that io_context's thread.
   NacosWatcher(asio::io_context& io, NacosSource source, WatcherOptions options = {});
@@ -59,21 +60,11 @@ class NacosWatcher : public Watcher {
   // that thread.
   explicit NacosWatcher(NacosSource source, WatcherOptions options = {});
   ~NacosWatcher() override;
-
-  // Starts polling at once. Call once.
-  void start(OnChange on_change) override;
-  // Stops polling; no on_change call starts after stop() returns. Safe from any thread.
-  void stop() override;
-  // Thread-safe.
-  SourceStatus status() const override;
-  // Thread-safe. Wakes the poll loop now (a poll in progress is followed by another at once);
-  // `done` runs on the watcher's thread after that poll, under the same rule as on_change.
-  void refreshNow(OnRefreshed done) override;
+  // start() polls at once; stop(), status() and refreshNow() as PollingWatcher says.
 
  private:
-  struct State;
-  static asio::awaitable<void> run(std::shared_ptr<State> st);
-  std::shared_ptr<State> state_;
+  struct Poller;
+  NacosWatcher(asio::io_context* io, std::shared_ptr<Poller> poller);
 };
 
 // What control's registry factory calls: parses the URL and builds a self-threaded watcher
