@@ -204,24 +204,20 @@ struct FieldFacts {
   }
 
   std::string onContentLength(std::string_view value) {
-    // A list of identical values ("5, 5") may be folded into one (RFC 9110 §8.6).
-    size_t pos = 0;
-    bool any = false;
-    while (pos <= value.size()) {
-      size_t comma = value.find(',', pos);
-      if (comma == std::string_view::npos) comma = value.size();
-      std::string_view item = trim(value.substr(pos, comma - pos));
-      pos = comma + 1;
-      if (item.empty()) return fmt::format("Content-Length '{}' is not a number", value);
-      // 2^62 keeps every later sum far from overflow.
-      auto n = parseUint(item, uint64_t{1} << 62);
-      if (!n) return fmt::format("Content-Length '{}' is not a number", value);
-      if (has_cl && *n != cl) return "several differing Content-Length values";
-      has_cl = true;
-      cl = *n;
-      any = true;
+    // RFC 9110 §8.6 lets a recipient fold a list of identical values ("5, 5") or reject it; we
+    // reject every list and every repeated field: a proxy that folds while a peer takes the first
+    // value (or the last) is how requests get smuggled.
+    if (has_cl) return "several Content-Length fields (exactly one value is allowed)";
+    if (value.find(',') != std::string_view::npos) {
+      return fmt::format("Content-Length '{}' is a list (exactly one value is allowed)", value);
     }
-    if (!any) return "empty Content-Length";
+    std::string_view item = trim(value);
+    if (item.empty()) return "empty Content-Length";
+    // 2^62 keeps every later sum far from overflow.
+    auto n = parseUint(item, uint64_t{1} << 62);
+    if (!n) return fmt::format("Content-Length '{}' is not a number", value);
+    has_cl = true;
+    cl = *n;
     return {};
   }
 
@@ -612,9 +608,9 @@ void ChunkedDecoder::reset() {
 ChunkResult ChunkedDecoder::decode(std::string_view data) {
   constexpr size_t kMaxSizeLine = 4096;
   ChunkResult r;
-  auto error = [&](std::string reason) {
+  auto error = [&](std::string reason, int status = 400) {
     r.status = ParseStatus::kError;
-    r.error = {400, std::move(reason)};
+    r.error = {status, std::move(reason)};
     return r;
   };
   size_t pos = 0;
@@ -631,9 +627,10 @@ ChunkResult ChunkedDecoder::decode(std::string_view data) {
         else if (c >= 'A' && c <= 'F')
           digit = c - 'A' + 10;
         if (digit >= 0) {
-          if (chunk_remaining_ > (UINT64_MAX >> 4) || ++size_digits_ > 16) {
-            return error("chunk size overflows");
-          }
+          // Exact: one more digit would shift a set bit out of 64 bits. More than 16 digits
+          // (leading zeros) is refused too rather than scanned without end.
+          if (chunk_remaining_ > (UINT64_MAX >> 4)) return error("chunk size overflows 64 bits");
+          if (++size_digits_ > 16) return error("chunk size has more than 16 hex digits");
           chunk_remaining_ = (chunk_remaining_ << 4) | static_cast<uint64_t>(digit);
           ++pos;
           ++line_bytes_;
@@ -664,7 +661,7 @@ ChunkResult ChunkedDecoder::decode(std::string_view data) {
         } else if (!has(c, kVal)) {
           return error(fmt::format("{} in chunk extension", describeChar(c)));
         } else if (++line_bytes_ > kMaxSizeLine) {
-          return error("chunk extension too long");
+          return error(fmt::format("chunk extension longer than {} bytes", kMaxSizeLine), 413);
         }
         ++pos;
         break;
@@ -709,15 +706,23 @@ ChunkResult ChunkedDecoder::decode(std::string_view data) {
             end = k + 1;
             break;
           }
-          if (++trailer_lines_ > limits_.max_headers) return error("too many trailer fields");
+          if (++trailer_lines_ > limits_.max_headers) {
+            return error(fmt::format("more than {} trailer fields", limits_.max_headers), 431);
+          }
           trailer_scanned_ = k + 1;
         }
         if (end == 0) {
-          if (m > limits_.max_head_bytes) return error("trailer section too large");
+          if (m > limits_.max_head_bytes) {
+            return error(
+                fmt::format("trailer section larger than {} bytes", limits_.max_head_bytes), 431);
+          }
           r.consumed = pos;
           return r;
         }
-        if (end > limits_.max_head_bytes) return error("trailer section too large");
+        if (end > limits_.max_head_bytes) {
+          return error(fmt::format("trailer section larger than {} bytes", limits_.max_head_bytes),
+                       431);
+        }
         FieldFacts facts;
         trailers_.clear();
         std::string err = parseFieldLines(section.substr(0, end - 2), trailers_, facts, "trailer");

@@ -5,8 +5,9 @@
 // HAND-WRITTEN ON PURPOSE: no third-party parser. The proxy's speed and its resistance to request
 // smuggling both live here, so every framing decision is ours, visible and tested (heads fed split
 // at every byte). Anything ambiguous is rejected, never guessed: both Content-Length and
-// Transfer-Encoding, differing Content-Lengths, bare LF/CR, obs-fold, space before ':', bad
-// characters, unknown transfer codings.
+// Transfer-Encoding, more than one Content-Length (a list, even of identical values, or a
+// repeated field), bare LF/CR, obs-fold, space before ':', bad characters, unknown transfer
+// codings.
 //
 // No exceptions, no I/O, no locks: all functions are pure over the bytes given. Parsers are
 // single-threaded objects (one per connection); nothing here is shared.
@@ -85,9 +86,10 @@ struct Limits {
 enum class ParseStatus : uint8_t { kIncomplete, kComplete, kError };
 
 struct ParseError {
-  // Status to answer a bad request with: 400, 414, 431, 501, 505 (413 is the caller's own body
-  // cap). For response heads it is 502 (the upstream sent something malformed). ChunkedDecoder
-  // always says 400: map it to 502 when decoding a response body.
+  // Status to answer a bad request with: 400, 414, 431, 501, 505. For response heads it is 502
+  // (the upstream sent something malformed). ChunkedDecoder says 400 for bad framing, 413 for a
+  // chunk size line (extensions) over 4 KiB, 431 for a trailer section over the head limits: map
+  // any of them to 502 when decoding a response body.
   int status = 400;
   // Short human text naming the problem and where, e.g. "header 'X-A': invalid character 0x01 in
   // value". Safe to put in a text/plain error body.
@@ -194,7 +196,7 @@ class LengthDecoder {
 
 struct ChunkResult {
   // kIncomplete: call again with the remaining bytes; if consumed == 0, more bytes are needed.
-  // kComplete: last chunk and trailers consumed. kError: `error` says why (status 400).
+  // kComplete: last chunk and trailers consumed. kError: `error` says why (400 / 413 / 431).
   ParseStatus status = ParseStatus::kIncomplete;
   size_t consumed = 0;
   std::string_view data;  // decoded body bytes from this call (a view into the input), may be empty

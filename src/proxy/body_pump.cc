@@ -61,6 +61,7 @@ awaitable<PumpResult> pumpBody(const http::BodyFraming& framing, const http::Lim
           auto c = chunked.decode(view.substr(consumed));
           if (c.status == http::ParseStatus::kError) {
             r.status = Status::kMalformed;
+            r.error = std::move(c.error);
             co_return r;
           }
           consumed += c.consumed;

@@ -46,11 +46,12 @@ struct PumpResult {
     kDone,          // the whole body moved; `in` now starts at the next message (if any)
     kSourceFailed,  // the source closed or failed before the body ended
     kSinkFailed,    // writing to the sink socket failed
-    kMalformed,     // bad chunked framing
+    kMalformed,     // bad chunked framing: `error` has the status (400 / 413 / 431) and why
     kTooLarge,      // a collecting sink's limit was exceeded
   };
   Status status = Status::kDone;
   uint64_t body_bytes = 0;  // body (decoded) bytes moved, also when it failed midway
+  http::ParseError error;   // kMalformed only
   bool ok() const { return status == Status::kDone; }
 };
 

@@ -156,9 +156,8 @@ awaitable<void> forward(RequestContext& rc, const RouteChoice& choice, const Wei
                                      BodySink::intoString(body, framing.length));
     if (!p.ok()) {
       rc.keep_alive = false;
-      rc.outcome.status = 400;
-      rc.outcome.flag = ResponseFlag::kDownstreamProtocolError;
-      co_return;
+      LocalReply reply = LocalReply::incompleteRequestBody(p.body_bytes, framing.length);
+      co_return co_await sendReply(rc, reply);
     }
     rc.outcome.bytes_received += framing.length;
   }
@@ -181,10 +180,16 @@ awaitable<void> forward(RequestContext& rc, const RouteChoice& choice, const Wei
   UpstreamExchange exchange =
       co_await runRetryLoop(rc, cs, route.retry, dest, request, timer, deadline);
   if (exchange.downstream_failed) {
+    // The head (and maybe part of the body) went upstream on a connection now closed; no
+    // response has started, so the client still gets an answer before its connection closes.
     rc.keep_alive = false;
-    rc.outcome.status = 400;
-    rc.outcome.flag = ResponseFlag::kDownstreamProtocolError;
-    co_return;
+    // (No conditional operator inside co_await: GCC 12 destroys its temporary twice.)
+    const http::ParseError& e = exchange.downstream_error;
+    std::optional<uint64_t> declared;
+    if (framing.kind == http::BodyKind::kContentLength) declared = framing.length;
+    LocalReply reply = LocalReply::incompleteRequestBody(rc.outcome.bytes_received, declared);
+    if (e.status != 0) reply = LocalReply::malformedRequestBody(e.status, e.reason);
+    co_return co_await sendReply(rc, reply);
   }
   if (exchange.reply) {
     co_await sendReply(rc, *exchange.reply);
@@ -373,6 +378,7 @@ asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerCon
   } catch (const std::exception& e) {
     SLUICE_LOG_ERROR("connection from {}: {}", d.peer_ip, e.what());
   }
+  if (d.linger && d.socket.is_open()) co_await lingerBeforeClose(d);
   w.removeConnection(handle);
   asio::error_code ignored;
   d.socket.shutdown(tcp::socket::shutdown_both, ignored);

@@ -4,6 +4,8 @@
 
 #include <asio/write.hpp>
 
+#include "proxy/socket_timer.h"
+
 namespace sluice::proxy {
 
 using asio::awaitable;
@@ -101,6 +103,7 @@ awaitable<bool> writeReply(Downstream& d, int status, std::string_view body, boo
   std::array<asio::const_buffer, 2> bufs = {asio::buffer(out), asio::buffer(body)};
   asio::error_code ec;
   co_await asio::async_write(d.socket, bufs, withEc(ec));
+  if (close && !ec) d.linger = true;
   co_return !ec;
 }
 
@@ -112,6 +115,25 @@ awaitable<bool> writeLocalReply(Downstream& d, const LocalReply& reply, bool clo
 
 awaitable<bool> writeLocalReply(Downstream& d, int status, std::string_view body, bool close) {
   return writeReply(d, status, body, close, nullptr);
+}
+
+awaitable<void> lingerBeforeClose(Downstream& d) {
+  constexpr size_t kMaxDrained = 1 << 20;
+  constexpr auto kMaxLinger = std::chrono::seconds(2);
+  asio::error_code ec;
+  d.socket.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  SocketTimer timer(d.socket.get_executor());
+  timer.arm(steady_clock::now() + kMaxLinger, d.socket, SocketTimer::Expiry::kCancel);
+  // In the coroutine frame: allocated only for a connection that is closing.
+  std::array<char, 4096> dropped;
+  size_t total = 0;
+  while (total < kMaxDrained) {
+    size_t n = co_await d.socket.async_read_some(asio::buffer(dropped), withEc(ec));
+    if (ec || n == 0) break;
+    total += n;
+  }
+  timer.disarm();
 }
 
 }  // namespace sluice::proxy

@@ -108,6 +108,7 @@ struct Downstream {
   std::string peer_ip;
   bool in_request = false;
   bool close_after = false;  // drain asked to close once the current response is done
+  bool linger = false;       // a local reply closed the connection: lingerBeforeClose() it
 };
 
 // Writes a locally generated response (its headers, content-type text/plain when there is a
@@ -115,5 +116,11 @@ struct Downstream {
 asio::awaitable<bool> writeLocalReply(Downstream& d, const LocalReply& reply, bool close);
 // The same for a status and body only (parse errors, 408).
 asio::awaitable<bool> writeLocalReply(Downstream& d, int status, std::string_view body, bool close);
+
+// Ends a connection that a local reply closed while the client may still be sending (the rest of
+// a rejected body, a huge head): half-closes, then reads and drops what still comes, bounded in
+// bytes and time. Closing with unread bytes makes the kernel answer with a RST, and a RST can
+// destroy the reply in the client's receive queue before it was read.
+asio::awaitable<void> lingerBeforeClose(Downstream& d);
 
 }  // namespace sluice::proxy

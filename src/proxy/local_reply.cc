@@ -31,6 +31,19 @@ LocalReply LocalReply::unsupportedTarget(std::string_view target) {
               fmt::format("unsupported request target '{}'\n", target));
 }
 
+LocalReply LocalReply::malformedRequestBody(int status, std::string_view reason) {
+  return make(status, ResponseFlag::kDownstreamProtocolError,
+              fmt::format("malformed request body: {}\n", reason));
+}
+
+LocalReply LocalReply::incompleteRequestBody(uint64_t received, std::optional<uint64_t> declared) {
+  return make(
+      400, ResponseFlag::kDownstreamProtocolError,
+      declared
+          ? fmt::format("request body ended after {} of its {} bytes\n", received, *declared)
+          : fmt::format("request body ended after {} bytes, before its last chunk\n", received));
+}
+
 LocalReply LocalReply::noGatewayServer(uint32_t port) {
   return make(404, ResponseFlag::kNoRoute, fmt::format("no Gateway server on port {}\n", port));
 }

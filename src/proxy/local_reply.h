@@ -5,6 +5,8 @@
 // local answer on the request path is built by one of the named constructors below, so the
 // wording of each error lives in one place (local_reply.cc). Pure data, any thread.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +25,11 @@ struct LocalReply {
   // Downstream: the request itself is unusable.
   static LocalReply missingHost();
   static LocalReply unsupportedTarget(std::string_view target);
+  // The request body broke after its head was forwarded: bad chunked framing (`status` 400,
+  // 413 or 431 from the decoder), or the body ended before its declared end.
+  static LocalReply malformedRequestBody(int status, std::string_view reason);
+  // `declared`: the Content-Length, or nullopt for a chunked body.
+  static LocalReply incompleteRequestBody(uint64_t received, std::optional<uint64_t> declared);
   // Resolve and route.
   static LocalReply noGatewayServer(uint32_t port);
   static LocalReply unknownService(std::string_view authority);

@@ -90,6 +90,7 @@ awaitable<UpstreamExchange> runRetryLoop(RequestContext& rc, ClusterState& cs,
         co_return out;
       case Kind::kDownstreamError:
         out.downstream_failed = true;
+        out.downstream_error = std::move(r.downstream_error);
         co_return out;
       case Kind::kConnectFailure:
         cs.recordResult(*ep, 503, true, steady_clock::now());

@@ -24,12 +24,14 @@
 
 namespace sluice::proxy {
 
-// How the loop ended: a local reply, a downstream failure (nothing more to write), or an
-// upstream response whose head is in Downstream::response and whose body follows on
-// `connection` (the endpoint stays leased until the exchange goes).
+// How the loop ended: a local reply, a downstream failure (`downstream_error` says what to
+// answer; no response has started), or an upstream response whose head is in
+// Downstream::response and whose body follows on `connection` (the endpoint stays leased until
+// the exchange goes).
 struct UpstreamExchange {
   std::optional<LocalReply> reply;
   bool downstream_failed = false;
+  http::ParseError downstream_error{0, {}};
   EndpointLease lease;
   std::unique_ptr<UpstreamConnection> connection;
   http::HeadResult head;

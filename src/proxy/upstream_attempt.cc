@@ -58,6 +58,7 @@ awaitable<AttemptResult> runAttempt(RequestContext& rc, ClusterState& cs, Endpoi
     rc.outcome.bytes_received += p.body_bytes;
     if (!p.ok()) {
       downstream_error = p.status != PumpResult::Status::kSinkFailed;
+      if (p.status == PumpResult::Status::kMalformed) r.downstream_error = std::move(p.error);
       ec = asio::error::broken_pipe;
     }
   }

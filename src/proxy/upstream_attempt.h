@@ -40,11 +40,15 @@ struct AttemptResult {
     kTimeout,          // the attempt's deadline passed before the response head
     kReset,            // the upstream closed or failed before a response head
     kProtocolError,    // the response head was malformed (`head.error.reason`)
-    kDownstreamError,  // the downstream failed while its body streamed (nothing to answer)
+    kDownstreamError,  // the request body, streaming, was malformed or the downstream went away
   };
   Kind kind = Kind::kReset;
   std::unique_ptr<UpstreamConnection> connection;  // kResponse: the body follows on it
   http::HeadResult head;
+  // kDownstreamError: what to answer (no response has started): the chunked decoder's
+  // 400 / 413 / 431 and reason, or status 0 when the downstream closed mid-body. The upstream
+  // connection, which got part of a request, is closed.
+  http::ParseError downstream_error{0, {}};
 };
 
 asio::awaitable<AttemptResult> runAttempt(

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -147,6 +148,49 @@ TEST(ChunkedDecoder, RejectsBadSizesAndCrlfs) {
   EXPECT_EQ(decodeAll("5 ;a=b\r\nhello\r\n0\r\n\r\n").status, ParseStatus::kComplete);
   EXPECT_EQ(decodeAll("5;a=\"q t\"\r\nhello\r\n0\r\n\r\n").status, ParseStatus::kComplete);
   EXPECT_EQ(decodeAll("00005\r\nhello\r\n0\r\n\r\n").status, ParseStatus::kComplete);
+}
+
+// The vectors, each with the status the proxy answers with (the body had started
+// streaming upstream when these bytes arrive, so only the decoder can say what was wrong).
+TEST(ChunkedDecoder, EachFramingVectorHasItsStatusAndAReason) {
+  struct Vector {
+    const char* name;
+    std::string input;
+    int status;
+  };
+  for (const Vector& v : std::vector<Vector>{
+           {"0x_prefix", "0x5\r\nhello\r\n0\r\n\r\n", 400},
+           {"negative", "-1\r\nx\r\n0\r\n\r\n", 400},
+           {"overflow_64_bits", "1ffffffffffffffff\r\n", 400},
+           {"garbage_after_size", "5x\r\nhello\r\n0\r\n\r\n", 400},
+           {"lf_in_extension", "5;a=b\nc\r\nhello\r\n0\r\n\r\n", 400},
+           {"extension_70k", "5;a=" + std::string(70 * 1024, 'x') + "\r\nhello\r\n0\r\n\r\n", 413},
+       }) {
+    Decoded whole = decodeAll(v.input);
+    EXPECT_EQ(whole.status, ParseStatus::kError) << v.name;
+    EXPECT_EQ(whole.error_status, v.status) << v.name;
+    EXPECT_FALSE(whole.reason.empty()) << v.name;
+    // The same verdict when the bytes come one at a time.
+    std::vector<size_t> cuts;
+    for (size_t i = 1; i < std::min<size_t>(v.input.size(), 5000); ++i) cuts.push_back(i);
+    ChunkedDecoder dec;
+    Decoded split = decodeInPieces(dec, v.input, cuts);
+    EXPECT_EQ(split.error_status, v.status) << v.name;
+    EXPECT_EQ(split.reason, whole.reason) << v.name;
+  }
+  // The extension cap's neighbour: 4 KiB of extension is still fine.
+  EXPECT_EQ(decodeAll("5;a=" + std::string(4000, 'x') + "\r\nhello\r\n0\r\n\r\n").status,
+            ParseStatus::kComplete);
+}
+
+TEST(ChunkedDecoder, OversizedTrailersAre431) {
+  Limits limits;
+  limits.max_headers = 2;
+  limits.max_head_bytes = 64;
+  ChunkedDecoder many(limits);
+  EXPECT_EQ(decodeInPieces(many, "0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", {}).error_status, 431);
+  ChunkedDecoder large(limits);
+  EXPECT_EQ(decodeInPieces(large, "0\r\nA: " + std::string(100, 'x'), {}).error_status, 431);
 }
 
 TEST(ChunkedDecoder, LimitsTrailerSection) {

@@ -178,8 +178,12 @@ std::vector<Case> rejectionCases() {
       {"te_only", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 0},
       {"differing_cl", ok + "Content-Length: 3\r\nContent-Length: 4\r\n\r\n", 400},
       {"differing_cl_list", ok + "Content-Length: 3, 4\r\n\r\n", 400},
-      {"identical_cl", ok + "Content-Length: 3\r\nContent-Length: 3\r\n\r\n", 0},
-      {"identical_cl_list", ok + "Content-Length: 3, 3\r\n\r\n", 0},
+      // RFC 9110 §8.6 allows folding identical values; we reject (never forwarded as a list).
+      {"identical_cl", ok + "Content-Length: 3\r\nContent-Length: 3\r\n\r\n", 400},
+      {"identical_cl_list", ok + "Content-Length: 3, 3\r\n\r\n", 400},
+      {"identical_cl_list_no_space", ok + "Content-Length: 5,5\r\n\r\n", 400},
+      {"cl_list_empty_item", ok + "Content-Length: 5,\r\n\r\n", 400},
+      {"cl_padded", ok + "Content-Length:  5 \r\n\r\n", 0},
       {"cl_sign", ok + "Content-Length: +3\r\n\r\n", 400},
       {"cl_hex", ok + "Content-Length: 0x3\r\n\r\n", 400},
       {"cl_negative", ok + "Content-Length: -1\r\n\r\n", 400},
@@ -485,6 +489,8 @@ TEST(ResponseHeadParser, RejectsMalformedWith502) {
         "HTTP/1.1 200 OK\r\nX : 1\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
         "HTTP/1.1 200 OK\nX: 1\r\n\r\n", "HTTP/1.1 099 OK\r\n\r\n"}) {
     HeadResult r = parseResponseHead(raw, head);
     ASSERT_EQ(r.status, ParseStatus::kError) << raw;

@@ -10,6 +10,8 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
+#include <string>
+#include <vector>
 
 namespace sluice::proxy {
 namespace {
@@ -126,6 +128,26 @@ TEST(BodyPump, SourceClosingBeforeTheEndIsSourceFailed) {
 TEST(BodyPump, BadChunkFramingIsMalformed) {
   PumpRun r = pump(kChunked, "zz\r\nhello\r\n0\r\n\r\n", 4, Sink::kFramed);
   EXPECT_EQ(r.result.status, PumpResult::Status::kMalformed);
+}
+
+TEST(BodyPump, MalformedChunkAfterForwardedDataSaysWhatAndWhichStatus) {
+  // The first chunk was already sent on (as the head was); the bad size line after it stops the
+  // pump with the decoder's status so the connection manager can answer before closing.
+  const std::string good = "5\r\nhello\r\n";
+  struct Vector {
+    std::string bad;
+    int status;
+  };
+  for (const Vector& v : std::vector<Vector>{{"0x5\r\nhello\r\n0\r\n\r\n", 400},
+                                             {"-1\r\n", 400},
+                                             {"5;a=" + std::string(70 * 1024, 'x'), 413}}) {
+    PumpRun r = pump(kChunked, good + v.bad, good.size(), Sink::kFramed);
+    EXPECT_EQ(r.result.status, PumpResult::Status::kMalformed) << v.bad.substr(0, 8);
+    EXPECT_EQ(r.result.error.status, v.status) << v.bad.substr(0, 8);
+    EXPECT_FALSE(r.result.error.reason.empty());
+    EXPECT_EQ(r.sunk, good) << "nothing of the bad part is forwarded";
+    EXPECT_EQ(r.result.body_bytes, 5u);
+  }
 }
 
 TEST(BodyPump, CollectingPastTheLimitIsTooLarge) {
