@@ -9,28 +9,15 @@
 #include <fstream>
 #include <string>
 
+#include "testutil/temp_dir.h"
+
 namespace sluice::control {
 namespace {
 
+using testutil::TempDir;
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-// A fresh directory under the system temp dir, removed with everything in it at scope end.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sluice-dirwatch-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void writeFile(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::trunc);

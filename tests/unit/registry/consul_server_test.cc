@@ -13,20 +13,16 @@
 #include "registry/consul/catalog.h"
 #include "registry/consul/server.h"
 #include "registry/consul/watcher.h"
+#include "testutil/eventually.h"
+#include "testutil/io_thread.h"
+#include "testutil/service_recorder.h"
 
 namespace sluice::registry::consul {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
+using testutil::eventually;
+using testutil::ServiceRecorder;
 
 class EmbeddedConsul {
  public:
@@ -34,18 +30,14 @@ class EmbeddedConsul {
     ServerOptions options;
     options.data_dir = std::move(data_dir);
     options.tick_ms = 20;
-    server_ = std::make_unique<ConsulServer>(io_, options);
+    server_ = std::make_unique<ConsulServer>(io_.io(), options);
     auto bound = server_->start(net::HostPort{"127.0.0.1", 0});
     EXPECT_TRUE(bound) << bound.error().message;
     if (bound) address_ = *bound;
-    thread_ = std::thread([this] { io_.run(); });
+    io_.start();
   }
   ~EmbeddedConsul() {
-    asio::post(io_, [this] {
-      server_->stop();
-      io_.stop();
-    });
-    thread_.join();
+    io_.stop([this] { server_->stop(); });
   }
   const net::HostPort& address() const { return address_; }
   http::Response call(const std::string& method, const std::string& path,
@@ -61,10 +53,9 @@ class EmbeddedConsul {
   }
 
  private:
-  asio::io_context io_;
+  testutil::IoThread io_;
   std::unique_ptr<ConsulServer> server_;
   net::HostPort address_;
-  std::thread thread_;
 };
 
 uint64_t indexOf(const http::Response& r) {
@@ -198,31 +189,6 @@ TEST(ConsulServer, CatalogSurvivesARestart) {
 
 // ---- the watcher ----
 
-class Recorder {
- public:
-  void record(const std::vector<Service>& services) {
-    std::lock_guard lock(mu_);
-    last_ = services;
-    ++calls_;
-    cv_.notify_all();
-  }
-  bool waitFor(const std::function<bool(const std::vector<Service>&)>& pred,
-               std::chrono::milliseconds timeout = 5s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return calls_ > 0 && pred(last_); });
-  }
-  int calls() {
-    std::lock_guard lock(mu_);
-    return calls_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Service> last_;
-  int calls_ = 0;
-};
-
 TEST(ConsulUrl, ParsesAndRejects) {
   auto u = parseConsulUrl("consul://127.0.0.1:8501?dc=east&token=secret&wait=2s");
   ASSERT_TRUE(u) << u.error().message;
@@ -263,7 +229,7 @@ TEST(ConsulWatcher, FollowsRegistrationsHealthAndDeregistrationQuickly) {
   auto source = parseConsulUrl("consul://" + consul.address().toString() + "?token=t0k");
   ASSERT_TRUE(source);
   ConsulWatcher watcher(*source);
-  Recorder rec;
+  ServiceRecorder rec;
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   EXPECT_TRUE(rec.waitFor([](const auto& s) { return s.empty(); })) << "first read, even empty";
   EXPECT_TRUE(watcher.status().reachable);
@@ -311,17 +277,17 @@ TEST(ConsulWatcher, MalformedAnswersKeepTheLastGoodViewAndShowInStatus) {
     auto source = parseConsulUrl("consul://" + addr->toString());
     ASSERT_TRUE(source);
     ConsulWatcher watcher(*source);
-    Recorder rec;
+    ServiceRecorder rec;
     watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
     EXPECT_TRUE(
         rec.waitFor([](const auto& s) { return s.size() == 1 && s[0].instances.size() == 1; }));
-    int calls = rec.calls();
+    size_t calls = rec.count();
     broken = true;
     index = 3;  // backwards: the watcher resets its index and reads again
     EXPECT_TRUE(eventually([&] { return !watcher.status().reachable; }));
     EXPECT_NE(watcher.status().last_error.find("not JSON"), std::string::npos)
         << watcher.status().last_error;
-    EXPECT_EQ(rec.calls(), calls) << "the last good view stays";
+    EXPECT_EQ(rec.count(), calls) << "the last good view stays";
     broken = false;
     EXPECT_TRUE(eventually([&] { return watcher.status().reachable; }));
     watcher.stop();

@@ -12,11 +12,17 @@
 #include "registry/eureka/codec.h"
 #include "registry/eureka/registry_server.h"
 #include "registry/eureka/watcher.h"
+#include "testutil/eventually.h"
+#include "testutil/io_thread.h"
+#include "testutil/service_recorder.h"
 
 namespace sluice::registry::eureka {
 namespace {
 
 using namespace std::chrono_literals;
+using testutil::eventually;
+using testutil::healthyCount;
+using testutil::ServiceRecorder;
 
 TEST(EurekaUrl, ParsesHostPortPathAndOptions) {
   auto plain = parseEurekaUrl("eureka://127.0.0.1:8761");
@@ -75,57 +81,16 @@ TEST(EurekaToServices, LowerCasesNamesLabelsWithMetadataAndOnlyUpIsHealthy) {
   EXPECT_EQ(services[0].instances[2].port, 8443);
 }
 
-class Recorder {
- public:
-  void record(const std::vector<Service>& services) {
-    std::lock_guard lock(mu_);
-    calls_.push_back(services);
-    cv_.notify_all();
-  }
-  bool waitFor(const std::function<bool(const std::vector<Service>&)>& pred,
-               std::chrono::milliseconds timeout = 5s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return !calls_.empty() && pred(calls_.back()); });
-  }
-  size_t count() {
-    std::lock_guard lock(mu_);
-    return calls_.size();
-  }
-  std::vector<Service> last() {
-    std::lock_guard lock(mu_);
-    return calls_.empty() ? std::vector<Service>{} : calls_.back();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::vector<Service>> calls_;
-};
-
-// Polls `pred` until it holds or the deadline passes.
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
-
 class EmbeddedEureka {
  public:
-  EmbeddedEureka() : server_(io_) {
+  EmbeddedEureka() : server_(io_.io()) {
     auto bound = server_.start(net::HostPort{"127.0.0.1", 0});
     EXPECT_TRUE(bound) << bound.error().message;
     address_ = *bound;
-    thread_ = std::thread([this] { io_.run(); });
+    io_.start();
   }
   ~EmbeddedEureka() {
-    asio::post(io_, [this] {
-      server_.stop();
-      io_.stop();
-    });
-    thread_.join();
+    io_.stop([this] { server_.stop(); });
   }
   const net::HostPort& address() const { return address_; }
   int call(const std::string& method, const std::string& path, const std::string& body = "") {
@@ -151,10 +116,9 @@ class EmbeddedEureka {
   }
 
  private:
-  asio::io_context io_;
+  testutil::IoThread io_;
   RegistryServer server_;
   net::HostPort address_;
-  std::thread thread_;
 };
 
 EurekaSource sourceFor(const net::HostPort& address) {
@@ -165,22 +129,12 @@ EurekaSource sourceFor(const net::HostPort& address) {
   return *source;
 }
 
-size_t healthyCount(const std::vector<Service>& services, const std::string& name) {
-  for (const auto& s : services) {
-    if (s.name != name) continue;
-    size_t n = 0;
-    for (const auto& i : s.instances) n += i.healthy ? 1 : 0;
-    return n;
-  }
-  return 0;
-}
-
 TEST(EurekaWatcher, FullFetchThenDeltasFollowRegisterOverrideAndCancel) {
   EmbeddedEureka eureka;
   eureka.registerInstance("SERVICE-PROVIDER", "v1", "127.0.0.11", "v1");
   eureka.registerInstance("SERVICE-PROVIDER", "v2", "127.0.0.12", "v2");
   EurekaWatcher watcher(sourceFor(eureka.address()));
-  Recorder rec;
+  ServiceRecorder rec;
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 2; }));
   EXPECT_EQ(rec.last()[0].instances[0].metadata.at("version"), "v1");
@@ -204,19 +158,15 @@ TEST(EurekaWatcher, FullFetchThenDeltasFollowRegisterOverrideAndCancel) {
 class FakeEureka {
  public:
   FakeEureka() {
-    server_ =
-        std::make_unique<http::Server>(io_, [this](http::Request r) { return serve(this, r); });
+    server_ = std::make_unique<http::Server>(io_.io(),
+                                             [this](http::Request r) { return serve(this, r); });
     auto bound = server_->listen(net::HostPort{"127.0.0.1", 0});
     EXPECT_TRUE(bound);
     address_ = *bound;
-    thread_ = std::thread([this] { io_.run(); });
+    io_.start();
   }
   ~FakeEureka() {
-    asio::post(io_, [this] {
-      server_->stop();
-      io_.stop();
-    });
-    thread_.join();
+    io_.stop([this] { server_->stop(); });
   }
   void set(std::string full, std::string delta, int delta_status = 200) {
     std::lock_guard lock(mu_);
@@ -234,10 +184,9 @@ class FakeEureka {
     }
     co_return http::Response::json(200, self->full_);
   }
-  asio::io_context io_;
+  testutil::IoThread io_;
   std::unique_ptr<http::Server> server_;
   net::HostPort address_;
-  std::thread thread_;
   std::mutex mu_;
   std::string full_, delta_;
   int delta_status_ = 200;
@@ -265,7 +214,7 @@ TEST(EurekaWatcher, HashCodeMismatchAfterADeltaTriggersAFullFetch) {
   // The delta is empty but the server claims three instances: the client copy (one) disagrees.
   eureka.set(appsJson("UP_1_", 1), appsJson("UP_3_", 0));
   EurekaWatcher watcher(sourceFor(eureka.address()));
-  Recorder rec;
+  ServiceRecorder rec;
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 1; }));
   // Each mismatch is followed by a full fetch: the first fetch plus one per mismatch.
@@ -283,7 +232,7 @@ TEST(EurekaWatcher, ServerWithoutDeltasIsReadInFull) {
   FakeEureka eureka;
   eureka.set(appsJson("UP_2_", 2), "forbidden", 403);
   EurekaWatcher watcher(sourceFor(eureka.address()));
-  Recorder rec;
+  ServiceRecorder rec;
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 2; }));
   ASSERT_TRUE(eventually([&] { return watcher.counters().full_fetches >= 3; }));
@@ -300,7 +249,7 @@ TEST(EurekaWatcher, ServerAnsweringXmlIsReadToo) {
   };
   eureka.set(xml(appsJson("UP_2_", 2)), xml(appsJson("UP_2_", 0)));
   EurekaWatcher watcher(sourceFor(eureka.address()));
-  Recorder rec;
+  ServiceRecorder rec;
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 2; }));
   ASSERT_TRUE(eventually([&] { return watcher.counters().delta_fetches >= 2; }));
@@ -312,7 +261,7 @@ TEST(EurekaWatcher, MalformedAnswerKeepsTheLastGoodViewAndReportsTheError) {
   FakeEureka eureka;
   eureka.set(appsJson("UP_2_", 2), appsJson("UP_2_", 0));
   EurekaWatcher watcher(sourceFor(eureka.address()));
-  Recorder rec;
+  ServiceRecorder rec;
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 2; }));
   size_t calls = rec.count();
@@ -335,7 +284,7 @@ TEST(EurekaWatcher, RefreshNowPollsAtOnceAndCallsBackAfterTheNewView) {
   EurekaSource source = sourceFor(eureka.address());
   source.options.poll_interval = 60s;  // only refreshNow() can make it poll again in time
   EurekaWatcher watcher(source);
-  Recorder rec;
+  ServiceRecorder rec;
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(rec.waitFor([](auto& s) { return s.empty(); }));
   eureka.registerInstance("SERVICE-PROVIDER", "v1", "127.0.0.11", "v1");
@@ -351,7 +300,7 @@ TEST(EurekaWatcher, RefreshNowPollsAtOnceAndCallsBackAfterTheNewView) {
 TEST(EurekaWatcher, UnreachableServerIsReportedWithoutACallback) {
   EurekaSource source = sourceFor(net::HostPort{"127.0.0.1", 1});
   EurekaWatcher watcher(source);
-  Recorder rec;
+  ServiceRecorder rec;
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(eventually([&] { return !watcher.status().last_error.empty(); }));
   EXPECT_FALSE(watcher.status().reachable);

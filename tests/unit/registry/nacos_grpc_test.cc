@@ -12,6 +12,7 @@
 
 #include "registry/nacos/grpc_client.h"
 #include "registry/nacos/registry_server.h"
+#include "testutil/io_thread.h"
 
 namespace sluice::registry::nacos {
 namespace {
@@ -25,26 +26,19 @@ class RunningRegistry {
     options.grpc_mode = RegistryServerOptions::GrpcMode::kPort;
     options.grpc_port = 0;
     options.grpc_naming.push_ack_timeout = 300ms;
-    server_ = std::make_unique<RegistryServer>(io_, options);
+    server_ = std::make_unique<RegistryServer>(io_.io(), options);
     auto bound = server_->start(net::HostPort{"127.0.0.1", 0});
     EXPECT_TRUE(bound) << bound.error().message;
     http_ = *bound;
     grpc_ = *server_->grpcAddress();
-    thread_ = std::thread([this] { io_.run(); });
+    io_.start();
   }
   template <typename F>
   auto onIo(F f) {
-    std::promise<decltype(f())> done;
-    asio::post(io_, [&] { done.set_value(f()); });
-    return done.get_future().get();
+    return io_.call(f);
   }
   ~RunningRegistry() {
-    onIo([this] {
-      server_->stop();
-      return 0;
-    });
-    io_.stop();
-    thread_.join();
+    io_.stop([this] { server_->stop(); });
   }
   bool hasInstance(const std::string& service, const std::string& ip, uint16_t port,
                    const std::string& ns = "public") {
@@ -66,11 +60,10 @@ class RunningRegistry {
   const net::HostPort& grpc() const { return grpc_; }
 
  private:
-  asio::io_context io_;
+  testutil::IoThread io_;
   std::unique_ptr<RegistryServer> server_;
   net::HostPort http_;
   net::HostPort grpc_;
-  std::thread thread_;
 };
 
 // Server requests a client received, for waiting on with a deadline.

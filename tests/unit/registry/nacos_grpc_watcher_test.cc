@@ -11,11 +11,15 @@
 #include "registry/nacos/grpc_client.h"
 #include "registry/nacos/grpc_watcher.h"
 #include "registry/nacos/registry_server.h"
+#include "testutil/io_thread.h"
+#include "testutil/service_recorder.h"
 
 namespace sluice::registry::nacos {
 namespace {
 
 using namespace std::chrono_literals;
+using testutil::hasInstanceIp;
+using testutil::ServiceRecorder;
 
 class Registry {
  public:
@@ -23,34 +27,24 @@ class Registry {
     RegistryServerOptions options;
     options.grpc_mode =
         grpc ? RegistryServerOptions::GrpcMode::kPort : RegistryServerOptions::GrpcMode::kOff;
-    server_ = std::make_unique<RegistryServer>(io_, options);
+    server_ = std::make_unique<RegistryServer>(io_.io(), options);
     auto bound = server_->start(net::HostPort{"127.0.0.1", 0});
     EXPECT_TRUE(bound) << bound.error().message;
     http_ = *bound;
     if (grpc) grpc_ = *server_->grpcAddress();
-    thread_ = std::thread([this] { io_.run(); });
+    io_.start();
   }
   ~Registry() {
-    std::promise<void> done;
-    asio::post(io_, [&] {
-      server_->stop();
-      done.set_value();
-    });
-    done.get_future().get();
-    io_.stop();
-    thread_.join();
+    io_.stop([this] { server_->stop(); });
   }
   void registerOverHttpSide(const std::string& service, const std::string& ip) {
-    std::promise<void> done;
-    asio::post(io_, [&] {
+    io_.call([&] {
       NamingInstance inst;
       inst.ip = ip;
       inst.port = 8070;
       inst.metadata["label"] = "v1";
       EXPECT_TRUE(server_->store().registerInstance("public", "DEFAULT_GROUP@@" + service, inst));
-      done.set_value();
     });
-    done.get_future().get();
   }
   std::string url(const std::string& extra = "") const {
     std::string u = "nacos://" + http_.toString() + "?";
@@ -60,43 +54,11 @@ class Registry {
   const net::HostPort& grpc() const { return grpc_; }
 
  private:
-  asio::io_context io_;
+  testutil::IoThread io_;
   std::unique_ptr<RegistryServer> server_;
   net::HostPort http_;
   net::HostPort grpc_;
-  std::thread thread_;
 };
-
-class Recorder {
- public:
-  void record(const std::vector<Service>& services) {
-    std::lock_guard lock(mu_);
-    last_ = services;
-    ++calls_;
-    cv_.notify_all();
-  }
-  bool waitFor(const std::function<bool(const std::vector<Service>&)>& pred,
-               std::chrono::milliseconds timeout = 5s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return calls_ > 0 && pred(last_); });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Service> last_;
-  int calls_ = 0;
-};
-
-bool hasIp(const std::vector<Service>& services, const std::string& name, const std::string& ip) {
-  for (const auto& s : services) {
-    if (s.name != name) continue;
-    for (const auto& i : s.instances) {
-      if (i.ip == ip) return true;
-    }
-  }
-  return false;
-}
 
 GrpcMessage registerRequest(const std::string& service, const std::string& ip) {
   GrpcMessage m;
@@ -131,10 +93,10 @@ TEST(NacosGrpcWatcherTest, ChangesArrivePushedWellUnderASecond) {
   GrpcWatcherOptions options;
   options.list_interval = 5s;  // service-list polling cannot be what delivers the change
   NacosGrpcWatcher watcher(source(registry.url()), options);
-  Recorder recorder;
+  ServiceRecorder recorder;
   watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
-  ASSERT_TRUE(
-      recorder.waitFor([](const auto& s) { return hasIp(s, "service-provider", "10.0.0.11"); }));
+  ASSERT_TRUE(recorder.waitFor(
+      [](const auto& s) { return hasInstanceIp(s, "service-provider", "10.0.0.11"); }));
   EXPECT_EQ(watcher.transportInUse(), "grpc");
   EXPECT_TRUE(watcher.status().reachable);
 
@@ -145,7 +107,7 @@ TEST(NacosGrpcWatcherTest, ChangesArrivePushedWellUnderASecond) {
   auto started = std::chrono::steady_clock::now();
   ASSERT_TRUE((*provider)->request(registerRequest("service-provider", "10.0.0.12")));
   ASSERT_TRUE(recorder.waitFor(
-      [](const auto& s) { return hasIp(s, "service-provider", "10.0.0.12"); }, 2s));
+      [](const auto& s) { return hasInstanceIp(s, "service-provider", "10.0.0.12"); }, 2s));
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
 
   // The provider's connection closes: its instance leaves routing just as fast.
@@ -153,8 +115,8 @@ TEST(NacosGrpcWatcherTest, ChangesArrivePushedWellUnderASecond) {
   (*provider)->close();
   ASSERT_TRUE(recorder.waitFor(
       [](const auto& s) {
-        return hasIp(s, "service-provider", "10.0.0.11") &&
-               !hasIp(s, "service-provider", "10.0.0.12");
+        return hasInstanceIp(s, "service-provider", "10.0.0.11") &&
+               !hasInstanceIp(s, "service-provider", "10.0.0.12");
       },
       2s));
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
@@ -166,14 +128,15 @@ TEST(NacosGrpcWatcherTest, NewServicesAreFoundByTheServiceListAndRefreshNow) {
   GrpcWatcherOptions options;
   options.list_interval = 10s;
   NacosGrpcWatcher watcher(source(registry.url()), options);
-  Recorder recorder;
+  ServiceRecorder recorder;
   watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
   ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.empty(); }));
   registry.registerOverHttpSide("late", "10.0.0.30");
   std::promise<void> refreshed;
   watcher.refreshNow([&] { refreshed.set_value(); });
   ASSERT_EQ(refreshed.get_future().wait_for(5s), std::future_status::ready);
-  EXPECT_TRUE(recorder.waitFor([](const auto& s) { return hasIp(s, "late", "10.0.0.30"); }, 100ms));
+  EXPECT_TRUE(
+      recorder.waitFor([](const auto& s) { return hasInstanceIp(s, "late", "10.0.0.30"); }, 100ms));
 }
 
 TEST(NacosGrpcWatcherTest, FallsBackToV1PollingWhenNoGrpcIsOffered) {
@@ -181,14 +144,14 @@ TEST(NacosGrpcWatcherTest, FallsBackToV1PollingWhenNoGrpcIsOffered) {
   registry.registerOverHttpSide("service-provider", "10.0.0.11");
   // An unused port stands for "the gRPC port does not answer ServerCheck".
   NacosGrpcWatcher watcher(source(registry.url("grpcPort=1")));
-  Recorder recorder;
+  ServiceRecorder recorder;
   watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
-  ASSERT_TRUE(
-      recorder.waitFor([](const auto& s) { return hasIp(s, "service-provider", "10.0.0.11"); }));
+  ASSERT_TRUE(recorder.waitFor(
+      [](const auto& s) { return hasInstanceIp(s, "service-provider", "10.0.0.11"); }));
   EXPECT_EQ(watcher.transportInUse(), "http");
   registry.registerOverHttpSide("service-provider", "10.0.0.12");
-  EXPECT_TRUE(
-      recorder.waitFor([](const auto& s) { return hasIp(s, "service-provider", "10.0.0.12"); }));
+  EXPECT_TRUE(recorder.waitFor(
+      [](const auto& s) { return hasInstanceIp(s, "service-provider", "10.0.0.12"); }));
   watcher.stop();
 }
 
@@ -197,7 +160,7 @@ TEST(NacosGrpcWatcherTest, GrpcOnlyDoesNotFallBackAndSaysWhy) {
   GrpcWatcherOptions options;
   options.request_timeout = 300ms;
   NacosGrpcWatcher watcher(source(registry.url("transport=grpc&grpcPort=1")), options);
-  Recorder recorder;
+  ServiceRecorder recorder;
   watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (watcher.status().last_error.empty() && std::chrono::steady_clock::now() < deadline) {

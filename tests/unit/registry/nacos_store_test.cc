@@ -5,9 +5,12 @@
 #include <fstream>
 
 #include "registry/nacos/naming_store.h"
+#include "testutil/temp_dir.h"
 
 namespace sluice::registry::nacos {
 namespace {
+
+using testutil::TempDir;
 
 namespace fs = std::filesystem;
 
@@ -24,22 +27,6 @@ NamingInstance makeInstance(std::string ip, uint16_t port, std::string cluster =
   inst.metadata = {{"version", "v1"}};
   return inst;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "nacos-store-test-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // Fails every save after `fail_after` successful ones: a full disk at a chosen moment.
 class FlakyStorage : public SnapshotStorage {

@@ -12,11 +12,15 @@
 #include "registry/nacos/naming_client.h"
 #include "registry/nacos/registry_server.h"
 #include "registry/nacos/watcher.h"
+#include "testutil/io_thread.h"
+#include "testutil/service_recorder.h"
 
 namespace sluice::registry::nacos {
 namespace {
 
 using namespace std::chrono_literals;
+using testutil::findService;
+using testutil::ServiceRecorder;
 
 TEST(NacosUrl, ParsesHostPortNamespaceAndGroup) {
   auto plain = parseNacosUrl("nacos://127.0.0.1:8848");
@@ -47,50 +51,17 @@ TEST(NacosUrl, RejectsOtherSchemesPathsAndUnknownParameters) {
   }
 }
 
-// Every on_change call, for waiting on a condition with a deadline (no sleeps).
-class Recorder {
- public:
-  void record(const std::vector<Service>& services) {
-    std::lock_guard lock(mu_);
-    calls_.push_back(services);
-    cv_.notify_all();
-  }
-  bool waitFor(const std::function<bool(const std::vector<Service>&)>& pred,
-               std::chrono::milliseconds timeout = 5s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return !calls_.empty() && pred(calls_.back()); });
-  }
-  size_t count() {
-    std::lock_guard lock(mu_);
-    return calls_.size();
-  }
-  std::vector<Service> last() {
-    std::lock_guard lock(mu_);
-    return calls_.empty() ? std::vector<Service>{} : calls_.back();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::vector<Service>> calls_;
-};
-
 class RegistryProcess {
  public:
-  RegistryProcess() : server_(io_, RegistryServerOptions{}) {
+  RegistryProcess() : server_(io_.io(), RegistryServerOptions{}) {
     auto bound = server_.start(net::HostPort{"127.0.0.1", 0});
     EXPECT_TRUE(bound) << bound.error().message;
     address_ = *bound;
-    thread_ = std::thread([this] { io_.run(); });
+    io_.start();
   }
   ~RegistryProcess() { shutdown(); }
   void shutdown() {
-    if (!thread_.joinable()) return;
-    asio::post(io_, [this] {
-      server_.stop();
-      io_.stop();
-    });
-    thread_.join();
+    io_.stop([this] { server_.stop(); });
   }
   const net::HostPort& address() const { return address_; }
   void call(const std::string& method, const std::string& path_and_query) {
@@ -103,10 +74,9 @@ class RegistryProcess {
   }
 
  private:
-  asio::io_context io_;
+  testutil::IoThread io_;
   RegistryServer server_;
   net::HostPort address_;
-  std::thread thread_;
 };
 
 WatcherOptions fastOptions() {
@@ -126,13 +96,6 @@ NacosSource sourceFor(const net::HostPort& address, std::string ns = "public") {
   return s;
 }
 
-const Service* find(const std::vector<Service>& services, const std::string& name) {
-  for (const auto& s : services) {
-    if (s.name == name) return &s;
-  }
-  return nullptr;
-}
-
 TEST(NacosWatcher, ReportsEveryServicePagedWithEnabledWeightedInstancesAndTheirHealth) {
   RegistryProcess registry;
   const std::string base = "/nacos/v1/ns/instance?serviceName=";
@@ -145,13 +108,13 @@ TEST(NacosWatcher, ReportsEveryServicePagedWithEnabledWeightedInstancesAndTheirH
   registry.call("POST", base + "other-group&groupName=G&ip=127.0.0.40&port=1");
   registry.call("POST", base + "other-ns&namespaceId=dev&ip=127.0.0.50&port=1");
 
-  Recorder recorder;
+  ServiceRecorder recorder;
   NacosWatcher watcher(sourceFor(registry.address()), fastOptions());
   watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
   ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.size() == 3; }));
   auto services = recorder.last();
   EXPECT_EQ(services[0].name, "consumer");  // sorted by name
-  const Service* provider = find(services, "service-provider");
+  const Service* provider = findService(services, "service-provider");
   ASSERT_NE(provider, nullptr);
   EXPECT_EQ(provider->namespace_id, "public");
   EXPECT_EQ(provider->group, "DEFAULT_GROUP");
@@ -159,11 +122,11 @@ TEST(NacosWatcher, ReportsEveryServicePagedWithEnabledWeightedInstancesAndTheirH
   EXPECT_EQ(provider->instances[0].ip, "127.0.0.11");  // sorted by ip
   EXPECT_EQ(provider->instances[0].metadata.at("label"), "v1");
   EXPECT_EQ(provider->instances[1].metadata.at("label"), "v2");
-  const Service* consumer = find(services, "consumer");
+  const Service* consumer = findService(services, "consumer");
   ASSERT_EQ(consumer->instances.size(), 1u);
   EXPECT_FALSE(consumer->instances[0].healthy);
-  EXPECT_EQ(find(services, "other-group"), nullptr);
-  EXPECT_EQ(find(services, "other-ns"), nullptr);
+  EXPECT_EQ(findService(services, "other-group"), nullptr);
+  EXPECT_EQ(findService(services, "other-ns"), nullptr);
   EXPECT_TRUE(watcher.status().reachable);
   EXPECT_GT(watcher.status().last_success_unix_ms, 0);
 
@@ -171,7 +134,7 @@ TEST(NacosWatcher, ReportsEveryServicePagedWithEnabledWeightedInstancesAndTheirH
   size_t before = recorder.count();
   registry.call("DELETE", base + "service-provider&ip=127.0.0.12&port=8070");
   ASSERT_TRUE(recorder.waitFor([](const auto& s) {
-    const Service* p = find(s, "service-provider");
+    const Service* p = findService(s, "service-provider");
     return p != nullptr && p->instances.size() == 1;
   }));
   EXPECT_EQ(recorder.count(), before + 1);
@@ -180,7 +143,7 @@ TEST(NacosWatcher, ReportsEveryServicePagedWithEnabledWeightedInstancesAndTheirH
 
 TEST(NacosWatcher, TheFirstSuccessfulPollIsReportedEvenWhenEmpty) {
   RegistryProcess registry;
-  Recorder recorder;
+  ServiceRecorder recorder;
   NacosWatcher watcher(sourceFor(registry.address(), "empty"), fastOptions());
   watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
   EXPECT_TRUE(recorder.waitFor([](const auto& s) { return s.empty(); }));
@@ -189,7 +152,7 @@ TEST(NacosWatcher, TheFirstSuccessfulPollIsReportedEvenWhenEmpty) {
 TEST(NacosWatcher, OutageKeepsTheLastKnownSetAndReportsUnreachable) {
   auto registry = std::make_unique<RegistryProcess>();
   registry->call("POST", "/nacos/v1/ns/instance?serviceName=svc&ip=127.0.0.1&port=1");
-  Recorder recorder;
+  ServiceRecorder recorder;
   NacosWatcher watcher(sourceFor(registry->address()), fastOptions());
   watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
   ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.size() == 1; }));
@@ -215,7 +178,7 @@ TEST(NacosWatcher, UnreachableFromTheStartCallsNothingAndSaysWhy) {
     asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
     closed_port = a.local_endpoint().port();
   }
-  Recorder recorder;
+  ServiceRecorder recorder;
   NacosWatcher watcher(sourceFor({"127.0.0.1", closed_port}), fastOptions());
   watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
   auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -306,7 +269,7 @@ TEST(NacosWatcher, RefreshNowPollsAtOnceAndCallsBackAfterTheChangeWasReported) {
   RegistryProcess registry;
   const std::string base = "/nacos/v1/ns/instance?serviceName=";
   registry.call("POST", base + "service-provider&ip=127.0.0.11&port=8070");
-  Recorder recorder;
+  ServiceRecorder recorder;
   WatcherOptions slow = fastOptions();
   slow.poll_interval = 60s;  // only refreshNow can make the watcher see the second instance
   NacosWatcher watcher(sourceFor(registry.address()), slow);
@@ -318,7 +281,7 @@ TEST(NacosWatcher, RefreshNowPollsAtOnceAndCallsBackAfterTheChangeWasReported) {
   auto started = std::chrono::steady_clock::now();
   watcher.refreshNow([&] {
     auto services = recorder.last();  // find() points into it: keep it alive
-    const Service* p = find(services, "service-provider");
+    const Service* p = findService(services, "service-provider");
     refreshed.set_value(p == nullptr ? 0 : p->instances.size());
   });
   auto result = refreshed.get_future();

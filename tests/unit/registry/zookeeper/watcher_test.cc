@@ -7,73 +7,24 @@
 #include <mutex>
 
 #include "fake_zookeeper.h"
+#include "testutil/eventually.h"
+#include "testutil/service_recorder.h"
 
 namespace sluice::registry::zookeeper {
 namespace {
 
 using namespace std::chrono_literals;
 using testing::FakeZooKeeper;
+using testutil::eventually;
+using testutil::hasInstancePort;
+using testutil::instanceCount;
+using testutil::ServiceRecorder;
 
 std::string record(const std::string& ip, int port, const std::string& label = "v1") {
   return fmt::format(
       R"({{"address":"{}","port":{},"payload":{{"@class":"org.springframework.cloud.zookeeper.)"
       R"(discovery.ZookeeperInstance","metadata":{{"label":"{}"}}}}}})",
       ip, port, label);
-}
-
-// Every on_change call, for waiting on a condition with a deadline (no sleeps).
-class Recorder {
- public:
-  void record(const std::vector<Service>& services) {
-    std::lock_guard lock(mu_);
-    calls_.push_back(services);
-    cv_.notify_all();
-  }
-  bool waitFor(const std::function<bool(const std::vector<Service>&)>& pred,
-               std::chrono::milliseconds timeout = 5s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return !calls_.empty() && pred(calls_.back()); });
-  }
-  size_t count() {
-    std::lock_guard lock(mu_);
-    return calls_.size();
-  }
-  std::vector<Service> last() {
-    std::lock_guard lock(mu_);
-    return calls_.empty() ? std::vector<Service>{} : calls_.back();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::vector<Service>> calls_;
-};
-
-size_t instanceCount(const std::vector<Service>& services, const std::string& name) {
-  for (const auto& s : services) {
-    if (s.name == name) return s.instances.size();
-  }
-  return 0;
-}
-
-bool hasPort(const std::vector<Service>& services, const std::string& name, int port) {
-  for (const auto& s : services) {
-    if (s.name != name) continue;
-    for (const auto& i : s.instances) {
-      if (i.port == port) return true;
-    }
-  }
-  return false;
-}
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
 }
 
 ZooKeeperSource source() {
@@ -88,7 +39,7 @@ TEST(ZooKeeperWatcher, PublishesTheWholeTreeOnceReadAndThenEveryChange) {
   zk.create("/services/service-provider/a", record("10.0.0.1", 8070, "v1"));
   zk.create("/services/service-provider/b", record("10.0.0.2", 8070, "v2"));
   zk.create("/services/consumer/c", record("10.0.0.3", 8080));
-  Recorder rec;
+  ServiceRecorder rec;
   ZooKeeperWatcher watcher(source(), zk.factory());
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return s.size() == 2; }));
@@ -103,14 +54,14 @@ TEST(ZooKeeperWatcher, PublishesTheWholeTreeOnceReadAndThenEveryChange) {
   zk.remove("/services/service-provider/a");
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "service-provider") == 2; }));
   zk.set("/services/consumer/c", record("10.0.0.3", 9090));
-  ASSERT_TRUE(rec.waitFor([](const auto& s) { return hasPort(s, "consumer", 9090); }));
+  ASSERT_TRUE(rec.waitFor([](const auto& s) { return hasInstancePort(s, "consumer", 9090); }));
   watcher.stop();
 }
 
 TEST(ZooKeeperWatcher, OutageKeepsTheLastViewAndReconnectRereadsEverything) {
   FakeZooKeeper zk;
   zk.create("/services/p/a", record("10.0.0.1", 80));
-  Recorder rec;
+  ServiceRecorder rec;
   ZooKeeperWatcher watcher(source(), zk.factory());
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 1; }));
@@ -135,7 +86,7 @@ TEST(ZooKeeperWatcher, OutageKeepsTheLastViewAndReconnectRereadsEverything) {
 TEST(ZooKeeperWatcher, ExpiredSessionIsReplacedAndTheTreeReadAgain) {
   FakeZooKeeper zk;
   zk.create("/services/p/a", record("10.0.0.1", 80));
-  Recorder rec;
+  ServiceRecorder rec;
   ZooKeeperWatcher watcher(source(), zk.factory());
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 1; }));
@@ -154,7 +105,7 @@ TEST(ZooKeeperWatcher, ExpiredSessionIsReplacedAndTheTreeReadAgain) {
 TEST(ZooKeeperWatcher, ReadFailureWithoutASessionEventRecoversFromTheClientsOwnState) {
   FakeZooKeeper zk;
   zk.create("/services/p/a", record("10.0.0.1", 80));
-  Recorder rec;
+  ServiceRecorder rec;
   WatcherOptions options;
   options.connect_timeout = 20ms;
   ZooKeeperWatcher watcher(source(), zk.factory(), options);
@@ -171,7 +122,7 @@ TEST(ZooKeeperWatcher, SessionThatCannotBeCreatedIsRetriedWithBackoff) {
   FakeZooKeeper zk;
   zk.create("/services/p/a", record("10.0.0.1", 80));
   zk.failOpens(2);
-  Recorder rec;
+  ServiceRecorder rec;
   WatcherOptions options;
   options.reopen_backoff = 10ms;
   ZooKeeperWatcher watcher(source(), zk.factory(), options);
@@ -184,7 +135,7 @@ TEST(ZooKeeperWatcher, SessionThatCannotBeCreatedIsRetriedWithBackoff) {
 TEST(ZooKeeperWatcher, NoServerAnsweringIsReportedAfterTheConnectTimeout) {
   FakeZooKeeper zk;
   zk.disconnect();  // sessions open but never connect
-  Recorder rec;
+  ServiceRecorder rec;
   WatcherOptions options;
   options.connect_timeout = 50ms;
   ZooKeeperWatcher watcher(source(), zk.factory(), options);
@@ -202,7 +153,7 @@ TEST(ZooKeeperWatcher, NoServerAnsweringIsReportedAfterTheConnectTimeout) {
 TEST(ZooKeeperWatcher, RefreshNowRunsOnceTheChangesMadeBeforeItAreRouted) {
   FakeZooKeeper zk;
   zk.create("/services/p/a", record("10.0.0.1", 80));
-  Recorder rec;
+  ServiceRecorder rec;
   ZooKeeperWatcher watcher(source(), zk.factory());
   watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 1; }));
