@@ -9,20 +9,14 @@
 //      real Eureka server, each in two start-up orders: (a) the method config written before
 //      anything starts, (b) every mesh file applied to running apps and sidecars.
 // JVM start-ups dominate the runtime; the apps of a topology start in parallel.
-import { describe, test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as e2e from './lib/index.mjs';
-import { PodNet, podsUnavailable } from './lib/pods.mjs';
+import { CONSUMER_PORT, PROVIDER_PORT, assertProviderEndpointsLabelled, seedScenario } from './lib/seed_scenario.mjs';
 
 after(e2e.cleanupAll);
 
 const HELLO = /^Hello Nacos Discovery From (v1|v2)/;
-
-function seedFile(name) {
-  return readFileSync(join(e2e.sourceDir(), 'examples/seed', name), 'utf8');
-}
 
 async function clusters(adminPort, host = '127.0.0.1') {
   const r = await e2e.request({ host, port: adminPort, path: '/clusters?format=json' });
@@ -133,172 +127,39 @@ test('Spring providers on the embedded Eureka server: renewals keep them, a cras
   await e2e.waitFor(async () => (await instances()).length === 0, { timeoutMs: 10_000, what: 'v2 to cancel on a graceful stop' });
 });
 
-// ---- pods ---------------------------------------------------------------------------------------
+// ---- pods (the skeleton is lib/seed_scenario.mjs) ---------------------------------------------
 
 const REGISTRY_IP = '10.0.130.2';
 const EUREKA_PORT = 8761;
-const PROVIDER_PORT = 8070;  // the seed's any-spring-cloud-support.yaml listener port
-const CONSUMER_PORT = 8080;
-const ADMIN = 'http://127.0.0.1:15000';
-const METHOD_FILES = ['any-spring-cloud-support.yaml'];
-const ROUTING_FILES = ['service-provider.yaml', 'service-provider-vs.yaml'];
 
 // `real`: the Eureka server jar in the registry pod, else `sluice registry --protocol eureka`.
-async function startTopology(tag, { real, configFirst }) {
-  const net = new PodNet(tag);
-  const topo = { net, skip: await net.create(), dirs: [] };
-  if (topo.skip) return topo;
-  const registry = await net.addPod('registry');
-  const v1 = await net.addPod('provider-v1');
-  const v2 = await net.addPod('provider-v2');
-  const consumer = await net.addPod('consumer');
-  const client = await net.addPod('client');
-  assert.equal(registry.ip, REGISTRY_IP);
-  Object.assign(topo, { registry, v1, v2, consumer, client, mesh: [v1, v2, consumer] });
-
-  const eurekaUrl = `http://${REGISTRY_IP}:${EUREKA_PORT}/eureka/`;
-  const serverReady = real
-    ? e2e.startEurekaServer({ pod: registry, props: { 'server.port': EUREKA_PORT } })
-    : registry.startSluice(['registry', '--protocol', 'eureka', '--listen', `${REGISTRY_IP}:${EUREKA_PORT}`],
-      { readyLine: /sluice registry listening on \S+\n/ });
-  serverReady.catch(() => {});  // awaited below, after the sidecars started
-
-  for (const pod of topo.mesh) {
-    const dir = e2e.makeTempDir(`sluice-eureka-pods-${pod.name}-`);
-    topo.dirs.push(dir);
-    if (configFirst) for (const f of METHOD_FILES) e2e.writeAtomic(dir, f, seedFile(f));
-    const nf = await pod.run(e2e.sluiceBin(), ['init-netfilter', '--outbound-port', '15001',
-      '--dns-port', '15053', '--proxy-mark', '1337']);
-    assert.equal(nf.code, 0, `init-netfilter in ${pod.name}: ${nf.stdout}${nf.stderr}`);
-    await pod.startSluice(['proxy', '--transparent-listen', '127.0.0.1:15001',
-      '--dns-listen', '127.0.0.1:15053', '--vip-cidr', '240.240.0.0/16', '--upstream-mark', '1337',
-      '--config', dir, '--registry', `eureka://${REGISTRY_IP}:${EUREKA_PORT}/eureka`,
-      '--admin', '127.0.0.1:15000', '--service-node', pod.name], { name: 'sidecar' });
-  }
-  await serverReady;
-  const props = { 'server.port': PROVIDER_PORT };
-  const apps = await Promise.all([
-    e2e.startDemoApp('eureka', { role: 'provider', version: 'v1', registry: eurekaUrl, pod: v1, props }),
-    e2e.startDemoApp('eureka', { role: 'provider', version: 'v2', registry: eurekaUrl, pod: v2, props }),
-    e2e.startDemoApp('eureka', { role: 'consumer', registry: eurekaUrl, pod: consumer,
-      props: { 'server.port': CONSUMER_PORT } }),
-  ]);
-  topo.apps = apps;
-  console.log(`# ${real ? 'real' : 'embedded'} Eureka pods: start-up ${apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')}`);
-
-  // Ready when the consumer has seen both providers (registration, fetch and LB cache converged).
-  await e2e.waitFor(async () => {
-    const lines = await echo(topo, 'ready', 4);
-    return lines.some((l) => l.includes('v1ready')) && lines.some((l) => l.includes('v2ready'));
-  }, { timeoutMs: 90_000, intervalMs: 500, what: 'the consumer to reach both providers' })
-    .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
-  return topo;
-}
-
-function describeAll(topo) {
-  return [...topo.net.pods.values()].flatMap((p) => [...p.procs]).map((p) => p.describe().slice(-4000)).join('\n');
-}
-
-// `n` sequential GETs of the consumer's /echo/<word>, from the client pod: ['200 <body>', ...].
-async function echo(topo, word, n) {
-  const out = await topo.client.http({
-    requests: Array.from({ length: n }, () => `http://${topo.consumer.ip}:${CONSUMER_PORT}/echo/${word}`),
-    timeoutMs: 5_000,
-  });
-  return out.results.map((r) => (r.error ? `ERROR ${r.error}` : `${r.status} ${r.body}`));
-}
-
-const hello = (v, word) => `200 Hello Nacos Discovery From ${v}${word}`;
-
-// Spring Cloud LoadBalancer's round robin over Eureka's (reshuffled) list: both versions, evenly,
-// at most one repeat.
-function assertRoundRobin(lines, word, topo) {
-  const msg = `expected v1/v2 alternation:\n${lines.join('\n')}\n${describeAll(topo)}`;
-  for (const l of lines) assert.ok(l === hello('v1', word) || l === hello('v2', word), msg);
-  const v1 = lines.filter((l) => l === hello('v1', word)).length;
-  const repeats = lines.filter((l, i) => i > 0 && l === lines[i - 1]).length;
-  assert.ok(v1 >= lines.length / 2 - 1 && v1 <= lines.length / 2 + 1, msg);
-  assert.ok(repeats <= 1, msg);
-}
-
-async function consumerAdmin(topo, path) {
-  const out = await topo.consumer.http({ requests: [`${ADMIN}${path}`], timeoutMs: 2_000 });
-  const r = out.results[0];
-  if (r.error) throw new Error(`${path}: ${r.error}`);
-  return r.body;
-}
-
-// Requests the consumer's sidecar routed as the mesh service service-provider (not passthrough).
-async function meshCalls(topo) {
-  const text = await consumerAdmin(topo, '/stats/prometheus');
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = line.match(/^(\w+)(\{[^}]*\})?\s+(\d+(?:\.\d+)?)$/);
-    if (m && m[1] === 'istio_requests_total' && (m[2] ?? '').includes('destination_service_name="service-provider"')) {
-      sum += Number(m[3]);
-    }
-  }
-  return sum;
-}
-
-function applyToMesh(topo, files) {
-  for (const dir of topo.dirs) for (const f of files) e2e.writeAtomic(dir, f, seedFile(f));
-}
-
-async function waitForConfig(topo, marker) {
-  await e2e.waitFor(async () => (await consumerAdmin(topo, '/config_dump')).includes(marker),
-    { timeoutMs: 10_000, intervalMs: 100, what: `the consumer sidecar to load ${marker}` });
-}
-
-for (const { real, order, configFirst } of [false, true].flatMap((r) => [
-  { real: r, order: 'a', configFirst: true },
-  { real: r, order: 'b', configFirst: false },
-])) {
-  const which = real ? 'the real Eureka server' : 'sluice registry --protocol eureka';
-  describe(`Spring Cloud Netflix pods, method 1, ${which}, order ${order}`, () => {
-    let topo;
-    before(async () => {
-      const why = podsUnavailable() ?? e2e.springSkipReason(['eureka-server', 'demo-eureka']);
-      if (why) { topo = { skip: why }; return; }
-      topo = await startTopology(`eu${real ? 'r' : 'e'}${order}`, { real, configFirst });
-    });
-    after(async () => {
-      await Promise.all((topo?.apps ?? []).map((a) => a.stop({ timeoutMs: 10_000 }).catch(() => {})));
-      await topo?.net?.destroy();
-    });
-
-    test('round robin before the routing rules; /echo/hello -> v1 and the rest -> v2 after', async (t) => {
-      if (topo.skip) return t.skip(topo.skip);
-      if (!configFirst) {
-        // Empty config: the sidecars pass traffic through untouched.
-        const before = await meshCalls(topo);
-        assertRoundRobin(await echo(topo, 'world', 8), 'world', topo);
-        assert.equal(await meshCalls(topo), before, 'no mesh routing without the method config');
-        applyToMesh(topo, METHOD_FILES);
-        await waitForConfig(topo, 'any-spring-cloud-support');
-      }
-      // Method 1 on, no routing rules: the sidecar routes each call as service-provider, and its
-      // round robin over the two Eureka instances keeps the seed's "before".
-      const meshBefore = await meshCalls(topo);
-      assertRoundRobin(await echo(topo, 'world', 8), 'world', topo);
-      assert.ok(await meshCalls(topo) >= meshBefore + 8, 'the consumer sidecar routed the calls as service-provider');
-
-      applyToMesh(topo, ROUTING_FILES);
-      await waitForConfig(topo, 'hello-v1');
-      await e2e.waitFor(async () => {
-        const hellos = await echo(topo, 'hello', 4);
-        const worlds = await echo(topo, 'world', 4);
-        return hellos.every((l) => l === hello('v1', 'hello')) && worlds.every((l) => l === hello('v2', 'world'));
-      }, { timeoutMs: 10_000, intervalMs: 200, what: 'the seed\'s routing to take effect' })
-        .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
-      const hellos = await echo(topo, 'hello', 6);
-      const worlds = await echo(topo, 'world', 6);
-      assert.deepEqual(hellos, hellos.map(() => hello('v1', 'hello')));
-      assert.deepEqual(worlds, worlds.map(() => hello('v2', 'world')));
-      // The sidecar's view came from Eureka: both instances at their pod ipAddr:port, labelled.
-      const eps = providerEndpoints(JSON.parse(await consumerAdmin(topo, '/clusters?format=json')));
-      assert.deepEqual(eps.map((e) => `${e.address} ${e.labels.label}`).sort(),
-        [`${topo.v1.ip}:${PROVIDER_PORT} v1`, `${topo.v2.ip}:${PROVIDER_PORT} v2`]);
-    });
+for (const real of [false, true]) {
+  seedScenario({
+    title: `Spring Cloud Netflix pods, ${real ? 'the real Eureka server' : 'sluice registry --protocol eureka'}`,
+    tag: `eu${real ? 'r' : 'e'}`,
+    label: `${real ? 'real' : 'embedded'} Eureka pods`,
+    skipReason: () => e2e.springSkipReason(['eureka-server', 'demo-eureka']),
+    converging: true,
+    startRegistry: async (topo) => {
+      assert.equal(topo.registryPod.ip, REGISTRY_IP);
+      const ready = real
+        ? e2e.startEurekaServer({ pod: topo.registryPod, props: { 'server.port': EUREKA_PORT } })
+        : topo.registryPod.startSluice(['registry', '--protocol', 'eureka', '--listen', `${REGISTRY_IP}:${EUREKA_PORT}`],
+          { readyLine: /sluice registry listening on \S+\n/ });
+      return { url: `eureka://${REGISTRY_IP}:${EUREKA_PORT}/eureka`, ready };
+    },
+    startApps: async (topo) => {
+      const eurekaUrl = `http://${REGISTRY_IP}:${EUREKA_PORT}/eureka/`;
+      const props = { 'server.port': PROVIDER_PORT };
+      const [v1, v2, consumer] = await Promise.all([
+        e2e.startDemoApp('eureka', { role: 'provider', version: 'v1', registry: eurekaUrl, pod: topo.v1, props }),
+        e2e.startDemoApp('eureka', { role: 'provider', version: 'v2', registry: eurekaUrl, pod: topo.v2, props }),
+        e2e.startDemoApp('eureka', { role: 'consumer', registry: eurekaUrl, pod: topo.consumer,
+          props: { 'server.port': CONSUMER_PORT } }),
+      ]);
+      return { v1, v2, consumer };
+    },
+    // The sidecar's view came from Eureka: both instances at their pod ipAddr:port, labelled.
+    afterRouting: assertProviderEndpointsLabelled,
   });
 }
