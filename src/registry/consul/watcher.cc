@@ -15,6 +15,7 @@
 #include "http/client.h"
 #include "http/url.h"
 #include "registry/polling_watcher.h"
+#include "registry/registry_url.h"
 
 namespace sluice::registry::consul {
 
@@ -42,21 +43,11 @@ std::optional<int64_t> parseDurationMs(std::string_view text) {
 
 Result<ConsulSource> parseConsulUrl(std::string_view url) {
   auto bad = [&](const std::string& what) {
-    return makeError(ErrorCode::kInvalidArgument, ErrorSource::kConfig,
-                     fmt::format("registry URL '{}': {} (expected "
-                                 "consul://HOST[:PORT][?dc=DC&token=TOKEN&wait=DURATION])",
-                                 url, what));
+    return registryUrlError(url, what, "consul://HOST[:PORT][?dc=DC&token=TOKEN&wait=DURATION]");
   };
-  constexpr std::string_view kScheme = "consul://";
-  if (url.size() < kScheme.size() || !equalsIgnoreCase(url.substr(0, kScheme.size()), kScheme)) {
-    return bad("not a consul:// URL");
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  std::string_view query;
-  if (size_t q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
+  auto parts = splitRegistryUrl(url, "consul://");
+  if (!parts) return bad("not a consul:// URL");
+  std::string_view rest = parts->rest;
   while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find('/') != std::string_view::npos) return bad("a path is not allowed");
   auto server = net::parseHostPort(rest, 8500);
@@ -64,7 +55,7 @@ Result<ConsulSource> parseConsulUrl(std::string_view url) {
   ConsulSource source;
   source.server = *server;
   source.url = std::string(url);
-  for (auto& [key, value] : http::parseQuery(query)) {
+  for (auto& [key, value] : parts->query) {
     if (key == "dc") {
       if (value.empty()) return bad("dc must not be empty");
       source.dc = value;

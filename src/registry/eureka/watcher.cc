@@ -9,26 +9,18 @@
 #include "http/client.h"
 #include "http/url.h"
 #include "registry/eureka/codec.h"
+#include "registry/registry_url.h"
 
 namespace sluice::registry::eureka {
 
 Result<EurekaSource> parseEurekaUrl(std::string_view url) {
   auto bad = [&](const std::string& what) {
-    return makeError(ErrorCode::kInvalidArgument, ErrorSource::kConfig,
-                     fmt::format("registry URL '{}': {} (expected eureka://HOST:PORT[/PATH]"
-                                 "[?poll_interval_ms=N&delta=true|false])",
-                                 url, what));
+    return registryUrlError(url, what,
+                            "eureka://HOST:PORT[/PATH][?poll_interval_ms=N&delta=true|false]");
   };
-  constexpr std::string_view kScheme = "eureka://";
-  if (url.size() < kScheme.size() || !equalsIgnoreCase(url.substr(0, kScheme.size()), kScheme)) {
-    return bad("not a eureka:// URL");
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  std::string_view query;
-  if (size_t q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
+  auto parts = splitRegistryUrl(url, "eureka://");
+  if (!parts) return bad("not a eureka:// URL");
+  std::string_view rest = parts->rest;
   EurekaSource source;
   source.url = std::string(url);
   std::string_view authority = rest;
@@ -44,7 +36,7 @@ Result<EurekaSource> parseEurekaUrl(std::string_view url) {
   auto server = net::parseHostPort(authority, 8761);
   if (!server) return bad(server.error().message);
   source.server = *server;
-  for (auto& [key, value] : http::parseQuery(query)) {
+  for (auto& [key, value] : parts->query) {
     if (key == "poll_interval_ms") {
       auto ms = parseUint(trim(value), 3'600'000);
       if (!ms || *ms < 10) return bad("poll_interval_ms must be a number from 10 to 3600000");

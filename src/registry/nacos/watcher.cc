@@ -9,28 +9,19 @@
 #include "registry/nacos/grpc_watcher.h"
 #include "registry/nacos/naming_client.h"
 #include "registry/nacos/naming_model.h"
+#include "registry/registry_url.h"
 
 namespace sluice::registry::nacos {
 
 Result<NacosSource> parseNacosUrl(std::string_view url) {
   auto bad = [&](const std::string& what) {
-    return makeError(
-        ErrorCode::kInvalidArgument, ErrorSource::kConfig,
-        fmt::format("registry URL '{}': {} (expected "
-                    "nacos://HOST:PORT[?namespace=NS&group=GROUP&transport=auto|grpc|http&"
-                    "grpcPort=N&poll_interval_ms=N])",
-                    url, what));
+    return registryUrlError(url, what,
+                            "nacos://HOST:PORT[?namespace=NS&group=GROUP&transport=auto|grpc|http&"
+                            "grpcPort=N&poll_interval_ms=N]");
   };
-  constexpr std::string_view kScheme = "nacos://";
-  if (url.size() < kScheme.size() || !equalsIgnoreCase(url.substr(0, kScheme.size()), kScheme)) {
-    return bad("not a nacos:// URL");
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  std::string_view query;
-  if (size_t q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
+  auto parts = splitRegistryUrl(url, "nacos://");
+  if (!parts) return bad("not a nacos:// URL");
+  std::string_view rest = parts->rest;
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find('/') != std::string_view::npos) return bad("no path expected after HOST:PORT");
   auto server = net::parseHostPort(rest, 8848);
@@ -38,7 +29,7 @@ Result<NacosSource> parseNacosUrl(std::string_view url) {
   NacosSource source;
   source.server = *server;
   source.url = std::string(url);
-  for (auto& [key, value] : http::parseQuery(query)) {
+  for (auto& [key, value] : parts->query) {
     if (key == "namespace" || key == "namespaceId") {
       if (trim(value).empty()) return bad("empty namespace");
       source.namespace_id = std::string(trim(value));

@@ -2,6 +2,7 @@
 
 #include "core/strings.h"
 #include "http/url.h"
+#include "registry/registry_url.h"
 
 namespace sluice::registry::zookeeper {
 
@@ -26,20 +27,12 @@ std::string ZooKeeperSource::connectString() const {
 
 Result<ZooKeeperSource> parseZooKeeperUrl(std::string_view url) {
   auto bad = [&](const std::string& what) {
-    return makeError(ErrorCode::kInvalidArgument, ErrorSource::kConfig,
-                     fmt::format("registry URL '{}': {} (expected zookeeper://HOST:PORT[,HOST:PORT"
-                                 "...][/ROOT][?sessionTimeoutMs=N])",
-                                 url, what));
+    return registryUrlError(url, what,
+                            "zookeeper://HOST:PORT[,HOST:PORT...][/ROOT][?sessionTimeoutMs=N]");
   };
-  if (url.size() < kScheme.size() || !equalsIgnoreCase(url.substr(0, kScheme.size()), kScheme)) {
-    return bad("not a zookeeper:// URL");
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  std::string_view query;
-  if (size_t q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
+  auto parts = splitRegistryUrl(url, kScheme);
+  if (!parts) return bad("not a zookeeper:// URL");
+  std::string_view rest = parts->rest;
   std::string_view path;
   if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
     path = rest.substr(slash);
@@ -64,7 +57,7 @@ Result<ZooKeeperSource> parseZooKeeperUrl(std::string_view url) {
     }
     source.root = std::string(path);
   }
-  for (auto& [key, value] : http::parseQuery(query)) {
+  for (auto& [key, value] : parts->query) {
     if (key == "sessionTimeoutMs") {
       auto ms = parseUint(trim(value), kMaxSessionTimeoutMs);
       if (!ms || *ms < kMinSessionTimeoutMs) {
