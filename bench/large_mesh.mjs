@@ -190,6 +190,10 @@ spec:
   console.log(`sidecar RSS: ${(rssLoaded / 1024).toFixed(1)} MiB loaded, ${(rssTraffic / 1024).toFixed(1)} MiB after traffic to ${USED} services (${failures} of ${20 * USED} requests failed), peak ${(hwm / 1024).toFixed(1)} MiB`);
   console.log(`/config_dump: ${(dump.length / 1048576).toFixed(1)} MiB; idle CPU ${(idleCpu * 100).toFixed(1)} % of a core over ${IDLE_SECONDS} s with no changes`);
   upstream.close();
+  // A graceful stop (SIGTERM, bounded), so a wrapper such as valgrind's massif writes its output.
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.race([Promise.all(children.map((c) => (c.exitCode !== null ? null
+    : new Promise((r) => c.once('exit', r))))), sleep(30000)]);
 }
 
 main().then(() => process.exit(0), (e) => { console.error(`large_mesh: ${e.message}`); process.exit(1); });
