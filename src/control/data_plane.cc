@@ -4,9 +4,12 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 #include <csignal>
+#include <functional>
 
 #include "core/log.h"
+#include "core/memory.h"
 #include "net/socket_mark.h"
 
 namespace sluice::control {
@@ -16,10 +19,13 @@ namespace {
 // Forwards the controller's output to the data plane.
 class ProxyServerSink : public SnapshotSink {
  public:
-  ProxyServerSink(proxy::ProxyServer& server, proxy::DnsProxy* dns) : server_(server), dns_(dns) {}
+  ProxyServerSink(proxy::ProxyServer& server, proxy::DnsProxy* dns,
+                  std::function<void()> after_publish)
+      : server_(server), dns_(dns), after_publish_(std::move(after_publish)) {}
   void publish(std::shared_ptr<const proxy::MeshSnapshot> snapshot) override {
     if (dns_ != nullptr) dns_->publish(snapshot);
     server_.publish(std::move(snapshot));
+    after_publish_();
   }
   void setConfigErrors(std::vector<std::string> errors) override {
     server_.setConfigErrors(std::move(errors));
@@ -37,7 +43,13 @@ class ProxyServerSink : public SnapshotSink {
  private:
   proxy::ProxyServer& server_;
   proxy::DnsProxy* dns_;
+  std::function<void()> after_publish_;
 };
+
+// The workers drop the previous snapshot when they take the new one, on their threads, soon after
+// a publish. One trim a little later hands those pages back (core/memory.h); a burst of publishes
+// (a registry syncing thousands of services) costs one trim, not one each.
+constexpr std::chrono::milliseconds kTrimDelay{1000};
 
 // Bad flags or a missing config dir are usage errors (2); anything else failed to start (1).
 int exitCodeFor(const Error& e) {
@@ -60,6 +72,8 @@ std::string readinessLine(const std::string& name, const std::vector<net::HostPo
 }
 
 int runDataPlane(const DataPlaneOptions& options, std::ostream& out, std::ostream& err) {
+  // Before the first thread (workers, registry watchers) starts.
+  core::limitMallocArenas(options.proxy.concurrency);
   asio::io_context io;
   auto guard = asio::make_work_guard(io);
   // Before anything else, so a SIGTERM during start-up means "drain", not "die".
@@ -97,7 +111,18 @@ int runDataPlane(const DataPlaneOptions& options, std::ostream& out, std::ostrea
       return exitCodeFor(st.error());
     }
   }
-  ProxyServerSink sink(server, options.dns ? &dns : nullptr);
+  asio::steady_timer trim_timer(io);
+  bool trim_armed = false;
+  auto schedule_trim = [&] {
+    if (trim_armed) return;
+    trim_armed = true;
+    trim_timer.expires_after(kTrimDelay);
+    trim_timer.async_wait([&](const std::error_code& ec) {
+      trim_armed = false;
+      if (!ec) core::releaseFreeMemory();
+    });
+  };
+  ProxyServerSink sink(server, options.dns ? &dns : nullptr, schedule_trim);
   if (auto st = controller.start(&sink); !st) {
     err << options.name << ": " << st.error().message << "\n";
     server.drain(std::chrono::milliseconds(0));
@@ -130,6 +155,7 @@ int runDataPlane(const DataPlaneOptions& options, std::ostream& out, std::ostrea
                     signo == SIGTERM ? "SIGTERM" : "SIGINT", options.drain_grace.count());
     controller.stop();
     reload_signal.cancel();
+    trim_timer.cancel();
     guard.reset();
     io.stop();
   });

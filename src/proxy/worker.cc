@@ -35,14 +35,15 @@ Worker::~Worker() {
 
 void Worker::setSnapshot(std::shared_ptr<const MeshSnapshot> snapshot) {
   snapshot_ = std::move(snapshot);
-  for (auto& [name, state] : states_) state->retired = true;
   cluster_index_.assign(snapshot_->clusters.size(), nullptr);
-  for (size_t i = 0; i < snapshot_->clusters.size(); ++i) {
-    const Cluster& c = snapshot_->clusters[i];
-    auto& slot = states_[c.name];
-    if (!slot) slot = std::make_unique<ClusterState>(rng_());
-    slot->update(c);
-    cluster_index_[i] = slot.get();
+  // Only the clusters this worker has used have a state; each one still in the snapshot is
+  // rebound to it (ejections and counters carry over), the others are retired.
+  for (auto& [name, state] : states_) {
+    auto it = snapshot_->cluster_by_name.find(name);
+    state->retired = it == snapshot_->cluster_by_name.end();
+    if (state->retired) continue;
+    state->update(snapshot_->clusters[it->second]);
+    cluster_index_[it->second] = state.get();
   }
   // States of clusters gone from the snapshot live on while a request still holds them.
   for (auto it = states_.begin(); it != states_.end();) {
@@ -53,6 +54,17 @@ void Worker::setSnapshot(std::shared_ptr<const MeshSnapshot> snapshot) {
     }
   }
   if (options_.mode == ProxyOptions::Mode::kGateway && !draining_) reconcileGatewayListeners();
+}
+
+ClusterState& Worker::makeClusterState(int index) {
+  const Cluster& c = snapshot_->clusters[index];
+  auto& slot = states_[c.name];
+  // A retired state of the same name (an older snapshot's, still pinned) is rebound.
+  if (!slot) slot = std::make_unique<ClusterState>(rng_());
+  slot->retired = false;
+  slot->update(c);
+  cluster_index_[index] = slot.get();
+  return *slot;
 }
 
 ClusterState& Worker::passthroughState(const asio::ip::tcp::endpoint& destination) {
@@ -100,11 +112,25 @@ void Worker::removeConnection(ConnectionHandle h) {
 
 std::vector<ClusterDump> Worker::dumpClusters() const {
   std::vector<ClusterDump> out;
+  if (!snapshot_) return out;
   auto now = Clock::now();
-  for (const auto& [name, state] : states_) {
-    if (state->retired) continue;
+  out.reserve(snapshot_->clusters.size());
+  for (size_t i = 0; i < snapshot_->clusters.size(); ++i) {
+    const ClusterState* state = cluster_index_[i];
     ClusterDump c;
-    c.name = name;
+    c.name = snapshot_->clusters[i].name;
+    if (state == nullptr) {
+      // Not used by this worker yet: the snapshot's endpoints, nothing counted.
+      for (const auto& e : snapshot_->clusters[i].endpoints) {
+        ClusterDump::EndpointDump d;
+        d.address = e.address();
+        d.labels = e.labels;
+        d.healthy = e.healthy;
+        c.endpoints.push_back(std::move(d));
+      }
+      out.push_back(std::move(c));
+      continue;
+    }
     c.pending_requests = state->pending_requests;
     c.overflows = state->overflows;
     for (const auto* e : state->endpoints()) {

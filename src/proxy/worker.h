@@ -75,8 +75,12 @@ class Worker {
   // --- worker thread only -------------------------------------------------------------------
   const std::shared_ptr<const MeshSnapshot>& snapshot() const { return snapshot_; }
   void setSnapshot(std::shared_ptr<const MeshSnapshot> snapshot);
-  // State of cluster `index` of the current snapshot.
-  ClusterState& clusterState(int index) { return *cluster_index_[index]; }
+  // State of cluster `index` of the current snapshot, made on first use: a sidecar in a mesh of
+  // thousands of services keeps load-balancing state only for the clusters it sends to.
+  ClusterState& clusterState(int index) {
+    ClusterState* state = cluster_index_[index];
+    return state != nullptr ? *state : makeClusterState(index);
+  }
   // State for a cluster of an older snapshot still used by an in-flight request (by name).
   ClusterState* clusterStateByName(const std::string& name);
   // Keep-alive pool for HTTP passed through to a destination outside the mesh (Envoy's
@@ -129,6 +133,7 @@ class Worker {
     net::HostPort address;
   };
   void accept(Acceptor* acceptor);
+  ClusterState& makeClusterState(int index);
 
   // Destruction order matters: the acceptors go first, then the io_context (which destroys the
   // suspended connection coroutines, whose RAII guards still touch states_ and connections_),
