@@ -131,6 +131,23 @@ std::map<std::string, StringMatch> matchMap(Decoder& d, const At& n, bool header
   return out;
 }
 
+// A list of objects decoded with `table`, each remembering where it stood (when it has a pos).
+template <typename T>
+std::vector<T> objectList(Decoder& d, const At& n, std::span<const Field<T>> table) {
+  std::vector<T> out;
+  d.list(n, [&](const At& item) {
+    T x;
+    if constexpr (requires { x.pos; }) x.pos = d.pos(item.node);
+    d.object(item, table, x);
+    out.push_back(std::move(x));
+  });
+  return out;
+}
+template <typename T, size_t N>
+std::vector<T> objectList(Decoder& d, const At& n, const Field<T> (&table)[N]) {
+  return objectList(d, n, std::span<const Field<T>>(table));
+}
+
 // --- destinations ----------------------------------------------------------------------------
 
 constexpr Field<Destination> kDestinationFields[] = {
@@ -160,6 +177,12 @@ int32_t weight(Decoder& d, const At& v) {
   }
   return static_cast<int32_t>(*w);
 }
+
+// Keys every route destination has (HTTP, TCP and TLS routes).
+constexpr auto kDestinationField = [](Decoder& d, const At& v, auto& x) {
+  x.destination = destination(d, v);
+};
+constexpr auto kWeightField = [](Decoder& d, const At& v, auto& x) { x.weight = weight(d, v); };
 
 // --- header operations -----------------------------------------------------------------------
 
@@ -612,10 +635,8 @@ CorsPolicy cors(Decoder& d, const At& n) {
 // --- HTTP route ------------------------------------------------------------------------------
 
 constexpr Field<HTTPRouteDestination> kHttpRouteDestinationFields[] = {
-    {"destination",
-     [](Decoder& d, const At& v, HTTPRouteDestination& x) { x.destination = destination(d, v); },
-     "destination is required"},
-    {"weight", [](Decoder& d, const At& v, HTTPRouteDestination& x) { x.weight = weight(d, v); }},
+    {"destination", kDestinationField, "destination is required"},
+    {"weight", kWeightField},
     {"headers",
      [](Decoder& d, const At& v, HTTPRouteDestination& x) { x.headers = headers(d, v); }},
 };
@@ -640,15 +661,8 @@ constexpr Field<HTTPRoute> kHttpRouteFields[] = {
      [](Decoder& d, const At& v, HTTPRoute& r) {
        d.list(v, [&](const At& item) { r.match.push_back(httpMatch(d, item)); });
      }},
-    {"route",
-     [](Decoder& d, const At& v, HTTPRoute& r) {
-       d.list(v, [&](const At& item) {
-         HTTPRouteDestination x;
-         x.pos = d.pos(item.node);
-         d.object(item, kHttpRouteDestinationFields, x);
-         r.route.push_back(std::move(x));
-       });
-     }},
+    {"route", [](Decoder& d, const At& v,
+                 HTTPRoute& r) { r.route = objectList(d, v, kHttpRouteDestinationFields); }},
     {"redirect",
      [](Decoder& d, const At& v, HTTPRoute& r) {
        if (!v.node.IsNull()) r.redirect = redirect(d, v);
@@ -691,13 +705,7 @@ constexpr Field<HTTPRoute> kHttpRouteFields[] = {
        if (x) r.mirror_percentage = static_cast<double>(*x);
      }},
     {"mirrors",
-     [](Decoder& d, const At& v, HTTPRoute& r) {
-       d.list(v, [&](const At& item) {
-         HTTPMirrorPolicy m;
-         d.object(item, kMirrorFields, m);
-         r.mirrors.push_back(std::move(m));
-       });
-     }},
+     [](Decoder& d, const At& v, HTTPRoute& r) { r.mirrors = objectList(d, v, kMirrorFields); }},
     {"corsPolicy",
      [](Decoder& d, const At& v, HTTPRoute& r) {
        if (!v.node.IsNull()) r.cors_policy = cors(d, v);
@@ -718,22 +726,9 @@ HTTPRoute httpRoute(Decoder& d, const At& n) {
 // --- TCP and TLS routes ----------------------------------------------------------------------
 
 constexpr Field<RouteDestination> kRouteDestinationFields[] = {
-    {"destination",
-     [](Decoder& d, const At& v, RouteDestination& x) { x.destination = destination(d, v); },
-     "destination is required"},
-    {"weight", [](Decoder& d, const At& v, RouteDestination& x) { x.weight = weight(d, v); }},
+    {"destination", kDestinationField, "destination is required"},
+    {"weight", kWeightField},
 };
-
-std::vector<RouteDestination> routeDestinations(Decoder& d, const At& n) {
-  std::vector<RouteDestination> out;
-  d.list(n, [&](const At& item) {
-    RouteDestination x;
-    x.pos = d.pos(item.node);
-    d.object(item, kRouteDestinationFields, x);
-    out.push_back(std::move(x));
-  });
-  return out;
-}
 
 std::vector<std::string> subnets(Decoder& d, const At& n) {
   std::vector<std::string> out;
@@ -798,14 +793,10 @@ constexpr Field<Route> kL4RouteFields[] = {
     {"match",
      [](Decoder& d, const At& v, Route& r) {
        using Match = typename decltype(Route::match)::value_type;
-       d.list(v, [&](const At& item) {
-         Match m;
-         m.pos = d.pos(item.node);
-         d.object(item, matchFields<Match>(), m);
-         r.match.push_back(std::move(m));
-       });
+       r.match = objectList(d, v, matchFields<Match>());
      }},
-    {"route", [](Decoder& d, const At& v, Route& r) { r.route = routeDestinations(d, v); }},
+    {"route", [](Decoder& d, const At& v,
+                 Route& r) { r.route = objectList(d, v, kRouteDestinationFields); }},
 };
 
 template <typename Route>
