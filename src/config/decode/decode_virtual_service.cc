@@ -131,16 +131,24 @@ std::map<std::string, StringMatch> matchMap(Decoder& d, const At& n, bool header
   return out;
 }
 
-// A list of objects decoded with `table`, each remembering where it stood (when it has a pos).
+// The object `n` decoded with `table`, remembering where it stood (when it has a pos).
+template <typename T>
+T decodeObject(Decoder& d, const At& n, std::span<const Field<T>> table) {
+  T x;
+  if constexpr (requires { x.pos; }) x.pos = d.pos(n.node);
+  d.object(n, table, x);
+  return x;
+}
+template <typename T, size_t N>
+T decodeObject(Decoder& d, const At& n, const Field<T> (&table)[N]) {
+  return decodeObject(d, n, std::span<const Field<T>>(table));
+}
+
+// A list of such objects.
 template <typename T>
 std::vector<T> objectList(Decoder& d, const At& n, std::span<const Field<T>> table) {
   std::vector<T> out;
-  d.list(n, [&](const At& item) {
-    T x;
-    if constexpr (requires { x.pos; }) x.pos = d.pos(item.node);
-    d.object(item, table, x);
-    out.push_back(std::move(x));
-  });
+  d.list(n, [&](const At& item) { out.push_back(decodeObject(d, item, table)); });
   return out;
 }
 template <typename T, size_t N>
@@ -364,12 +372,7 @@ constexpr Field<HTTPRedirect> kRedirectFields[] = {
      [](Decoder& d, const At& v, HTTPRedirect& r) { r.prefix_rewrite = d.str(v); }},
 };
 
-HTTPRedirect redirect(Decoder& d, const At& n) {
-  HTTPRedirect r;
-  r.pos = d.pos(n.node);
-  d.object(n, kRedirectFields, r);
-  return r;
-}
+HTTPRedirect redirect(Decoder& d, const At& n) { return decodeObject(d, n, kRedirectFields); }
 
 std::optional<std::string> base64Decode(std::string_view in) {
   auto value = [](char c) -> int {
@@ -489,12 +492,7 @@ constexpr Field<HTTPRewrite> kRewriteFields[] = {
      }},
 };
 
-HTTPRewrite rewrite(Decoder& d, const At& n) {
-  HTTPRewrite r;
-  r.pos = d.pos(n.node);
-  d.object(n, kRewriteFields, r);
-  return r;
-}
+HTTPRewrite rewrite(Decoder& d, const At& n) { return decodeObject(d, n, kRewriteFields); }
 
 // --- retries, fault injection, CORS ----------------------------------------------------------
 
@@ -517,12 +515,7 @@ constexpr Field<HTTPRetry> kRetryFields[] = {
     {"backoff", [](Decoder& d, const At& v, HTTPRetry& r) { r.backoff = d.duration(v); }},
 };
 
-HTTPRetry retries(Decoder& d, const At& n) {
-  HTTPRetry r;
-  r.pos = d.pos(n.node);
-  d.object(n, kRetryFields, r);
-  return r;
-}
+HTTPRetry retries(Decoder& d, const At& n) { return decodeObject(d, n, kRetryFields); }
 
 constexpr Field<FaultDelay> kFaultDelayFields[] = {
     {"fixedDelay", [](Decoder& d, const At& v, FaultDelay& f) { f.fixed_delay = d.duration(v); }},
@@ -571,12 +564,7 @@ constexpr Field<HTTPFaultInjection> kFaultFields[] = {
      }},
 };
 
-HTTPFaultInjection fault(Decoder& d, const At& n) {
-  HTTPFaultInjection f;
-  f.pos = d.pos(n.node);
-  d.object(n, kFaultFields, f);
-  return f;
-}
+HTTPFaultInjection fault(Decoder& d, const At& n) { return decodeObject(d, n, kFaultFields); }
 
 constexpr Field<CorsPolicy> kCorsFields[] = {
     {"allowOrigins",
@@ -625,12 +613,7 @@ constexpr Field<CorsPolicy> kCorsFields[] = {
      }},
 };
 
-CorsPolicy cors(Decoder& d, const At& n) {
-  CorsPolicy c;
-  c.pos = d.pos(n.node);
-  d.object(n, kCorsFields, c);
-  return c;
-}
+CorsPolicy cors(Decoder& d, const At& n) { return decodeObject(d, n, kCorsFields); }
 
 // --- HTTP route ------------------------------------------------------------------------------
 
@@ -716,12 +699,7 @@ constexpr Field<HTTPRoute> kHttpRouteFields[] = {
      }},
 };
 
-HTTPRoute httpRoute(Decoder& d, const At& n) {
-  HTTPRoute r;
-  r.pos = d.pos(n.node);
-  d.object(n, kHttpRouteFields, r);
-  return r;
-}
+HTTPRoute httpRoute(Decoder& d, const At& n) { return decodeObject(d, n, kHttpRouteFields); }
 
 // --- TCP and TLS routes ----------------------------------------------------------------------
 
@@ -801,10 +779,7 @@ constexpr Field<Route> kL4RouteFields[] = {
 
 template <typename Route>
 Route l4Route(Decoder& d, const At& n) {
-  Route r;
-  r.pos = d.pos(n.node);
-  d.object(n, kL4RouteFields<Route>, r);
-  return r;
+  return decodeObject(d, n, kL4RouteFields<Route>);
 }
 
 // --- the resource ----------------------------------------------------------------------------
