@@ -36,19 +36,8 @@ async function startRecorder(agentPort) {
   return { calls, port: server.address().port };
 }
 
-async function clusters(port) {
-  const r = await e2e.request({ port, path: '/clusters?format=json' });
-  assert.equal(r.status, 200);
-  return JSON.parse(r.body);
-}
-
-function providerEndpoints(c) {
-  const byAddress = new Map();
-  for (const cluster of c.clusters.filter((x) => x.name.includes('service-provider'))) {
-    for (const e of cluster.endpoints) byAddress.set(e.address, e);
-  }
-  return [...byAddress.values()];
-}
+const clusters = (port) => e2e.clustersJson(port);
+const { providerEndpoints } = e2e;
 
 test('Spring Cloud Consul providers v1/v2 and the consumer on the embedded agent; every agent call answered', async (t) => {
   const skip = e2e.springSkipReason(['demo-consul']);

@@ -205,20 +205,8 @@ async function startSidecar(registryUrl) {
   return { ...e2e.parseProxyReady(sidecar), configDir, proc: sidecar };
 }
 
-async function clusters(sidecar) {
-  const r = await e2e.request({ port: sidecar.admin.port, path: '/clusters?format=json' });
-  assert.equal(r.status, 200);
-  return JSON.parse(r.body);
-}
-
-// The endpoints of service-provider, over its default and subset clusters, once each.
-function providerEndpoints(c) {
-  const byAddress = new Map();
-  for (const cluster of c.clusters.filter((x) => x.name.includes('service-provider'))) {
-    for (const e of cluster.endpoints) byAddress.set(e.address, e);
-  }
-  return [...byAddress.values()];
-}
+const clusters = (sidecar) => e2e.clustersJson(sidecar.admin.port);
+const { providerEndpoints } = e2e;
 
 test('sidecar routes service-provider to UP Eureka instances; a status change reaches routing within 1 s', async () => {
   const registry = await startRegistry();

@@ -18,20 +18,8 @@ after(e2e.cleanupAll);
 
 const HELLO = /^Hello Nacos Discovery From (v1|v2)/;
 
-async function clusters(adminPort, host = '127.0.0.1') {
-  const r = await e2e.request({ host, port: adminPort, path: '/clusters?format=json' });
-  assert.equal(r.status, 200, r.body);
-  return JSON.parse(r.body);
-}
-
-// The endpoints of service-provider, over its default and subset clusters, once each.
-function providerEndpoints(c) {
-  const byAddress = new Map();
-  for (const cluster of c.clusters.filter((x) => x.name.includes('service-provider'))) {
-    for (const e of cluster.endpoints) byAddress.set(e.address, e);
-  }
-  return [...byAddress.values()];
-}
+const clusters = e2e.clustersJson;
+const { providerEndpoints } = e2e;
 
 test('the eureka:// watcher follows the real Eureka server: Spring instances, labels, OUT_OF_SERVICE, deregistration', async (t) => {
   const skip = e2e.springSkipReason(['eureka-server', 'demo-eureka']);

@@ -19,6 +19,7 @@ export * from './files.mjs';
 export * from './mesh.mjs';
 export * from './spring.mjs';
 export * from './zookeeper.mjs';
+export * from './admin.mjs';
 
 import { stopAll } from './proc.mjs';
 import { closeAllUpstreams } from './upstream.mjs';

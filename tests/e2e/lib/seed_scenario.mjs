@@ -23,6 +23,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as e2e from './index.mjs';
 import { PodNet, podsUnavailable } from './pods.mjs';
+import { providerEndpoints } from './admin.mjs';
 
 // The seed's ports: the EnvoyFilter matches 8070, the gateway's VirtualService routes to 8080.
 export const PROVIDER_PORT = 8070;
@@ -125,12 +126,8 @@ export async function waitForReverseDns(topo) {
 // The consumer sidecar's endpoints of service-provider (over its default and subset clusters,
 // once each) are exactly the two provider pods on PROVIDER_PORT, labelled v1 and v2.
 export async function assertProviderEndpointsLabelled(topo) {
-  const clusters = JSON.parse(await consumerAdmin(topo, '/clusters?format=json')).clusters;
-  const byAddress = new Map();
-  for (const cluster of clusters.filter((x) => x.name.includes('service-provider'))) {
-    for (const e of cluster.endpoints) byAddress.set(e.address, e);
-  }
-  assert.deepEqual([...byAddress.values()].map((e) => `${e.address} ${e.labels.label}`).sort(),
+  const eps = providerEndpoints(JSON.parse(await consumerAdmin(topo, '/clusters?format=json')));
+  assert.deepEqual(eps.map((e) => `${e.address} ${e.labels.label}`).sort(),
     [`${topo.v1.ip}:${PROVIDER_PORT} v1`, `${topo.v2.ip}:${PROVIDER_PORT} v2`]);
 }
 
