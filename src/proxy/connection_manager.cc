@@ -299,7 +299,7 @@ awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& l
   // HTTP/2 with prior knowledge: the connection preface instead of a request line.
   if (co_await awaitHttp2Preface(d)) co_return co_await serveHttp2(w, d, listener);
   std::unique_ptr<http::ServerCodec> codec = http::makeHttp1ServerCodec(w.options().limits);
-  http::RequestHead head;
+  http::RequestHead& head = d.request;
   for (;;) {
     // Phase 1: parse the next request head (pipelined bytes may already be buffered). Inline,
     // not a coroutine of its own: it runs for every request.
@@ -307,7 +307,9 @@ awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& l
     HeadWait wait = HeadWait::kParsed;
     while (!headReady(d, *codec, head, callbacks)) {
       asio::error_code ec;
-      size_t n = co_await readMore(d.socket, d.in, ec);
+      co_await awaitRequestBytes(d, ec);  // between requests: no buffer held while idle
+      size_t n = 0;
+      if (!ec) n = co_await readMore(d.socket, d.in, ec);
       if (ec || n == 0) {
         wait = HeadWait::kClosed;
         break;
@@ -374,7 +376,10 @@ asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerCon
     }
   });
   try {
-    co_await serveRequests(w, d, listener);
+    // Until its first byte a new connection holds no read buffer either.
+    asio::error_code ec;
+    co_await awaitRequestBytes(d, ec);
+    if (!ec) co_await serveRequests(w, d, listener);
   } catch (const std::exception& e) {
     SLUICE_LOG_ERROR("connection from {}: {}", d.peer_ip, e.what());
   }

@@ -38,6 +38,18 @@ void Buffer::shrinkIfIdle() {
   }
 }
 
+awaitable<void> awaitRequestBytes(Downstream& d, asio::error_code& ec) {
+  if (!d.in.empty()) co_return;
+  // A readiness wait only completes on a new readiness edge (asio's reactor does not try it
+  // speculatively), so bytes that arrived earlier are looked for first. Single-threaded
+  // io_context: bytes arriving after this check are reported by the next poll, which runs only
+  // after the wait is queued.
+  size_t ready = d.socket.available(ec);
+  if (ec || ready > 0) co_return;
+  d.releaseIdleBuffers();
+  co_await d.socket.async_wait(tcp::socket::wait_read, withEc(ec));
+}
+
 awaitable<size_t> readMore(tcp::socket& s, Buffer& buf, asio::error_code& ec) {
   size_t n = co_await s.async_read_some(buf.prepare(kReadChunk), withEc(ec));
   buf.commit(n);

@@ -49,6 +49,14 @@ class Buffer {
   }
   // Drops the storage when it grew large (a big head once must not pin memory forever).
   void shrinkIfIdle();
+  // Drops the storage when nothing is buffered (an idle connection holds no read buffer).
+  void releaseIfEmpty() {
+    if (empty()) {
+      data_.reset();
+      cap_ = 0;
+      start_ = end_ = 0;
+    }
+  }
 
  private:
   std::unique_ptr<char[]> data_;
@@ -104,12 +112,30 @@ struct Downstream {
   Buffer in;
   Buffer upstream_in;           // reused for every upstream response on this connection
   std::string out;              // reused for serialised heads
+  http::RequestHead request;    // reused for every request head (HTTP/1.1)
   http::ResponseHead response;  // reused for every upstream response head
   std::string peer_ip;
   bool in_request = false;
   bool close_after = false;  // drain asked to close once the current response is done
   bool linger = false;       // a local reply closed the connection: lingerBeforeClose() it
+
+  // Frees the per-request buffers (read buffers, heads) while the connection waits idle. The
+  // heads' capacity is reused across back-to-back requests; an idle wait gives it up.
+  void releaseIdleBuffers() {
+    in.releaseIfEmpty();
+    upstream_in.releaseIfEmpty();
+    std::string().swap(out);
+    request = {};
+    response = {};
+  }
 };
+
+// Waits until the downstream socket has bytes to read, holding no read buffer meanwhile: when
+// nothing is buffered and nothing has arrived, the per-request buffers are released and the wait
+// is a readiness wait (no buffer posted). So an idle keep-alive connection costs its socket,
+// timer and coroutine frames only (about 3 KiB), not 16 KiB read buffers. Returns at once when
+// bytes are buffered or already readable; `ec` set when the socket failed, closed or timed out.
+asio::awaitable<void> awaitRequestBytes(Downstream& d, asio::error_code& ec);
 
 // Writes a locally generated response (its headers, content-type text/plain when there is a
 // body, content-length, server); `close` adds "connection: close". False when the write failed.
