@@ -17,36 +17,16 @@
 #include <sstream>
 #include <thread>
 
+#include "testutil/fake_watcher.h"
+#include "testutil/temp_dir.h"
+
 namespace sluice::control {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sluice-ctl-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  void write(const std::string& name, const std::string& text) const {
-    // Editors' way: whole new content appears at once.
-    fs::path tmp = fs::path(path_) / ("." + name + ".tmp");
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << text;
-    }
-    fs::rename(tmp, fs::path(path_) / name);
-  }
-
- private:
-  std::string path_;
-};
+using testutil::FakeWatcher;
+using testutil::TempDir;
 
 // Fake loader: every *.yaml file is one VirtualService named by its first line; a file whose
 // text contains "!!broken" yields an error at file:2:1, as a YAML syntax error would.
@@ -108,39 +88,6 @@ std::shared_ptr<const proxy::MeshSnapshot> fakeBuild(const SnapshotInputs& in) {
   snap->registry_status = in.registry_status;
   return snap;
 }
-
-class FakeWatcher : public registry::Watcher {
- public:
-  void start(OnChange on_change) override {
-    std::lock_guard lock(mu_);
-    on_change_ = std::move(on_change);
-  }
-  void stop() override {
-    std::lock_guard lock(mu_);
-    on_change_ = nullptr;
-  }
-  registry::SourceStatus status() const override {
-    std::lock_guard lock(mu_);
-    return status_;
-  }
-  // Delivers a list from another thread, as a real watcher's own thread would.
-  void emitFromThread(std::vector<registry::Service> services) {
-    std::thread t([this, services] {
-      std::lock_guard lock(mu_);
-      if (on_change_) on_change_(services);
-    });
-    t.join();
-  }
-  void setStatus(registry::SourceStatus st) {
-    std::lock_guard lock(mu_);
-    status_ = std::move(st);
-  }
-
- private:
-  mutable std::mutex mu_;
-  OnChange on_change_;
-  registry::SourceStatus status_;
-};
 
 class RecordingSink : public SnapshotSink {
  public:
@@ -231,7 +178,7 @@ TEST_F(ControllerTest, InitialGoodConfigIsVersionOne) {
 
 TEST_F(ControllerTest, MissingConfigDirIsNotFound) {
   ControllerOptions opts;
-  opts.config_dir = dir_.path() + "/nope";
+  opts.config_dir = dir_.path().string() + "/nope";
   MeshController c(io_, opts, deps());
   auto snap = c.initialize();
   ASSERT_FALSE(snap);

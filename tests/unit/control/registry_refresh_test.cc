@@ -9,43 +9,13 @@
 #include <thread>
 
 #include "control/mesh_controller.h"
+#include "testutil/fake_watcher.h"
 
 namespace sluice::control {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A watcher whose refreshNow answers from its own thread with a list set by the test.
-class RefreshableWatcher : public registry::Watcher {
- public:
-  void start(OnChange on_change) override {
-    std::lock_guard lock(mu_);
-    on_change_ = std::move(on_change);
-  }
-  void stop() override {
-    std::lock_guard lock(mu_);
-    on_change_ = nullptr;
-  }
-  registry::SourceStatus status() const override { return {}; }
-  void refreshNow(OnRefreshed done) override {
-    ++refreshes;
-    std::thread([this, done = std::move(done)] {
-      std::lock_guard lock(mu_);
-      if (on_change_ && !next_.empty()) on_change_(next_);
-      done();
-    }).join();
-  }
-  void setNext(std::vector<registry::Service> next) {
-    std::lock_guard lock(mu_);
-    next_ = std::move(next);
-  }
-  std::atomic<int> refreshes{0};
-
- private:
-  std::mutex mu_;
-  OnChange on_change_;
-  std::vector<registry::Service> next_;
-};
+using testutil::FakeWatcher;
 
 class Sink : public SnapshotSink {
  public:
@@ -75,7 +45,7 @@ class RefreshTest : public ::testing::Test {
     deps.load_config = [](const std::vector<std::string>&) { return config::ConfigSet{}; };
     deps.build_snapshot = buildNames;
     deps.make_watcher = [this](const std::string&) -> Result<std::unique_ptr<registry::Watcher>> {
-      auto w = std::make_unique<RefreshableWatcher>();
+      auto w = std::make_unique<FakeWatcher>();
       watchers_.push_back(w.get());
       return std::unique_ptr<registry::Watcher>(std::move(w));
     };
@@ -93,7 +63,7 @@ class RefreshTest : public ::testing::Test {
   }
 
   asio::io_context io_;
-  std::vector<RefreshableWatcher*> watchers_;
+  std::vector<FakeWatcher*> watchers_;
   std::unique_ptr<MeshController> controller_;
   Sink sink_;
 };
@@ -108,7 +78,7 @@ TEST_F(RefreshTest, DoneComesAfterTheSnapshotWithTheNewInstanceWasPublished) {
   instance.ip = "10.0.0.9";
   instance.port = 8070;
   fresh.instances.push_back(instance);
-  watchers_[1]->setNext({fresh});
+  watchers_[1]->setNextRefresh({fresh});
 
   bool done = false;
   size_t published_at_done = 0;
