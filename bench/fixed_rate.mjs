@@ -30,6 +30,7 @@ import { createServer, connect } from 'node:net';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir, cpus } from 'node:os';
+import { sleep, cpuSeconds, statusKb } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -45,7 +46,6 @@ const LOAD_CPU = env.LOAD_CPU || (cpus().length > 1 ? '1' : '0');
 const FORTIO = env.FORTIO || join(here, '.tools/bin/fortio');
 const ONLY = (env.BENCH_ONLY || 'direct sluice sluice-2hop nginx haproxy').split(/\s+/);
 const MESH_HOST = 'bench.mesh.local';
-const CLK_TCK = 100;  // sysconf(_SC_CLK_TCK) on Linux/x86-64; /proc/PID/stat counts in these
 
 for (const tool of ['nginx', 'haproxy', 'taskset']) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
@@ -68,7 +68,6 @@ process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function freePort() {
   return new Promise((res, rej) => {
@@ -102,16 +101,6 @@ function startPinned(cpu, cmd, args, name) {
   return child;
 }
 
-// utime + stime of a process, in seconds.
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;  // fields 14 and 15 of stat(5)
-}
-function statusKb(pid, key) {
-  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+)`, 'm'));
-  return m ? Number(m[1]) : 0;
-}
 
 function nginxConf(dir, body) {
   return `daemon off;
@@ -318,8 +307,8 @@ function report(results) {
     const added = (k) => (d && name !== 'direct' ? (r[k] - d[k]) / r.hops : NaN);
     const cells = [f(r.p50), f(r.p90), f(r.p99), f(r.p999), `${f(r.p99min, 2)}-${f(r.p99max, 2)}`,
       f(added('p50')), f(added('p99')), f(r.cpu, 1), f(r.cpu / 1000, 3), r.sat ? f(r.sat.cpuUsPerReq, 1) : '-',
-      r.pids === undefined && r.rssIdle === 0 ? '-' : `${(r.rssIdle / 1024).toFixed(1)}M`,
-      `${(r.rssPeak / 1024).toFixed(1)}M`, String(r.errors)];
+      r.rssIdle ? `${(r.rssIdle / 1024).toFixed(1)}M` : '-',
+      r.rssPeak ? `${(r.rssPeak / 1024).toFixed(1)}M` : '-', String(r.errors)];
     console.log([name.padEnd(12), ...cells.map((c) => c.padStart(11))].join(' '));
   }
   const s = rows.sluice;

@@ -15,11 +15,12 @@
 // BENCH_KEEP=1 keeps the work directory. Not a test: nothing asserts. Loopback only; the
 // instances of unused services carry 127.1.x.y addresses that nothing ever dials.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
+import { sleep, cpuSeconds, statusKb } from './lib.mjs';
 import { Agent, request } from 'node:http';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -32,7 +33,6 @@ const RESOURCES = Number(env.BENCH_RESOURCES || 2000);
 const TRANSPORT = env.BENCH_TRANSPORT || 'auto';
 const IDLE_SECONDS = Number(env.BENCH_IDLE_SECONDS || 10);
 const USED = 10;
-const CLK_TCK = 100;
 
 const work = mkdtempSync(join(tmpdir(), 'sluice-bench-mesh-'));
 const children = [];
@@ -41,7 +41,6 @@ process.on('exit', () => {
   if (!env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
 });
 process.on('SIGINT', () => process.exit(130));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function start(args, name) {
   const child = spawn(SLUICE, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -61,13 +60,6 @@ async function waitFor(child, re, what, ms = 30000) {
     await sleep(50);
   }
   throw new Error(`${what} not ready:\n${child.out.slice(-2000)}`);
-}
-const statusKb = (pid, key) =>
-  Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+)`, 'm'))[1]);
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
