@@ -230,7 +230,7 @@ TEST(ConsulWatcher, FollowsRegistrationsHealthAndDeregistrationQuickly) {
   ASSERT_TRUE(source);
   ConsulWatcher watcher(*source);
   ServiceRecorder rec;
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   EXPECT_TRUE(rec.waitFor([](const auto& s) { return s.empty(); })) << "first read, even empty";
   EXPECT_TRUE(watcher.status().reachable);
   consul.call("PUT", "/v1/agent/service/register",
@@ -278,7 +278,7 @@ TEST(ConsulWatcher, MalformedAnswersKeepTheLastGoodViewAndShowInStatus) {
     ASSERT_TRUE(source);
     ConsulWatcher watcher(*source);
     ServiceRecorder rec;
-    watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+    watcher.start(rec.onChange());
     EXPECT_TRUE(
         rec.waitFor([](const auto& s) { return s.size() == 1 && s[0].instances.size() == 1; }));
     size_t calls = rec.count();

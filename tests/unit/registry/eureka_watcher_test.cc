@@ -135,7 +135,7 @@ TEST(EurekaWatcher, FullFetchThenDeltasFollowRegisterOverrideAndCancel) {
   eureka.registerInstance("SERVICE-PROVIDER", "v2", "127.0.0.12", "v2");
   EurekaWatcher watcher(sourceFor(eureka.address()));
   ServiceRecorder rec;
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 2; }));
   EXPECT_EQ(rec.last()[0].instances[0].metadata.at("version"), "v1");
   ASSERT_TRUE(eventually([&] { return watcher.counters().delta_fetches >= 2; }));
@@ -215,7 +215,7 @@ TEST(EurekaWatcher, HashCodeMismatchAfterADeltaTriggersAFullFetch) {
   eureka.set(appsJson("UP_1_", 1), appsJson("UP_3_", 0));
   EurekaWatcher watcher(sourceFor(eureka.address()));
   ServiceRecorder rec;
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 1; }));
   // Each mismatch is followed by a full fetch: the first fetch plus one per mismatch.
   ASSERT_TRUE(eventually([&] {
@@ -233,7 +233,7 @@ TEST(EurekaWatcher, ServerWithoutDeltasIsReadInFull) {
   eureka.set(appsJson("UP_2_", 2), "forbidden", 403);
   EurekaWatcher watcher(sourceFor(eureka.address()));
   ServiceRecorder rec;
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 2; }));
   ASSERT_TRUE(eventually([&] { return watcher.counters().full_fetches >= 3; }));
   EXPECT_TRUE(watcher.status().reachable);
@@ -250,7 +250,7 @@ TEST(EurekaWatcher, ServerAnsweringXmlIsReadToo) {
   eureka.set(xml(appsJson("UP_2_", 2)), xml(appsJson("UP_2_", 0)));
   EurekaWatcher watcher(sourceFor(eureka.address()));
   ServiceRecorder rec;
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 2; }));
   ASSERT_TRUE(eventually([&] { return watcher.counters().delta_fetches >= 2; }));
   EXPECT_EQ(watcher.counters().hash_mismatches, 0u);
@@ -262,7 +262,7 @@ TEST(EurekaWatcher, MalformedAnswerKeepsTheLastGoodViewAndReportsTheError) {
   eureka.set(appsJson("UP_2_", 2), appsJson("UP_2_", 0));
   EurekaWatcher watcher(sourceFor(eureka.address()));
   ServiceRecorder rec;
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](auto& s) { return healthyCount(s, "service-provider") == 2; }));
   size_t calls = rec.count();
   eureka.set("{\"applications\": [truncated", "<applications><application>");
@@ -285,7 +285,7 @@ TEST(EurekaWatcher, RefreshNowPollsAtOnceAndCallsBackAfterTheNewView) {
   source.options.poll_interval = 60s;  // only refreshNow() can make it poll again in time
   EurekaWatcher watcher(source);
   ServiceRecorder rec;
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](auto& s) { return s.empty(); }));
   eureka.registerInstance("SERVICE-PROVIDER", "v1", "127.0.0.11", "v1");
   std::promise<void> refreshed;
@@ -301,7 +301,7 @@ TEST(EurekaWatcher, UnreachableServerIsReportedWithoutACallback) {
   EurekaSource source = sourceFor(net::HostPort{"127.0.0.1", 1});
   EurekaWatcher watcher(source);
   ServiceRecorder rec;
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(eventually([&] { return !watcher.status().last_error.empty(); }));
   EXPECT_FALSE(watcher.status().reachable);
   EXPECT_EQ(rec.count(), 0u);

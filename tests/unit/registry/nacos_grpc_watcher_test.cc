@@ -94,7 +94,7 @@ TEST(NacosGrpcWatcherTest, ChangesArrivePushedWellUnderASecond) {
   options.list_interval = 5s;  // service-list polling cannot be what delivers the change
   NacosGrpcWatcher watcher(source(registry.url()), options);
   ServiceRecorder recorder;
-  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  watcher.start(recorder.onChange());
   ASSERT_TRUE(recorder.waitFor(
       [](const auto& s) { return hasInstanceIp(s, "service-provider", "10.0.0.11"); }));
   EXPECT_EQ(watcher.transportInUse(), "grpc");
@@ -129,7 +129,7 @@ TEST(NacosGrpcWatcherTest, NewServicesAreFoundByTheServiceListAndRefreshNow) {
   options.list_interval = 10s;
   NacosGrpcWatcher watcher(source(registry.url()), options);
   ServiceRecorder recorder;
-  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  watcher.start(recorder.onChange());
   ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.empty(); }));
   registry.registerOverHttpSide("late", "10.0.0.30");
   std::promise<void> refreshed;
@@ -145,7 +145,7 @@ TEST(NacosGrpcWatcherTest, FallsBackToV1PollingWhenNoGrpcIsOffered) {
   // An unused port stands for "the gRPC port does not answer ServerCheck".
   NacosGrpcWatcher watcher(source(registry.url("grpcPort=1")));
   ServiceRecorder recorder;
-  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  watcher.start(recorder.onChange());
   ASSERT_TRUE(recorder.waitFor(
       [](const auto& s) { return hasInstanceIp(s, "service-provider", "10.0.0.11"); }));
   EXPECT_EQ(watcher.transportInUse(), "http");
@@ -161,7 +161,7 @@ TEST(NacosGrpcWatcherTest, GrpcOnlyDoesNotFallBackAndSaysWhy) {
   options.request_timeout = 300ms;
   NacosGrpcWatcher watcher(source(registry.url("transport=grpc&grpcPort=1")), options);
   ServiceRecorder recorder;
-  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  watcher.start(recorder.onChange());
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (watcher.status().last_error.empty() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(10ms);

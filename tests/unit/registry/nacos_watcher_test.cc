@@ -110,7 +110,7 @@ TEST(NacosWatcher, ReportsEveryServicePagedWithEnabledWeightedInstancesAndTheirH
 
   ServiceRecorder recorder;
   NacosWatcher watcher(sourceFor(registry.address()), fastOptions());
-  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  watcher.start(recorder.onChange());
   ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.size() == 3; }));
   auto services = recorder.last();
   EXPECT_EQ(services[0].name, "consumer");  // sorted by name
@@ -145,7 +145,7 @@ TEST(NacosWatcher, TheFirstSuccessfulPollIsReportedEvenWhenEmpty) {
   RegistryProcess registry;
   ServiceRecorder recorder;
   NacosWatcher watcher(sourceFor(registry.address(), "empty"), fastOptions());
-  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  watcher.start(recorder.onChange());
   EXPECT_TRUE(recorder.waitFor([](const auto& s) { return s.empty(); }));
 }
 
@@ -154,7 +154,7 @@ TEST(NacosWatcher, OutageKeepsTheLastKnownSetAndReportsUnreachable) {
   registry->call("POST", "/nacos/v1/ns/instance?serviceName=svc&ip=127.0.0.1&port=1");
   ServiceRecorder recorder;
   NacosWatcher watcher(sourceFor(registry->address()), fastOptions());
-  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  watcher.start(recorder.onChange());
   ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.size() == 1; }));
   size_t calls = recorder.count();
 
@@ -180,7 +180,7 @@ TEST(NacosWatcher, UnreachableFromTheStartCallsNothingAndSaysWhy) {
   }
   ServiceRecorder recorder;
   NacosWatcher watcher(sourceFor({"127.0.0.1", closed_port}), fastOptions());
-  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  watcher.start(recorder.onChange());
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (watcher.status().last_error.empty() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(10ms);
@@ -273,7 +273,7 @@ TEST(NacosWatcher, RefreshNowPollsAtOnceAndCallsBackAfterTheChangeWasReported) {
   WatcherOptions slow = fastOptions();
   slow.poll_interval = 60s;  // only refreshNow can make the watcher see the second instance
   NacosWatcher watcher(sourceFor(registry.address()), slow);
-  watcher.start([&](const std::vector<Service>& s) { recorder.record(s); });
+  watcher.start(recorder.onChange());
   ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.size() == 1; }));
 
   registry.call("POST", base + "service-provider&ip=127.0.0.12&port=8070");

@@ -41,7 +41,7 @@ TEST(ZooKeeperWatcher, PublishesTheWholeTreeOnceReadAndThenEveryChange) {
   zk.create("/services/consumer/c", record("10.0.0.3", 8080));
   ServiceRecorder rec;
   ZooKeeperWatcher watcher(source(), zk.factory());
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return s.size() == 2; }));
   // Never a half-read tree: the first call already has every instance.
   EXPECT_EQ(instanceCount(rec.last(), "service-provider"), 2u);
@@ -63,7 +63,7 @@ TEST(ZooKeeperWatcher, OutageKeepsTheLastViewAndReconnectRereadsEverything) {
   zk.create("/services/p/a", record("10.0.0.1", 80));
   ServiceRecorder rec;
   ZooKeeperWatcher watcher(source(), zk.factory());
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 1; }));
   size_t calls = rec.count();
 
@@ -88,7 +88,7 @@ TEST(ZooKeeperWatcher, ExpiredSessionIsReplacedAndTheTreeReadAgain) {
   zk.create("/services/p/a", record("10.0.0.1", 80));
   ServiceRecorder rec;
   ZooKeeperWatcher watcher(source(), zk.factory());
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 1; }));
 
   zk.disconnect();
@@ -109,7 +109,7 @@ TEST(ZooKeeperWatcher, ReadFailureWithoutASessionEventRecoversFromTheClientsOwnS
   WatcherOptions options;
   options.connect_timeout = 20ms;
   ZooKeeperWatcher watcher(source(), zk.factory(), options);
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 1; }));
   zk.failReads(1);
   zk.create("/services/p/b", record("10.0.0.2", 80));  // its read fails once
@@ -126,7 +126,7 @@ TEST(ZooKeeperWatcher, SessionThatCannotBeCreatedIsRetriedWithBackoff) {
   WatcherOptions options;
   options.reopen_backoff = 10ms;
   ZooKeeperWatcher watcher(source(), zk.factory(), options);
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 1; }));
   EXPECT_EQ(zk.sessionsOpened(), 1);
   watcher.stop();
@@ -139,7 +139,7 @@ TEST(ZooKeeperWatcher, NoServerAnsweringIsReportedAfterTheConnectTimeout) {
   WatcherOptions options;
   options.connect_timeout = 50ms;
   ZooKeeperWatcher watcher(source(), zk.factory(), options);
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(eventually([&] { return !watcher.status().last_error.empty(); }));
   EXPECT_FALSE(watcher.status().reachable);
   EXPECT_NE(watcher.status().last_error.find("127.0.0.1:2181"), std::string::npos);
@@ -155,7 +155,7 @@ TEST(ZooKeeperWatcher, RefreshNowRunsOnceTheChangesMadeBeforeItAreRouted) {
   zk.create("/services/p/a", record("10.0.0.1", 80));
   ServiceRecorder rec;
   ZooKeeperWatcher watcher(source(), zk.factory());
-  watcher.start([&](const std::vector<Service>& s) { rec.record(s); });
+  watcher.start(rec.onChange());
   ASSERT_TRUE(rec.waitFor([](const auto& s) { return instanceCount(s, "p") == 1; }));
 
   zk.create("/services/p/b", record("10.0.0.2", 80));
