@@ -25,8 +25,9 @@ spring-apps: deps
 	./scripts/build-spring-apps.sh
 
 # APPS=spring: the same scenario with the real Spring Cloud apps (examples/spring-cloud).
+# DEMO_ARGS=--keep: stay up with steady traffic so the mesh page (/ui) shows the split move.
 demo: build $(if $(APPS)$(REGISTRY),spring-apps)
-	$(BUILD_DIR)/sluice demo --examples examples/seed $(if $(APPS),--apps $(APPS)) $(if $(REGISTRY),--registry $(REGISTRY))
+	$(BUILD_DIR)/sluice demo --examples examples/seed $(if $(APPS),--apps $(APPS)) $(if $(REGISTRY),--registry $(REGISTRY)) $(DEMO_ARGS)
 
 # The format check, every test, then the unit tests again under AddressSanitizer +
 # UndefinedBehaviorSanitizer.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs every Debian package (and npm test peer) the build, the tests, the benchmark and the demo
+# Installs every Debian package (and npm package: test peers, the mesh page's build) the build, the tests, the benchmark and the demo
 # need. Idempotent and non-interactive: apt-get runs only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ PACKAGES=(
   libzookeeper-mt-dev zookeeper
   nodejs iproute2 iptables
   nginx-light haproxy wrk nghttp2-client
+  chromium
 )
 
 missing=()
@@ -49,6 +50,12 @@ if ! command -v npm >/dev/null 2>&1; then
   if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm
+fi
+# The mesh page's front-end build (ui/: esbuild + dagre, pinned by ui/package-lock.json); the build
+# bundles it into the binary (scripts/build-ui.sh).
+if [[ ! -x ui/node_modules/.bin/esbuild ]] || \
+   [[ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]]; then
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 fi
 if [[ ! -f tests/e2e/node_modules/.sluice-installed ]] || \
    [[ tests/e2e/package.json -nt tests/e2e/node_modules/.sluice-installed ]]; then

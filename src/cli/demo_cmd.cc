@@ -40,8 +40,14 @@ void addDemoCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--spring-apps", options->spring_apps_dir,
                   "where `make spring-apps` put the Spring apps")
       ->capture_default_str();
-  cmd->add_flag("--keep-running", options->keep_running,
-                "leave the topology up after the steps until Ctrl-C");
+  cmd->add_flag("--keep,--keep-running", options->keep_running,
+                "keep the demo running for the mesh page (/ui): steady /echo/hello traffic, the "
+                "before state held --hold seconds, then the rules; up until SIGINT/SIGTERM");
+  cmd->add_option("--hold", options->hold_seconds,
+                  "with --keep: seconds the before-rules round robin is shown before the rules "
+                  "are applied")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   cmd->callback([options, &exit_code] {
     options->sluice_binary = selfPath();
     exit_code = demo::runDemo(*options);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "demo/process.h"
+#include "demo/steady_traffic.h"
 #include "http/client.h"
 
 namespace sluice::demo {
@@ -170,7 +171,9 @@ class Demo {
           "\nEverything is still running (gateway http://127.0.0.1:{}/echo/world). "
           "Ctrl-C stops it.\n",
           gateway_port_);
-      pause();
+      printMeshPages();
+      std::fflush(stdout);
+      for (;;) pause();  // the SIGINT/SIGTERM handler stops the children and exits
     }
     processes_.stopAll();
     bool passed = ok && allStepsPassed();
@@ -293,10 +296,11 @@ class Demo {
     if (!writeInitialMeshConfig(provider_port, consumer_port)) return false;
     fs::path cfg = work_dir_ / "mesh-config";
     std::string nacos = "nacos://" + registry_;
-    if (!start("sidecar",
-               {"proxy", "--config", cfg.string(), "--listen", "127.0.0.1:0", "--admin",
-                "127.0.0.1:0", "--registry", nacos, "--concurrency", "1"},
-               "ready", &line)) {
+    if (!start(
+            "sidecar",
+            {"proxy", "--config", cfg.string(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+             "--registry", nacos, "--concurrency", "1", "--service-node", "consumer"},
+            "ready", &line)) {
       return false;
     }
     sidecar_line_ = line;
@@ -318,13 +322,36 @@ class Demo {
     gateway_port_ = pickPort({"127.0.0.1"}, 0);
     if (!start("gateway",
                {"gateway", "--config", cfg.string(), "--admin", "127.0.0.1:0", "--port-offset",
-                std::to_string(gateway_port_ - kSeedGatewayPort), "--registry", nacos},
+                std::to_string(gateway_port_ - kSeedGatewayPort), "--registry", nacos,
+                "--service-node", "istio-ingressgateway"},
                "ready", &line)) {
       return false;
     }
+    gateway_admin_ = adminFromLine(line);
     fmt::print("  {:<14} test-gateway port 80 served on 127.0.0.1:{}\n\n", "gateway",
                gateway_port_);
+    printMeshPages();
     return waitUntilRoutable(provider_port);
+  }
+
+  // The admin endpoints' mesh page (/ui): the sidecar's shows the consumer -> provider split.
+  void printMeshPages() const {
+    fmt::print("Mesh page: http://{}/ui (the consumer's sidecar)", sidecar_admin_);
+    if (!gateway_admin_.empty()) fmt::print(", http://{}/ui (the gateway)", gateway_admin_);
+    fmt::print("\n\n");
+    std::fflush(stdout);
+  }
+
+  // --keep: steady /echo/hello traffic through the gateway from here on, and the before state
+  // held for a person to watch on the mesh page (a pace for people, not a synchronisation).
+  void holdBeforeState() {
+    if (!options_.keep_running) return;
+    traffic_.start(fmt::format("http://127.0.0.1:{}/echo/hello", gateway_port_), milliseconds(100));
+    fmt::print(
+        "\n--keep: steady GET /echo/hello through the gateway (10/s); the rules come in {} s\n",
+        options_.hold_seconds);
+    printMeshPages();
+    std::this_thread::sleep_for(std::chrono::seconds(options_.hold_seconds));
   }
 
   // ---- `--apps spring`: the Spring Cloud jars of examples/spring-cloud ----------------------
@@ -670,6 +697,7 @@ class Demo {
       before.passed = alternates && before.counts["v1"] > 0 && before.counts["v2"] > 0;
     }
     steps_.push_back(before);
+    holdBeforeState();
 
     fmt::print("\nStep 2 — kubectl apply -f service-provider.yaml -f service-provider-vs.yaml\n");
     fs::path cfg = work_dir_ / "mesh-config";
@@ -738,7 +766,9 @@ class Demo {
   std::string registry_;
   std::string sidecar_line_;
   std::string sidecar_admin_;
+  std::string gateway_admin_;
   int gateway_port_ = 0;
+  SteadyTraffic traffic_;
   std::vector<StepResult> steps_;
 };
 

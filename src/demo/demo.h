@@ -12,7 +12,11 @@ struct DemoOptions {
   std::string examples_dir = "examples/seed";
   std::string work_dir;  // empty: a fresh /tmp/sluice-demo-XXXXXX
   int requests_per_step = 8;
-  bool keep_running = false;  // leave everything up after the steps (Ctrl-C stops it)
+  // --keep: print the mesh page's address (/ui of the sidecar and the gateway), send steady
+  // /echo/hello traffic from step 1 on, hold the "before" state `hold_seconds` so the page shows
+  // the round robin, then apply the rules and leave everything up until SIGINT/SIGTERM.
+  bool keep_running = false;
+  int hold_seconds = 10;
   // "sluice": the built-in demo apps (`sluice demo-app`) on the embedded Nacos registry.
   // "spring": the real Spring Cloud apps of examples/spring-cloud (the Eureka flavour, registered
   // in the real Eureka server eureka-server.jar; `make spring-apps` builds them).

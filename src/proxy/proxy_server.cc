@@ -11,6 +11,8 @@
 
 #include "core/log.h"
 #include "http/server.h"
+#include "proxy/admin_ui.h"
+#include "proxy/stats_json.h"
 #include "proxy/worker.h"
 
 namespace sluice::proxy {
@@ -54,6 +56,7 @@ struct ProxyServer::Impl {
 
   asio::awaitable<http::Response> handleAdmin(http::Request req);
   std::string clustersText(bool json);
+  http::Response statsJsonResponse();
 };
 
 namespace {
@@ -91,6 +94,8 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
     if (json) co_return http::Response::json(200, clustersText(true));
     co_return http::Response::text(200, clustersText(false));
   }
+  if (path == "/stats/json") co_return statsJsonResponse();
+  if (auto ui = serveUi(path)) co_return std::move(*ui);
   if (path == "/stats/prometheus" || path == "/stats") {
     auto per_worker =
         onEachWorker<std::vector<RequestSeries>>([](Worker& w) { return w.stats().collect(); });
@@ -130,7 +135,27 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
     co_return r;
   }
   co_return http::Response::text(
-      404, "unknown admin path; try /ready /config_dump /clusters /stats/prometheus\n");
+      404,
+      "unknown admin path; try /ready /config_dump /clusters /stats/prometheus /stats/json /ui\n");
+}
+
+http::Response ProxyServer::Impl::statsJsonResponse() {
+  auto per_worker =
+      onEachWorker<std::vector<RequestSeries>>([](Worker& w) { return w.stats().collect(); });
+  StatsJsonContext context;
+  context.source_workload = options.service_node.empty() ? "unknown" : options.service_node;
+  context.reporter = "source";
+  context.mode = options.mode == ProxyOptions::Mode::kGateway ? "gateway" : "sidecar";
+  context.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  {
+    std::lock_guard lock(mu);
+    context.snapshot_version = latest ? latest->version : 0;
+  }
+  http::Response r = http::Response::json(200, renderStatsJson(per_worker, context).dump());
+  r.head.headers.set("cache-control", "no-cache");
+  return r;
 }
 
 std::string ProxyServer::Impl::clustersText(bool json) {

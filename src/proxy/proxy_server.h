@@ -17,7 +17,8 @@
 // mode listens on listen_host:(server port + port_offset) for every HTTP server port of the
 // snapshot's Gateways; listeners follow the published snapshots (ports appear and disappear).
 //
-// Admin endpoint (http::Server on `admin`): /ready, /config_dump, /clusters, /stats/prometheus.
+// Admin endpoint (http::Server on `admin`): /ready, /config_dump, /clusters, /stats/prometheus,
+// /stats/json (proxy/stats_json.h) and the mesh page /ui (proxy/admin_ui.h).
 
 #include <chrono>
 #include <memory>

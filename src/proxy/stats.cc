@@ -64,8 +64,7 @@ std::vector<RequestSeries> WorkerStats::collect() const {
   return out;
 }
 
-std::string renderPrometheus(const std::vector<std::vector<RequestSeries>>& per_worker,
-                             std::string_view source_workload, std::string_view reporter) {
+std::vector<RequestSeries> mergeSeries(const std::vector<std::vector<RequestSeries>>& per_worker) {
   std::map<std::tuple<std::string, std::string, int>, RequestSeries> merged;
   for (const auto& worker : per_worker) {
     for (const auto& s : worker) {
@@ -78,6 +77,31 @@ std::string renderPrometheus(const std::vector<std::vector<RequestSeries>>& per_
       for (size_t i = 0; i < s.buckets.size(); ++i) m.buckets[i] += s.buckets[i];
     }
   }
+  std::vector<RequestSeries> out;
+  out.reserve(merged.size());
+  for (auto& [k, s] : merged) out.push_back(std::move(s));
+  return out;
+}
+
+double estimateQuantileMs(const std::array<uint64_t, kDurationBucketsMs.size()>& buckets,
+                          uint64_t count, double q) {
+  if (count == 0) return 0;
+  double rank = q * static_cast<double>(count);
+  double below = 0;  // requests in the buckets before this one
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    double in_bucket = static_cast<double>(buckets[i]);
+    if (in_bucket > 0 && below + in_bucket >= rank) {
+      double lower = i == 0 ? 0 : kDurationBucketsMs[i - 1];
+      return lower + (kDurationBucketsMs[i] - lower) * ((rank - below) / in_bucket);
+    }
+    below += in_bucket;
+  }
+  return kDurationBucketsMs.back();
+}
+
+std::string renderPrometheus(const std::vector<std::vector<RequestSeries>>& per_worker,
+                             std::string_view source_workload, std::string_view reporter) {
+  std::vector<RequestSeries> merged = mergeSeries(per_worker);
   std::string out;
   auto labels = [&](const RequestSeries& s) {
     return fmt::format(
@@ -89,12 +113,12 @@ std::string renderPrometheus(const std::vector<std::vector<RequestSeries>>& per_
   };
   out += "# HELP istio_requests_total Requests proxied, by destination and response code.\n";
   out += "# TYPE istio_requests_total counter\n";
-  for (const auto& [k, s] : merged) {
+  for (const auto& s : merged) {
     out += fmt::format("istio_requests_total{{{}}} {}\n", labels(s), s.count);
   }
   out += "# HELP istio_request_duration_milliseconds Request duration in milliseconds.\n";
   out += "# TYPE istio_request_duration_milliseconds histogram\n";
-  for (const auto& [k, s] : merged) {
+  for (const auto& s : merged) {
     std::string l = labels(s);
     uint64_t cumulative = 0;
     for (size_t i = 0; i < kDurationBucketsMs.size(); ++i) {

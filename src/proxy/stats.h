@@ -50,6 +50,16 @@ class WorkerStats {
   std::unordered_map<uint64_t, std::vector<RequestSeries>> series_;  // hash -> collisions
 };
 
+// Adds up the series of every worker: one per (service, version, code), ordered by those.
+std::vector<RequestSeries> mergeSeries(const std::vector<std::vector<RequestSeries>>& per_worker);
+
+// The q-quantile (0 < q <= 1) of a duration histogram (non-cumulative `buckets` of
+// kDurationBucketsMs, `count` requests in all, those above the last bound included), interpolated
+// linearly inside the bucket it falls in, as Prometheus' histogram_quantile() does. 0 when `count`
+// is 0; the last bound when the quantile lies above it.
+double estimateQuantileMs(const std::array<uint64_t, kDurationBucketsMs.size()>& buckets,
+                          uint64_t count, double q);
+
 // Merges per-worker series and renders Prometheus text exposition.
 std::string renderPrometheus(const std::vector<std::vector<RequestSeries>>& per_worker,
                              std::string_view source_workload, std::string_view reporter);
