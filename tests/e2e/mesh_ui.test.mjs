@@ -81,6 +81,14 @@ test('the mesh page shows the seed\'s split move: /echo/hello to v2 drops to zer
       assert.match(await page.textContent('#registries'), /nacos:\/\/.*reachable/s);
       assert.match(await page.textContent('#status'), /live/);
 
+      // A broken resource shows among the config problems with its file:line, no reload.
+      e2e.writeAtomic(join(work, 'mesh-config'), 'broken.yaml', [
+        'apiVersion: networking.istio.io/v1alpha3', 'kind: VirtualService',
+        'metadata: {name: broken}', 'spec:', '  hosts: [service-provider]', '  http:',
+        '  - timeout: soon', '    route: [{destination: {host: service-provider}}]', ''].join('\n'));
+      await page.waitForFunction(() => [...document.querySelectorAll('#problems .where')]
+        .some((w) => /broken\.yaml:\d+/.test(w.textContent)), null, { timeout: 15_000 });
+
       // The JSON the page reads is the scripts' too: the subset edges carry the Istio series.
       const stats = await (await fetch(`${adminBase}/stats/json`)).json();
       assert.equal(stats.source_workload, 'consumer');
