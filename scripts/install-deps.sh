@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian package (and npm package: test peers, the mesh page's build) the build, the tests, the benchmark and the demo
-# need. Idempotent and non-interactive: apt-get runs only when something is missing.
+# Installs every Debian and npm package (test peers, the mesh page's build) the build, the tests,
+# the benchmark and the demo need. Idempotent and non-interactive: apt-get runs only when
+# something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
