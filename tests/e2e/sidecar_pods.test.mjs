@@ -13,20 +13,17 @@
 // Skips (saying why) without root / network namespaces / iptables nat.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as e2e from './lib/index.mjs';
 import { PodNet, podsUnavailable } from './lib/pods.mjs';
+import { CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertAll, assertRoundRobin, consumerAdmin, consumerCounter, describeAll, echo,
+  meshCalls, seedFile, waitForReverseDns } from './lib/seed_scenario.mjs';
 
 after(e2e.cleanupAll);
 
 const NACOS_HOST = 'mse-xxx-p.nacos-ans.mse.aliyuncs.com';
 const REGISTRY_IP = '10.0.130.2';
 const NACOS = `${REGISTRY_IP}:8848`;
-const PROVIDER_PORT = 8070;
-const CONSUMER_PORT = 8080;
-const ADMIN = 'http://127.0.0.1:15000';
 
 const METHOD_FILES = {
   1: ['any-spring-cloud-support.yaml'],
@@ -35,10 +32,6 @@ const METHOD_FILES = {
 // What the consumer sidecar's /config_dump shows once it loaded the method's EnvoyFilter.
 const METHOD_MARKERS = { 1: ['any-spring-cloud-support'], 2: ['external-nacos-svc', 'nacos-subscribe-lua'] };
 const ROUTING_FILES = ['service-provider.yaml', 'service-provider-vs.yaml'];
-
-function seedFile(name) {
-  return readFileSync(join(e2e.sourceDir(), 'examples/seed', name), 'utf8');
-}
 
 // The transparent sidecar flags are landing while this test is written; say so instead of
 // failing on an unknown option.
@@ -119,73 +112,6 @@ async function startTopology(tag, { method, sidecars, configFirst }) {
   }, { timeoutMs: 20_000, intervalMs: 200, what: 'the gateway to reach the consumer and both providers' })
     .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
   return topo;
-}
-
-function describeAll(topo) {
-  return [...topo.net.pods.values()].flatMap((p) => [...p.procs]).map((p) => p.describe()).join('\n');
-}
-
-// `n` sequential GETs of /echo/<word> through the gateway, from the client pod: ['200 <body>', ...].
-async function echo(topo, word, n) {
-  const out = await topo.client.http({
-    requests: Array.from({ length: n }, () => `http://${topo.gateway.ip}/echo/${word}`), timeoutMs: 4_000,
-  });
-  return out.results.map((r) => (r.error ? `ERROR ${r.error}` : `${r.status} ${r.body}`));
-}
-
-const hello = (v, word) => `200 Hello Nacos Discovery From ${v}${word}`;
-
-function assertRoundRobin(lines, word, topo) {
-  const msg = `expected strict v1/v2 alternation:\n${lines.join('\n')}\n${describeAll(topo)}`;
-  for (const l of lines) assert.ok(l === hello('v1', word) || l === hello('v2', word), msg);
-  for (let i = 1; i < lines.length; i += 1) assert.notEqual(lines[i], lines[i - 1], msg);
-}
-
-function assertAll(lines, version, word, topo) {
-  assert.deepEqual(lines, lines.map(() => hello(version, word)),
-    `expected every /echo/${word} from ${version}:\n${lines.join('\n')}\n${describeAll(topo)}`);
-}
-
-// GET on the consumer sidecar's admin port, from inside the consumer pod.
-async function consumerAdmin(topo, path) {
-  const out = await topo.consumer.http({ requests: [`${ADMIN}${path}`], timeoutMs: 2_000 });
-  const r = out.results[0];
-  if (r.error) throw new Error(`${path}: ${r.error}`);
-  return r.body;
-}
-
-// A counter of the consumer sidecar's /stats/prometheus: the sum of `name` over series whose
-// labels contain `labelText` (all series when empty).
-async function consumerCounter(topo, name, labelText = '') {
-  const text = await consumerAdmin(topo, '/stats/prometheus');
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = line.match(/^(\w+)(\{[^}]*\})?\s+(\d+(?:\.\d+)?)$/);
-    if (m && m[1] === name && (m[2] ?? '').includes(labelText)) sum += Number(m[3]);
-  }
-  return sum;
-}
-
-// Method 1's readiness: the consumer's sidecar maps both provider pod addresses back to
-// service-provider (reverse DNS on /config_dump). The consumer's own registry client may know the
-// providers before the sidecar's registry read does; a call in that gap still goes through the
-// mesh (an unknown pod address triggers a registry refresh first, see registry_refresh.test.mjs),
-// but counting mesh calls starts from a sidecar that has caught up.
-async function waitForReverseDns(topo) {
-  const want = [topo.v1, topo.v2].map((p) => `${p.ip}:${PROVIDER_PORT}`);
-  await e2e.waitFor(async () => {
-    const dump = JSON.parse(await consumerAdmin(topo, '/config_dump'));
-    const known = dump.reverse_dns?.addresses ?? {};
-    return want.every((a) => (known[a] ?? '').startsWith('service-provider.'));
-  }, { timeoutMs: 10_000, intervalMs: 100, what: `the consumer sidecar's reverse DNS to know ${want.join(' and ')}` });
-}
-
-// Requests the consumer's sidecar routed as the mesh service service-provider (not passthrough).
-const meshCalls = (topo) => consumerCounter(topo, 'istio_requests_total',
-  'destination_service_name="service-provider"');
-
-function applyToMesh(topo, files) {
-  for (const dir of topo.dirs) for (const f of files) e2e.writeAtomic(dir, f, seedFile(f));
 }
 
 // The consumer SDK's current view of service-provider (method 2), from inside the consumer pod.

@@ -86,18 +86,21 @@ export async function consumerAdmin(topo, path) {
   return r.body;
 }
 
-// Requests the consumer's sidecar routed as the mesh service service-provider (not passthrough).
-export async function meshCalls(topo) {
+// A counter of the consumer sidecar's /stats/prometheus: the sum of `name` over series whose
+// labels contain `labelText` (all series when empty).
+export async function consumerCounter(topo, name, labelText = '') {
   const text = await consumerAdmin(topo, '/stats/prometheus');
   let sum = 0;
   for (const line of text.split('\n')) {
     const m = line.match(/^(\w+)(\{[^}]*\})?\s+(\d+(?:\.\d+)?)$/);
-    if (m && m[1] === 'istio_requests_total' && (m[2] ?? '').includes('destination_service_name="service-provider"')) {
-      sum += Number(m[3]);
-    }
+    if (m && m[1] === name && (m[2] ?? '').includes(labelText)) sum += Number(m[3]);
   }
   return sum;
 }
+
+// Requests the consumer's sidecar routed as the mesh service service-provider (not passthrough).
+export const meshCalls = (topo) => consumerCounter(topo, 'istio_requests_total',
+  'destination_service_name="service-provider"');
 
 export function applyToMesh(topo, files) {
   for (const dir of topo.dirs) for (const f of files) e2e.writeAtomic(dir, f, seedFile(f));
