@@ -24,9 +24,11 @@ test('the mesh page shows the seed\'s split move: /echo/hello to v2 drops to zer
     const demo = await e2e.startProcess(e2e.sluiceBin(), [
       'demo', '--examples', join(e2e.sourceDir(), 'examples/seed'), '--work-dir', work,
       '--keep', '--hold', '8',
-    ], { name: 'sluice demo', readyLine: /Mesh page: (http:\/\/[\d.:]+\/ui) /,
+    ], { name: 'sluice demo',
+         readyLine: /Mesh page: (http:\/\/[\d.:]+\/ui) .*, (http:\/\/[\d.:]+\/ui) \(the gateway\)/,
          readyTimeoutMs: 90_000 });
     const url = demo.ready[1];
+    const gatewayUrl = demo.ready[2];
     const adminBase = url.replace(/\/ui$/, '');
 
     // Root (CI) cannot use Chromium's sandbox.
@@ -95,6 +97,15 @@ test('the mesh page shows the seed\'s split move: /echo/hello to v2 drops to zer
       const v1 = stats.edges.find((x) => x.destination_service_name === 'service-provider' &&
                                          x.destination_version === 'v1');
       assert.ok(v1 && v1.requests_total > 0, JSON.stringify(stats.edges));
+
+      // The gateway's page: its own workload -> the consumer, with the steady traffic on it.
+      const gateway = await browser.newPage({ viewport: { width: 1280, height: 700 } });
+      gateway.on('console', (m) => { if (m.type() === 'error') problems.push(`gateway console: ${m.text()}`); });
+      gateway.on('pageerror', (err) => problems.push(`gateway page error: ${err.message}`));
+      assert.equal((await gateway.goto(gatewayUrl)).status(), 200);
+      await gateway.waitForFunction(() => Number(document.querySelector(
+        '#graph .edge[data-service="consumer"]')?.dataset.rps ?? 0) > 0, null, { timeout: 15_000 });
+      assert.match(await gateway.textContent('#who'), /gateway istio-ingressgateway/);
       assert.deepEqual(problems, [], problems.join('\n'));
     } finally {
       // The artefact, whatever the outcome: what a person would have seen.
