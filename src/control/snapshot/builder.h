@@ -74,6 +74,8 @@ class Builder {
   proxy::WeightedCluster compileDestination(const config::Destination& d, const std::string& ctx,
                                             const config::Position& pos);
   proxy::Route defaultRoute(int service_index);
+  // Every host form that reaches `host`'s service (sorted), or just `host` when no service has
+  // it. Call once the services and service_by_host are final.
   std::vector<std::string> domainsFor(const std::string& host);
   // A match's sourceLabels / sourceNamespace select the client workload: this proxy's own.
   bool fromThisWorkload(const std::map<std::string, std::string>& source_labels,
@@ -98,6 +100,9 @@ class Builder {
   std::map<std::string, MergedRule> dr_by_host_;
   std::map<int, const config::ServiceEntry*> service_entry_of_;
   std::vector<int> default_cluster_;
+  // Service FQDN -> its host forms, sorted (service_by_host inverted), made on the first
+  // domainsFor(): scanning every host form per service was quadratic (minutes for 10,000).
+  std::optional<std::map<std::string, std::vector<std::string>>> host_forms_;
   std::map<int, std::string> wildcard_vs_;
   std::set<std::string> unenforced_;
 };

@@ -309,13 +309,16 @@ Route Builder::defaultRoute(int service_index) {
 }
 
 std::vector<std::string> Builder::domainsFor(const std::string& host) {
-  std::vector<std::string> out;
-  for (const auto& [h, idx] : snap_->service_by_host) {
-    if (snap_->services[idx].fqdn == host) out.push_back(h);
+  if (!host_forms_) {
+    host_forms_.emplace();
+    for (const auto& [h, idx] : snap_->service_by_host) {
+      (*host_forms_)[snap_->services[idx].fqdn].push_back(h);
+    }
+    for (auto& [fqdn, forms] : *host_forms_) std::sort(forms.begin(), forms.end());
   }
-  if (out.empty()) out.push_back(host);
-  std::sort(out.begin(), out.end());
-  return out;
+  auto it = host_forms_->find(host);
+  if (it == host_forms_->end()) return {host};
+  return it->second;
 }
 
 void Builder::buildMeshRoutes() {
