@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build spring-apps demo test unit e2e sanitize bench clean format format-check
+.PHONY: all deps build spring-apps demo test unit e2e sanitize fuzz fuzz-smoke bench clean format format-check
 
 all: build
 
@@ -29,10 +29,11 @@ spring-apps: deps
 demo: build $(if $(APPS)$(REGISTRY),spring-apps)
 	$(BUILD_DIR)/sluice demo --examples examples/seed $(if $(APPS),--apps $(APPS)) $(if $(REGISTRY),--registry $(REGISTRY)) $(DEMO_ARGS)
 
-# The format check, every test, then the unit tests again under AddressSanitizer +
-# UndefinedBehaviorSanitizer.
+# The format check, every test, a short smoke of the fuzz targets, then the unit tests again under
+# AddressSanitizer + UndefinedBehaviorSanitizer.
 test: format-check build spring-apps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) fuzz-smoke
 	$(MAKE) sanitize
 
 # clang-format --dry-run -Werror over src/ and tests/ (.clang-format), part of `make test`;
@@ -56,6 +57,16 @@ sanitize: deps
 	cmake --build build-asan -j $(JOBS) --target $(SANITIZE_TARGETS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
 
+# libFuzzer targets (tests/fuzz, clang + ASan/UBSan in build-fuzz): `make fuzz` runs each for
+# FUZZ_SECONDS; `make fuzz-smoke` (part of `make test`) runs all of them in FUZZ_SMOKE_SECONDS total.
+FUZZ_SECONDS ?= 30
+FUZZ_SMOKE_SECONDS ?= 24
+fuzz: deps
+	./scripts/fuzz.sh --each $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: deps
+	./scripts/fuzz.sh --total $(FUZZ_SMOKE_SECONDS)
+
 # Fixed-rate latency/CPU per request (fortio, pinned by bench/install-tools.sh), registry change ->
 # routing per adapter, and one sidecar's memory in a 10,000-service mesh (bench/README.md).
 bench: build
@@ -65,4 +76,4 @@ bench: build
 	node bench/large_mesh.mjs $(BUILD_DIR)/sluice
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan examples/spring-cloud/target examples/spring-cloud/*/target
+	rm -rf $(BUILD_DIR) build-asan build-fuzz examples/spring-cloud/target examples/spring-cloud/*/target

@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev libexpected-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ccache clang-format
+  clang libclang-rt-14-dev
   libnghttp2-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libzookeeper-mt-dev zookeeper
   nodejs iproute2 iptables

@@ -35,6 +35,13 @@ Result<HostPort> parseHostPort(std::string_view text, int default_port) {
     }
   }
   if (out.host.empty()) return invalidArgument("'{}': empty host", text);
+  // Bytes no host name or IP literal has: what would make the printed form mean something else.
+  for (unsigned char c : out.host) {
+    if (c <= 0x20 || c == 0x7f ||
+        std::string_view("[]/?#@\\").find(static_cast<char>(c)) != std::string_view::npos) {
+      return invalidArgument("'{}': invalid character in host", text);
+    }
+  }
   if (port_text.empty()) {
     if (default_port < 0) return invalidArgument("'{}': missing port (expected host:port)", text);
     out.port = static_cast<uint16_t>(default_port);

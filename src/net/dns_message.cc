@@ -55,6 +55,11 @@ Result<std::string> readName(std::string_view p, size_t pos, size_t& end_out) {
     }
     if (pos + 1 + len > p.size()) return formatProblem("label runs past the end of the packet");
     if (!name.empty()) name.push_back('.');
+    // A '.' inside a label would make the name mean other labels (and match another mesh host);
+    // no host name has one, so such a question is refused rather than misread.
+    if (p.substr(pos + 1, len).find('.') != std::string_view::npos) {
+      return formatProblem("label contains '.'");
+    }
     for (size_t i = 0; i < len; ++i) name.push_back(asciiLower(p[pos + 1 + i]));
     if (name.size() > kMaxNameLength) return formatProblem("name longer than 255 bytes");
     pos += 1 + len;

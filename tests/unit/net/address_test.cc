@@ -20,6 +20,19 @@ TEST(HostPort, ParsesHostPortAndIpv6) {
   EXPECT_FALSE(parseHostPort(":80"));
 }
 
+// Found by fuzzing (tests/fuzz/corpus/http_url/regress-hostport-url-as-host): a whole URL was
+// taken as a host, and its printed form "[http://[::1]/x]:80" did not parse back.
+TEST(HostPort, RefusesCharactersNoHostHas) {
+  for (const char* text : {"http://[::1]/x", "a b:80", "h/x:80", "[[::1]:80", "u@h:80", "h?:80"}) {
+    auto hp = parseHostPort(text, 80);
+    ASSERT_FALSE(hp) << text;
+    EXPECT_NE(hp.error().message.find("invalid character in host"), std::string::npos)
+        << hp.error().message;
+  }
+  EXPECT_TRUE(parseHostPort("fe80::1%eth0", 80));
+  EXPECT_TRUE(parseHostPort("service_provider.default:8080"));
+}
+
 TEST(Cidr, ContainsRespectsPrefixAndFamily) {
   auto cidr = Cidr::parse("10.0.128.0/18");
   ASSERT_TRUE(cidr);

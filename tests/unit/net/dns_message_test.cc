@@ -92,6 +92,18 @@ TEST(DnsMessage, RejectsBrokenPacketsWithoutReadingPastTheEnd) {
   EXPECT_FALSE(parseQuery(makeQuery(huge_name, 1)));
 }
 
+// Found by fuzzing (tests/fuzz/corpus/dns_message/regress-dot-inside-label): one label
+// "service-provider.default" read as the name of two labels, answered with a question that
+// differs from the one asked.
+TEST(DnsMessage, RefusesADotInsideALabel) {
+  std::string p = makeQuery("x", 1);
+  std::string label = "service-provider.default";
+  p.replace(12, 2, std::string(1, static_cast<char>(label.size())) + label);
+  auto q = parseQuery(p);
+  ASSERT_FALSE(q);
+  EXPECT_NE(q.error().message.find("label contains '.'"), std::string::npos) << q.error().message;
+}
+
 TEST(DnsMessage, FormatErrorEchoesTheId) {
   auto r = formatError(0xBEEF);
   ASSERT_EQ(r.size(), 12u);
