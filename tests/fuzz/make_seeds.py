@@ -152,6 +152,27 @@ def framed(*frames):
     return b"".join(struct.pack(">H", len(f)) + f for f in frames)
 
 
+def h2_frame(kind, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) \
+        + payload
+
+
+def hpack_literal(name, value):
+    """Literal header field without indexing, new name, no Huffman (RFC 7541 6.2.2)."""
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+def h2_request(stream, method=b"GET", path=b"/echo", body=b"", extra=()):
+    block = b"".join(hpack_literal(n, v) for n, v in
+                     [(b":method", method), (b":scheme", b"http"), (b":path", path),
+                      (b":authority", b"service-provider:8080"), *extra])
+    end = 0x1 if not body else 0
+    frames = h2_frame(0x1, 0x4 | end, stream, block)
+    if body:
+        frames += h2_frame(0x0, 0x1, stream, body)
+    return frames
+
+
 def zookeeper_sessions():
     for path in sorted((ROOT / "tests/data/zookeeper").glob("*.txt")):
         chunks = []
@@ -263,6 +284,18 @@ def main():
     for v in all_literals("registry/zookeeper/*.cc"):
         if v.lstrip()[:1] == b"{":
             write("zookeeper_instance", v)
+
+    # http2_server prepends the client preface itself; the first byte is the piece size.
+    settings = h2_frame(0x4, 0, 0, struct.pack(">HI", 0x3, 100))
+    ack = h2_frame(0x4, 0x1, 0)
+    write("http2_server", settings + ack + h2_request(1), b"\x3f")
+    write("http2_server", settings + h2_request(1, b"POST", b"/p", b"hello") + h2_request(3), b"\x00")
+    write("http2_server", settings + h2_request(1, extra=[(b"te", b"trailers")]) +
+          h2_frame(0x8, 0, 0, struct.pack(">I", 65535)) + h2_frame(0x6, 0, 0, b"12345678") +
+          h2_frame(0x3, 0, 1, struct.pack(">I", 8)) + h2_frame(0x7, 0, 0, struct.pack(">II", 1, 0)),
+          b"\x05")
+    write("http2_server", settings + h2_request(5, b"HEAD", b"/h") + h2_request(7) +
+          h2_frame(0x9, 0x4, 7, b""), b"\x10")
 
     for folder in sorted(CORPUS.iterdir()):
         print(f"{folder.name}: {len(list(folder.iterdir()))} inputs")
