@@ -38,7 +38,9 @@ int64_t steadyMs() {
 }
 
 http::Response jsonResponse(const json& body, std::optional<uint64_t> index = std::nullopt) {
-  http::Response r = http::Response::json(200, body.dump());
+  // Names from the request path may not be UTF-8: replaced, never thrown about.
+  http::Response r = http::Response::json(
+      200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (index) {
     r.head.headers.set("X-Consul-Index", std::to_string(*index));
     r.head.headers.set("X-Consul-KnownLeader", "true");

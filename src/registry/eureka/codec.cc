@@ -552,7 +552,9 @@ std::string encodeApplications(const EurekaApplications& apps, Format format) {
     OrderedJson root{{"versions__delta", apps.versions_delta},
                      {"apps__hashcode", apps.apps_hashcode},
                      {"application", std::move(list)}};
-    return OrderedJson{{"applications", std::move(root)}}.dump();
+    // XML registrations may carry bytes that are not UTF-8: replaced in JSON, never thrown about.
+    return OrderedJson{{"applications", std::move(root)}}.dump(
+        -1, ' ', false, OrderedJson::error_handler_t::replace);
   }
   std::string out = "<applications>";
   textElement(out, "versions__delta", apps.versions_delta);
@@ -563,14 +565,18 @@ std::string encodeApplications(const EurekaApplications& apps, Format format) {
 }
 
 std::string encodeApplication(const EurekaApplication& app, Format format) {
-  if (format == Format::kJson) return OrderedJson{{"application", applicationJson(app)}}.dump();
+  if (format == Format::kJson)
+    return OrderedJson{{"application", applicationJson(app)}}.dump(
+        -1, ' ', false, OrderedJson::error_handler_t::replace);
   std::string out;
   applicationXml(out, app);
   return out;
 }
 
 std::string encodeInstance(const EurekaInstance& instance, Format format) {
-  if (format == Format::kJson) return OrderedJson{{"instance", instanceJson(instance)}}.dump();
+  if (format == Format::kJson)
+    return OrderedJson{{"instance", instanceJson(instance)}}.dump(
+        -1, ' ', false, OrderedJson::error_handler_t::replace);
   std::string out;
   instanceXml(out, instance);
   return out;

@@ -47,7 +47,8 @@ std::string encodePayload(const GrpcMessage& message) {
   metadata->set_type(message.type);
   if (!message.client_ip.empty()) metadata->set_clientip(message.client_ip);
   for (const auto& [key, value] : message.headers) (*metadata->mutable_headers())[key] = value;
-  payload.mutable_body()->set_value(message.body.dump());
+  payload.mutable_body()->set_value(
+      message.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return payload.SerializeAsString();
 }
 

@@ -31,7 +31,9 @@ http::Response makeResponse(int status, std::string body, std::string_view conte
 http::Response okText() { return makeResponse(200, "ok", "text/plain;charset=UTF-8"); }
 
 http::Response jsonResponse(const Json& doc) {
-  return makeResponse(200, doc.dump(), "application/json;charset=UTF-8");
+  // Names and ids come from the request: bytes that are not UTF-8 are replaced, not thrown about.
+  return makeResponse(200, doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                      "application/json;charset=UTF-8");
 }
 
 // The real server's error body: ExceptionUtil.getAllExceptionMsg -> "caused: <message>;".
@@ -334,7 +336,7 @@ class RequestHandler {
     doc["clusters"] = clusters;
     doc["cacheMillis"] = options_.cache_millis;
     doc["lastRefTime"] = store_.now();
-    doc["checksum"] = md5Hex(hosts.dump());
+    doc["checksum"] = md5Hex(hosts.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     doc["useSpecifiedURL"] = false;
     doc["env"] = params_.optional("env", "");
     doc["metadata"] = Json::object();

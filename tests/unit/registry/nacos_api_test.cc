@@ -104,6 +104,20 @@ TEST_F(ApiTest, InstanceListHasTheUnionShapeAndEchoesNameAndClusters) {
   EXPECT_NE(raw.find("\"weight\":1.0"), std::string::npos) << raw;
 }
 
+// Found by fuzzing (tests/fuzz/corpus/nacos_params/regress-non-utf8-service-name): a service
+// name that is not UTF-8 made the JSON answer throw, which ended the whole registry process.
+TEST_F(ApiTest, ServiceNameThatIsNotUtf8IsAnsweredNotThrown) {
+  auto r = call("GET", "/nacos/v1/ns/instance/list?serviceName=svc%80%FF");
+  EXPECT_EQ(r.head.status, 200);
+  EXPECT_TRUE(json::accept(r.body)) << r.body;
+  EXPECT_EQ(
+      call("POST", "/nacos/v1/ns/instance?serviceName=svc%80&ip=10.0.0.1&port=80").head.status,
+      200);
+  r = call("GET", "/nacos/v1/ns/instance/list?serviceName=svc%80");
+  EXPECT_EQ(r.head.status, 200);
+  EXPECT_TRUE(json::accept(r.body)) << r.body;
+}
+
 TEST_F(ApiTest, ClustersFilterIsAppliedAndEchoedVerbatim) {
   registerNodeStyle("10.0.0.11", 8070);
   registerNodeStyle("10.0.0.12", 8070, "");
