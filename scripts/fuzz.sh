@@ -36,7 +36,7 @@ start=$(date +%s)
 if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
   CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only" -DSLUICE_FUZZ=ON -DSLUICE_WERROR=OFF \
-    -DBUILD_TESTING=OFF >/dev/null
+    -DSLUICE_UI=OFF -DBUILD_TESTING=OFF >/dev/null
 fi
 nice -n "$NICE" cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]/#/fuzz_}"
 echo "fuzz: built ${#targets[@]} target(s) in $(($(date +%s) - start)) s"
