@@ -60,8 +60,8 @@ for t in "${targets[@]}"; do
      nice -n "$NICE" "$BUILD_DIR/fuzz/fuzz_$t" -max_total_time="$per_target" -timeout=10 \
        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts" ${FUZZ_ARGS:-} \
        "$work" "$seeds" >"$log" 2>&1; then
-    runs=$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
+    runs=$(grep -a -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+    cov=$(grep -a -o 'cov: [0-9]*' "$log" | tail -1 || true)
     echo "fuzz $t: ok, $runs runs in ${per_target} s ($cov)"
     passed=$((passed + 1))
   else
