@@ -42,6 +42,7 @@ struct CommonFlags {
   std::vector<std::string> workload_labels;
   int64_t idle_timeout_ms = 3'600'000;
   int64_t request_headers_timeout_ms = 60'000;
+  uint32_t max_downstream_connections = 0;
   int64_t registry_refresh_wait_ms = 1000;
 };
 
@@ -87,6 +88,10 @@ void addCommon(CLI::App& cmd, CommonFlags& f, bool config_required) {
                  "(0 = never)")
       ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}))
       ->capture_default_str();
+  cmd.add_option("--max-downstream-connections", f.max_downstream_connections,
+                 "Refuse (accept and close at once) a downstream connection beyond this many open "
+                 "ones, counted in sluice_downstream_connections_overflow_total (0 = no cap)")
+      ->capture_default_str();
   cmd.add_option("--request-headers-timeout-ms", f.request_headers_timeout_ms,
                  "Answer 408 and close when a request head is not complete this long after its "
                  "first byte (0 = never)")
@@ -102,6 +107,7 @@ control::DataPlaneOptions baseOptions(const CommonFlags& f, const char* name) {
   o.proxy.access_log = f.access_log;
   o.proxy.service_node = f.service_node;
   o.proxy.idle_timeout = std::chrono::milliseconds(f.idle_timeout_ms);
+  o.proxy.max_downstream_connections = f.max_downstream_connections;
   o.proxy.request_headers_timeout = std::chrono::milliseconds(f.request_headers_timeout_ms);
   o.proxy.registry_refresh_wait = std::chrono::milliseconds(f.registry_refresh_wait_ms);
   o.controller.config_dir = f.config_dir;

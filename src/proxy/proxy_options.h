@@ -36,6 +36,9 @@ struct ProxyOptions {
   // (slow-header clients cannot hold connections forever). 0 = no timeout.
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
   std::chrono::milliseconds request_headers_timeout{std::chrono::seconds(60)};
+  // Overload protection: a downstream connection beyond this many open ones (all listeners, all
+  // workers) is accepted and closed at once, and counted. 0 = no cap.
+  uint32_t max_downstream_connections = 0;
   // Method 1: a request to an address inside the pod CIDRs that no known instance has first asks
   // for a registry re-read and waits for it at most `registry_refresh_wait` (0 = never; then it
   // is passed through at once). See proxy/registry_refresh.h.

@@ -19,7 +19,8 @@ namespace sluice::proxy {
 
 struct ProxyServer::Impl {
   ProxyOptions options;
-  std::unique_ptr<GatewayPorts> gateway_ports;  // before the workers: they hold a reference
+  std::unique_ptr<GatewayPorts> gateway_ports;          // before the workers: they hold a reference
+  std::unique_ptr<ConnectionBudget> connection_budget;  // likewise
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context admin_io{1};
   std::unique_ptr<http::Server> admin;
@@ -101,13 +102,15 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
         onEachWorker<std::vector<RequestSeries>>([](Worker& w) { return w.stats().collect(); });
     std::string source = options.service_node.empty() ? "unknown" : options.service_node;
     std::string body = renderPrometheus(per_worker, source, "source");
-    auto totals = onEachWorker<std::array<uint64_t, 6>>([](Worker& w) {
+    auto totals = onEachWorker<std::array<uint64_t, 7>>([](Worker& w) {
       const WorkerStats& s = w.stats();
-      return std::array<uint64_t, 6>{s.downstream_connections_total, s.downstream_requests_total,
-                                     s.upstream_connections_total,   s.tcp_connections_total,
-                                     s.tcp_connect_failures_total,   s.inbound_connections_total};
+      return std::array<uint64_t, 7>{
+          s.downstream_connections_total,         s.downstream_requests_total,
+          s.upstream_connections_total,           s.tcp_connections_total,
+          s.tcp_connect_failures_total,           s.inbound_connections_total,
+          s.downstream_connections_overflow_total};
     });
-    std::array<uint64_t, 6> sum{};
+    std::array<uint64_t, 7> sum{};
     for (const auto& t : totals) {
       for (size_t i = 0; i < sum.size(); ++i) sum[i] += t[i];
     }
@@ -123,8 +126,12 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
         "# TYPE sluice_tcp_connect_failures_total counter\n"
         "sluice_tcp_connect_failures_total {}\n"
         "# TYPE sluice_inbound_connections_total counter\n"
-        "sluice_inbound_connections_total {}\n",
-        sum[0], sum[1], sum[2], sum[3], sum[4], sum[5]);
+        "sluice_inbound_connections_total {}\n"
+        "# TYPE sluice_downstream_connections_overflow_total counter\n"
+        "sluice_downstream_connections_overflow_total {}\n"
+        "# TYPE sluice_downstream_connections_active gauge\n"
+        "sluice_downstream_connections_active {}\n",
+        sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], connection_budget->open());
     {
       std::lock_guard lock(mu);
       body += fmt::format("# TYPE sluice_snapshot_version gauge\nsluice_snapshot_version {}\n",
@@ -265,12 +272,14 @@ Status ProxyServer::start(const ProxyOptions& options,
   m.options = options;
   m.gateway_ports =
       std::make_unique<GatewayPorts>(options.port_offset, options.ephemeral_gateway_ports);
+  m.connection_budget = std::make_unique<ConnectionBudget>(options.max_downstream_connections);
   {
     std::lock_guard lock(m.mu);
     m.latest = initial;
   }
   for (int i = 0; i < options.concurrency; ++i) {
     m.workers.push_back(std::make_unique<Worker>(i, m.options, *m.gateway_ports));
+    m.workers.back()->setConnectionBudget(m.connection_budget.get());
   }
   // Listeners are opened here, before the threads run, so bind errors are reported by start().
   for (auto& w : m.workers) w->setSnapshot(initial);

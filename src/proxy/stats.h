@@ -39,6 +39,7 @@ class WorkerStats {
   std::vector<RequestSeries> collect() const;
 
   uint64_t downstream_connections_total = 0;
+  uint64_t downstream_connections_overflow_total = 0;  // refused: --max-downstream-connections
   uint64_t downstream_requests_total = 0;
   uint64_t upstream_connections_total = 0;
   // Transparent listener: connections passed through as TCP (not HTTP) and those that failed.

@@ -188,14 +188,23 @@ Result<net::HostPort> Worker::listen(const net::HostPort& address, ListenerConte
 void Worker::accept(Acceptor* a) {
   a->acceptor.async_accept([this, a](asio::error_code ec, asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !a->acceptor.is_open()) return;
-    if (!ec) {
+    if (!ec && budget_ != nullptr && !budget_->tryAcquire()) {
+      // Over the cap: refused at once, before any byte is read or any buffer allocated.
+      ++stats_.downstream_connections_overflow_total;
+      asio::error_code ignored;
+      socket.close(ignored);
+    } else if (!ec) {
       asio::error_code ignored;
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);
       ++stats_.downstream_connections_total;
+      // The slot is given back when the connection's coroutine ends.
+      auto done = [budget = budget_](std::exception_ptr) {
+        if (budget != nullptr) budget->release();
+      };
       if (a->context.transparent) {
-        asio::co_spawn(io_, serveTransparent(*this, std::move(socket), a->context), asio::detached);
+        asio::co_spawn(io_, serveTransparent(*this, std::move(socket), a->context), done);
       } else {
-        asio::co_spawn(io_, serveConnection(*this, std::move(socket), a->context), asio::detached);
+        asio::co_spawn(io_, serveConnection(*this, std::move(socket), a->context), done);
       }
     } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
       SLUICE_LOG_WARN("accept on {}: {}", a->address.toString(), ec.message());

@@ -44,6 +44,29 @@ struct ListenerContext {
   std::optional<asio::ip::tcp::endpoint> original_dst;
 };
 
+// The open downstream connections of all workers of one server, against a cap (0 = none). The
+// one count shared between workers: a relaxed atomic add per accepted connection, no lock. Owned
+// by the server; outlives its workers.
+class ConnectionBudget {
+ public:
+  explicit ConnectionBudget(uint32_t max) : max_(max) {}
+  // False (and nothing taken) when the cap is reached.
+  bool tryAcquire() {
+    uint32_t before = open_.fetch_add(1, std::memory_order_relaxed);
+    if (max_ != 0 && before >= max_) {
+      open_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+  void release() { open_.fetch_sub(1, std::memory_order_relaxed); }
+  uint32_t open() const { return open_.load(std::memory_order_relaxed); }
+
+ private:
+  const uint32_t max_;
+  std::atomic<uint32_t> open_{0};
+};
+
 // A copy of one cluster's per-worker state, for /clusters.
 struct ClusterDump {
   struct EndpointDump {
@@ -108,6 +131,9 @@ class Worker {
   size_t activeConnections() const { return connections_.size(); }
   std::vector<ClusterDump> dumpClusters() const;
 
+  // Every accepted connection takes a slot of `budget` (set before run(); null = no cap).
+  void setConnectionBudget(ConnectionBudget* budget) { budget_ = budget; }
+
   // Opens a listener on `address` with SO_REUSEPORT; returns the bound address.
   Result<net::HostPort> listen(const net::HostPort& address, ListenerContext context);
   // Gateway mode: opens/closes listeners to match the snapshot's gateway ports.
@@ -149,6 +175,7 @@ class Worker {
   std::mt19937_64 rng_;
   uint64_t request_counter_ = 0;
   bool draining_ = false;
+  ConnectionBudget* budget_ = nullptr;
   std::list<std::function<void(bool)>> connections_;
   asio::io_context io_;
   // Built on io_; nothing a suspended coroutine's destructor runs touches them, and a pending
