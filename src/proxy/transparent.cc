@@ -256,7 +256,14 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
     }
     verdict = sniffHttp(received);
   }
-  if (verdict == Sniffed::kHttp || verdict == Sniffed::kHttp2) {
+  // HTTP/2 with prior knowledge is terminated only for mesh destinations, where the route decides
+  // the upstream protocol. Anything else that speaks it (a registry's gRPC port, a gRPC server
+  // outside the mesh) is relayed as bytes: its server speaks HTTP/2 itself, and terminating it
+  // would re-originate it as HTTP/1.1, which a gRPC server refuses.
+  bool serve_http =
+      verdict == Sniffed::kHttp ||
+      (verdict == Sniffed::kHttp2 && (!redirected || meshHttpDestination(*snap, *dst)));
+  if (serve_http) {
     co_await serveConnection(w, std::move(socket), listener, std::move(received));
     co_return;
   }
