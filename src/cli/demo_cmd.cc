@@ -34,9 +34,10 @@ void addDemoCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"sluice", "spring"}));
   cmd->add_option("--registry", options->registry,
                   "the apps' registry: nacos (built-in apps), eureka (Spring apps, real Eureka "
-                  "server), zookeeper (Spring Cloud Zookeeper apps, Debian's ZooKeeper); default: "
-                  "the apps' own")
-      ->check(CLI::IsMember({"nacos", "eureka", "zookeeper"}));
+                  "server), zookeeper (Spring Cloud Zookeeper apps, Debian's ZooKeeper), consul "
+                  "(Spring Cloud Consul apps, sluice registry --protocol consul); default: the "
+                  "apps' own")
+      ->check(CLI::IsMember({"nacos", "eureka", "zookeeper", "consul"}));
   cmd->add_option("--spring-apps", options->spring_apps_dir,
                   "where `make spring-apps` put the Spring apps")
       ->capture_default_str();

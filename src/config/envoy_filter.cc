@@ -63,14 +63,16 @@ class Recogniser {
       if (!unrecognised.empty() || ef_.config_patches.empty()) {
         warn({}, "spec",
              "EnvoyFilter not applied: Sluice only recognises the reverse-DNS filter "
-             "(com.aliyun.reverse_dns with pod_cidrs) and the Nacos-subscribe Lua filter "
-             "(rewriting /nacos/v1/ns/instance/list responses)");
+             "(com.aliyun.reverse_dns with pod_cidrs) and registry interception: a Lua filter "
+             "rewriting the instance lists of Nacos (/nacos/v1/ns/instance/list), Eureka "
+             "(/eureka/apps) or Consul (/v1/health/service/, /v1/catalog/service/), or "
+             "sluice.registry_interception with typed_config.value.registry");
       }
       return;
     }
     for (size_t i : unrecognised) {
       warn(ef_.config_patches[i].pos, fmt::format("spec.configPatches[{}]", i),
-           "patch not applied: not a reverse-DNS or Nacos-subscribe filter");
+           "patch not applied: not a reverse-DNS or registry-interception filter");
     }
   }
 
@@ -170,7 +172,8 @@ class Recogniser {
   static std::span<const Shape> shapes() {
     static const Shape kShapes[] = {
         {{"com.aliyun.reverse_dns"}, &Recogniser::reverseDns},
-        {{"envoy.lua", "envoy.filters.http.lua"}, &Recogniser::nacosLua},
+        {{"envoy.lua", "envoy.filters.http.lua"}, &Recogniser::registryLua},
+        {{"sluice.registry_interception"}, &Recogniser::nativeInterception},
     };
     return kShapes;
   }
@@ -221,23 +224,92 @@ class Recogniser {
     return Outcome::kRecognised;
   }
 
-  Outcome nacosLua(const EnvoyFilterPatch& p, const std::string& path,
-                   const std::string& filter_name) {
+  // The Lua shape of method 2, per registry: the registry's instance-list path(s) the Lua
+  // handles on the request side and the address fields it rewrites (string.gsub) on the response
+  // side. Sluice does not run the Lua; the registry plug-in's rewriter does what it says, for
+  // every instance-list path of that registry (envoy_filter.h). A new registry is one line here.
+  struct LuaShape {
+    std::string_view registry;
+    std::array<std::string_view, 2> paths;  // any one of them; unused slots empty
+    std::string_view rewrite_regex;         // the response-side gsub of the address field
+    std::string_view fields;                // what that regex looks for, for messages
+  };
+  static std::span<const LuaShape> luaShapes() {
+    static const LuaShape kShapes[] = {
+        {"nacos", {"/nacos/v1/ns/instance/list"}, R"re(gsub\s*\([^\n]*ip\\?")re", "ip"},
+        {"eureka", {"/eureka/apps"}, R"re(gsub\s*\([^\n]*(hostName|ipAddr))re", "hostName/ipAddr"},
+        {"consul",
+         {"/v1/health/service/", "/v1/catalog/service/"},
+         R"re(gsub\s*\([^\n]*Address)re",
+         "Address"},
+    };
+    return kShapes;
+  }
+
+  Outcome registryLua(const EnvoyFilterPatch& p, const std::string& path,
+                      const std::string& filter_name) {
+    std::string code_key = "inlineCode";
     std::string code = stringAt(p.patch, {"value", "typed_config", "inlineCode"});
-    if (code.empty()) code = stringAt(p.patch, {"value", "typed_config", "inline_code"});
-    if (code.find("/nacos/v1/ns/instance/list") == std::string::npos) {
-      return Outcome::kNotRecognised;
+    if (code.empty()) {
+      code_key = "inline_code";
+      code = stringAt(p.patch, {"value", "typed_config", "inline_code"});
     }
-    // The response side must rewrite the instances' "ip" fields (string.gsub on ip":").
-    static const re2::RE2 kRewritesIp(R"re(gsub\s*\([^\n]*ip\\?")re");
-    if (!re2::RE2::PartialMatch(code, kRewritesIp)) return Outcome::kNotRecognised;
+    const std::string code_path = path + ".patch.value.typed_config." + code_key;
+    const LuaShape* found = nullptr;
+    for (const LuaShape& shape : luaShapes()) {
+      const bool handles =
+          std::any_of(shape.paths.begin(), shape.paths.end(), [&](std::string_view want) {
+            return !want.empty() && code.find(want) != std::string::npos;
+          });
+      if (!handles) continue;
+      if (found != nullptr) {
+        warn(p.pos, code_path,
+             fmt::format("the Lua handles both {} and {} instance-list paths; only {} is "
+                         "intercepted (write one EnvoyFilter patch per registry port)",
+                         found->registry, shape.registry, found->registry));
+        continue;
+      }
+      found = &shape;
+    }
+    if (found == nullptr) return Outcome::kNotRecognised;
+    const re2::RE2 rewrites{std::string(found->rewrite_regex)};
+    if (!re2::RE2::PartialMatch(code, rewrites)) {
+      warn(p.pos, code_path,
+           fmt::format("patch not applied: the Lua handles {} instance lists but its response side "
+                       "rewrites no {} field (string.gsub); method 2 for {} needs both",
+                       found->registry, found->fields, found->registry));
+      return Outcome::kInvalid;
+    }
+    return addInterception(p, path, filter_name, std::string(found->registry), code_path);
+  }
+
+  // Sluice's own shape: `name: sluice.registry_interception` with
+  // `typed_config.value.registry: NAME` (any registry plug-in with a rewriter; control checks the
+  // name against the plug-in table).
+  Outcome nativeInterception(const EnvoyFilterPatch& p, const std::string& path,
+                             const std::string& filter_name) {
+    const std::string field = path + ".patch.value.typed_config.value.registry";
+    const json* registry = at(p.patch, {"value", "typed_config", "value", "registry"});
+    if (registry == nullptr || !registry->is_string() || registry->get<std::string>().empty()) {
+      error(p.pos, field,
+            "sluice.registry_interception needs the registry's name (nacos, eureka, consul, ...)");
+      return Outcome::kInvalid;
+    }
+    return addInterception(p, path, filter_name, registry->get<std::string>(), field);
+  }
+
+  Outcome addInterception(const EnvoyFilterPatch& p, const std::string& path,
+                          const std::string& filter_name, std::string registry,
+                          std::string field_path) {
     bool bad = false;
-    NacosRewriteSetting setting;
+    RegistryInterceptionSetting setting;
     setting.port = listenerPort(p, path, bad);
     if (bad) return Outcome::kInvalid;
+    setting.registry = std::move(registry);
     setting.pos = p.pos;
     setting.filter_name = filter_name;
-    set_.nacos_rewrite.push_back(std::move(setting));
+    setting.field_path = std::move(field_path);
+    set_.registry_interception.push_back(std::move(setting));
     return Outcome::kRecognised;
   }
 

@@ -12,8 +12,8 @@
 //   `ConfigSet::ok()` and keep their last good snapshot when it is false.
 // - The returned set is fully validated: per-resource rules (config/validate.h), cross-resource
 //   rules (IST0101 references, duplicate DestinationRules, IST0130 unreachable rules), the
-//   EnvoyFilter recognisers (ConfigSet::reverse_dns / nacos_rewrite) and the "parsed but not
-//   enforced" warnings (config/unenforced.h) have run.
+//   EnvoyFilter recognisers (ConfigSet::reverse_dns / registry_interception) and the "parsed but
+//   not enforced" warnings (config/unenforced.h) have run.
 // - A path that is missing or unreadable is a usage problem, reported in ConfigSet::io_errors
 //   (not as a Diagnostic), so `sluice analyze` can exit 2.
 

@@ -557,11 +557,15 @@ struct ReverseDnsSetting {
   std::string filter_name;  // "<namespace>/<EnvoyFilter name>"
 };
 
-// The seed's method 2: the Lua filter rewriting Nacos `/nacos/v1/ns/instance/list` responses.
-struct NacosRewriteSetting {
-  std::optional<uint16_t> port;  // match.listener.portNumber (the Nacos port)
+// Method 2 (registry interception): an EnvoyFilter asking the sidecar to rewrite the instance
+// lists an application fetches from its registry on one port (envoy_filter.h: the seed's Nacos Lua
+// filter, the same shape for Eureka and Consul, or Sluice's own `sluice.registry_interception`).
+struct RegistryInterceptionSetting {
+  std::string registry;          // the registry plug-in's name: "nacos", "eureka", "consul", ...
+  std::optional<uint16_t> port;  // match.listener.portNumber (the registry's port); absent: all
   Position pos;
   std::string filter_name;  // "<namespace>/<EnvoyFilter name>"
+  std::string field_path;   // where `registry` came from, for messages ("spec.configPatches[0]...")
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -593,7 +597,7 @@ struct ConfigSet {
   std::vector<WorkloadEntry> workload_entries;
 
   std::vector<ReverseDnsSetting> reverse_dns;
-  std::vector<NacosRewriteSetting> nacos_rewrite;
+  std::vector<RegistryInterceptionSetting> registry_interception;
 
   std::vector<Diagnostic> diagnostics;
   // Usage problems (a path that is missing or unreadable): `analyze` exits 2 when non-empty.

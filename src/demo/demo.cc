@@ -155,6 +155,10 @@ class Demo {
       fmt::print(
           "Sluice demo: the seed's scenario with real Spring Cloud Zookeeper apps and Debian's "
           "ZooKeeper, on loopback, no root.\n");
+    } else if (consul()) {
+      fmt::print(
+          "Sluice demo: the seed's scenario with real Spring Cloud Consul apps and Sluice's "
+          "embedded Consul agent, on loopback, no root.\n");
     } else if (spring()) {
       fmt::print(
           "Sluice demo: the seed's scenario with real Spring Cloud apps (Eureka flavour, real "
@@ -237,9 +241,10 @@ class Demo {
   }
 
   bool zookeeper() const { return options_.registry == "zookeeper"; }
+  bool consul() const { return options_.registry == "consul"; }
   // The Spring apps: asked for, or implied by a registry only they speak.
   bool spring() const {
-    return options_.apps == "spring" || zookeeper() || options_.registry == "eureka";
+    return options_.apps == "spring" || zookeeper() || consul() || options_.registry == "eureka";
   }
 
   // The mesh config as the seed applies it before any routing rule: the reverse-DNS
@@ -472,9 +477,11 @@ class Demo {
       fmt::print("  java not found on PATH (scripts/install-deps.sh installs JDK 17)\n");
       return false;
     }
-    const std::string app_jar = zookeeper() ? "demo-zookeeper" : "demo-eureka";
+    const std::string app_jar = zookeeper() ? "demo-zookeeper"
+                                : consul()  ? "demo-consul"
+                                            : "demo-eureka";
     std::vector<std::string> jars{app_jar};
-    if (!zookeeper()) jars.push_back("eureka-server");
+    if (!zookeeper() && !consul()) jars.push_back("eureka-server");
     for (const std::string& app : jars) {
       fs::path jar = fs::path(options_.spring_apps_dir) / app / (app + ".jar");
       if (!fs::exists(jar)) {
@@ -483,7 +490,7 @@ class Demo {
         return false;
       }
     }
-    int registry_port = pickPort({kRegistryIp}, zookeeper() ? 2181 : 8761);
+    int registry_port = pickPort({kRegistryIp}, zookeeper() ? 2181 : consul() ? 8500 : 8761);
     int provider_port = pickPort({kProviderV1Ip, kProviderV2Ip}, kSeedProviderPort);
     int consumer_port = pickPort({kConsumerIp}, kSeedConsumerPort);
     if (registry_port < 0 || provider_port < 0 || consumer_port < 0) {
@@ -494,8 +501,15 @@ class Demo {
     std::string default_zone = fmt::format("http://{}/eureka/", registry_);
     // What the sidecar and the gateway watch, and what each app is told about its registry.
     std::string mesh_registry = zookeeper() ? fmt::format("zookeeper://{}", registry_)
+                                : consul()  ? fmt::format("consul://{}", registry_)
                                             : fmt::format("eureka://{}/eureka", registry_);
     auto registryProps = [&](const std::string& ip) -> std::vector<std::string> {
+      if (consul()) {
+        // The embedded agent probes each app's HTTP check (/actuator/health) at ip:port.
+        return {"spring.cloud.consul.host=" + std::string(kRegistryIp),
+                fmt::format("spring.cloud.consul.port={}", registry_port),
+                "spring.cloud.consul.discovery.ip-address=" + ip};
+      }
       if (zookeeper()) {
         return {"spring.cloud.zookeeper.connect-string=" + registry_,
                 "spring.cloud.zookeeper.discovery.instance-host=" + ip,
@@ -523,8 +537,12 @@ class Demo {
     // sidecar too, which passes them to the dialled address (no instance lives there). (Curator's
     // ZooKeeper connection is not HTTP: the proxy settings do not touch it.)
     bool spawned =
-        zookeeper()
-            ? spawnZooKeeper(java, registry_port)
+        zookeeper() ? spawnZooKeeper(java, registry_port)
+        : consul()
+            ? start("registry",
+                    {"registry", "--protocol", "consul", "--listen", registry_, "--consul-data-dir",
+                     (work_dir_ / "registry-data").string()},
+                    "listening on", nullptr)
             : spawnChild("eureka-server", javaArgv(java, "eureka-server", {},
                                                    {"server.address=" + std::string(kRegistryIp),
                                                     fmt::format("server.port={}", registry_port)}));
@@ -548,14 +566,23 @@ class Demo {
                                                "-Dhttp.nonProxyHosts="},
                                               consumer_props));
     if (!spawned) return false;
-    const char* registry_name = zookeeper() ? "zookeeper" : "eureka-server";
-    fmt::print("  {:<14} starting 4 JVMs ({}, provider v1/v2, consumer)...\n", "java",
-               zookeeper() ? "ZooKeeper" : "Eureka server");
-    if (zookeeper() ? !waitZooKeeperReady(registry_port)
-                    : !waitSpringReady("eureka-server", kRegistryIp, registry_port)) {
+    const char* registry_name = zookeeper() ? "zookeeper" : consul() ? "registry" : "eureka-server";
+    if (consul()) {
+      fmt::print("  {:<14} starting 3 JVMs (provider v1/v2, consumer)...\n", "java");
+    } else {
+      fmt::print("  {:<14} starting 4 JVMs ({}, provider v1/v2, consumer)...\n", "java",
+                 zookeeper() ? "ZooKeeper" : "Eureka server");
+    }
+    if (consul()) {
+      // start() above already waited for the agent's readiness line.
+    } else if (zookeeper() ? !waitZooKeeperReady(registry_port)
+                           : !waitSpringReady("eureka-server", kRegistryIp, registry_port)) {
       return false;
     }
-    if (zookeeper()) {
+    if (consul()) {
+      fmt::print("  {:<14} sluice registry --protocol consul on {} (catalog in {})\n",
+                 registry_name, registry_, (work_dir_ / "registry-data").string());
+    } else if (zookeeper()) {
       fmt::print("  {:<14} Debian's ZooKeeper 3.8 on {} (data in {})\n", registry_name, registry_,
                  (work_dir_ / "zookeeper" / "data").string());
     } else {
@@ -568,6 +595,7 @@ class Demo {
       fmt::print("  {:<14} {}:{} Spring Boot app registered in {} (metadata label: {})\n", name, ip,
                  provider_port,
                  zookeeper() ? "ZooKeeper as /services/service-provider/<id>"
+                 : consul()  ? "Consul as service-provider (HTTP check)"
                              : "Eureka as SERVICE-PROVIDER",
                  version);
     }

@@ -109,9 +109,9 @@ struct MeshSnapshot {
   };
   std::vector<ReverseDnsRule> reverse_dns_rules;  // empty = method 1 disabled
 
-  // Registry interception (method 2): the listener ports of recognised registry-subscribe
-  // EnvoyFilters (the seed's Nacos Lua filter), each with the rewriter of the registry plug-in
-  // that answers there. Empty = method 2 disabled.
+  // Registry interception (method 2): the listener ports of recognised registry-interception
+  // EnvoyFilters (the seed's Nacos Lua filter and its Eureka/Consul spellings), each with the
+  // rewriter of the registry plug-in that answers there. Empty = method 2 disabled.
   struct InterceptionRule {
     std::optional<uint16_t> port;  // EnvoyFilter listener portNumber; nullopt = every port
     std::string filter_name;
@@ -122,9 +122,6 @@ struct MeshSnapshot {
   std::vector<InterceptionRule> interception_rules;
   // The rule that applies to a request to `port`, or nullptr.
   const InterceptionRule* interceptionFor(uint32_t port) const;
-  // The former names, until the registry-interception filter uses the ones above.
-  using NacosRewriteRule = InterceptionRule;
-  const InterceptionRule* nacosRewriteFor(uint32_t port) const { return interceptionFor(port); }
 
   std::vector<std::string> diagnostics;      // problems found while building
   std::vector<std::string> unenforced;       // config fields accepted but not enforced

@@ -187,8 +187,7 @@ nlohmann::json MeshSnapshot::toJson() const {
                            {"port", r.port ? nlohmann::json(*r.port) : nlohmann::json("all")},
                            {"pod_cidrs", cidrs}});
   }
-  // "nacos_rewrite": the name /config_dump has always used for the method-2 rules.
-  auto& nr = j["nacos_rewrite"] = nlohmann::json::array();
+  auto& nr = j["registry_interception"] = nlohmann::json::array();
   for (const auto& r : interception_rules) {
     nr.push_back({{"filter", r.filter_name},
                   {"port", r.port ? nlohmann::json(*r.port) : nlohmann::json("all")},

@@ -16,9 +16,11 @@ std::span<const Plugin* const> plugins() {
   static const std::vector<const Plugin*> table = {
       // name     plug-in (src/registry/<name>/plugin.h)
       &nacos::plugin(),      // nacos://      Nacos v1 HTTP naming API; embedded server; method 2
-      &eureka::plugin(),     // eureka://     Eureka REST /eureka/apps (+ delta); embedded server
+      &eureka::plugin(),     // eureka://     Eureka REST /eureka/apps (+ delta); embedded server;
+                             // method 2
       &zookeeper::plugin(),  // zookeeper://  Curator service discovery under /services
-      &consul::plugin(),     // consul://     Consul HTTP API, blocking queries; embedded agent
+      &consul::plugin(),  // consul://     Consul HTTP API, blocking queries; embedded agent; method
+                          // 2
   };
   return table;
 }

@@ -11,10 +11,6 @@ namespace sluice::control::snapshot {
 using proxy::MeshService;
 using proxy::MeshSnapshot;
 
-namespace {
-constexpr const char* kSeedFilterRegistry = "nacos";
-}  // namespace
-
 // An address inside the pod CIDRs of some reverse-DNS EnvoyFilter.
 bool Builder::insidePodCidrs(const std::string& text) const {
   auto ip = net::IpAddress::parse(text);
@@ -60,18 +56,24 @@ void Builder::buildReverseDns() {
 }
 
 void Builder::buildInterceptionRules() {
-  // The recognised registry-subscribe EnvoyFilter is the seed's Nacos Lua filter: the Nacos
-  // plug-in's rewriter does what its Lua did.
-  const registry::Plugin* plugin = registry::findPlugin(kSeedFilterRegistry);
-  for (const auto& nr : in_.config.nacos_rewrite) {
+  // Each recognised interception names its registry; that registry's plug-in brings the rewriter
+  // (what the seed's Lua did for Nacos).
+  for (const auto& ri : in_.config.registry_interception) {
+    const registry::Plugin* plugin = registry::findPlugin(ri.registry);
     if (plugin == nullptr || plugin->rewriter == nullptr) {
+      std::string offered;
+      for (const registry::Plugin* p : registry::plugins()) {
+        if (p->rewriter == nullptr) continue;
+        offered += (offered.empty() ? "" : ", ") + p->name;
+      }
       diag(
-          fmt::format("{}EnvoyFilter {}: no registry plug-in '{}' with an interception "
-                      "rewriter; method 2 is not applied",
-                      where(nr.pos), nr.filter_name, kSeedFilterRegistry));
+          fmt::format("{}EnvoyFilter {}: {}: {} '{}' has no interception rewriter (registries "
+                      "with one: {}); method 2 is not applied",
+                      where(ri.pos), ri.filter_name, ri.field_path,
+                      plugin == nullptr ? "unknown registry" : "registry", ri.registry, offered));
       continue;
     }
-    snap_->interception_rules.push_back({nr.port, nr.filter_name, plugin->rewriter});
+    snap_->interception_rules.push_back({ri.port, ri.filter_name, plugin->rewriter});
   }
 }
 

@@ -1,28 +1,26 @@
 #pragma once
 // Registry interception (the seed's method 2: the Nacos-subscribe Lua EnvoyFilter, implemented
-// natively). Every piece of it on the data plane is in this file:
+// natively, and the same for Eureka and Consul). Every piece of it on the data plane is here;
+// what is registry-specific is the snapshot rule's http::InterceptionRewriter:
 //   - which requests: on a sidecar (not a gateway), a request to a port that a recognised
-//     Nacos-subscribe filter names (MeshSnapshot::nacosRewriteFor) that is an instance-list
-//     request of the Nacos v1 naming API;
-//   - how the request is prepared: udpPort=0 (a UDP push of the original list must not
-//     overwrite the rewritten one) and no Accept-Encoding (the body must come back in identity
-//     to be rewritten);
-//   - the response: a 200 in identity is read whole (up to kMaxInstanceList; incomplete or
-//     larger -> 502 UPE) and every instance's ip becomes the service's mesh host; the connection
-//     manager sends it with Content-Length. A compressed answer, or one that is not an instance
+//     interception rule names (MeshSnapshot::interceptionFor) that the rule's rewriter
+//     appliesTo (Nacos: /nacos/v1/ns/instance/list; Eureka: .../apps and .../apps/delta;
+//     Consul: /v1/health/service/NAME, /v1/catalog/service/NAME);
+//   - how the request is prepared: the rewriter's prepareRequest (always: no Accept-Encoding, the
+//     body must come back in identity to be rewritten; Nacos also udpPort=0);
+//   - the response: a 200 in identity is read whole (up to the rewriter's maxBodyBytes;
+//     incomplete or larger -> 502 UPE) and every instance's address becomes the service's mesh
+//     host; the connection manager sends it with Content-Length. Response headers (Consul's
+//     X-Consul-Index, ...) pass untouched. A compressed answer, or one that is not an instance
 //     list, passes unchanged with a warning.
 // Also used by the transparent listener: a connection to an intercepted port is HTTP spoken
 // client-first (registryInterceptionPort).
 
-#include <cstddef>
 #include <cstdint>
 
 #include "proxy/filters/http_filter.h"
 
 namespace sluice::proxy {
-
-// A Nacos instance list is buffered whole to be rewritten (a few KiB per hundred instances).
-inline constexpr size_t kMaxInstanceList = 16 * 1024 * 1024;
 
 // Whether requests to `port` may be intercepted (a recognised rule names the port).
 bool registryInterceptionPort(const MeshSnapshot& snapshot, uint32_t port);

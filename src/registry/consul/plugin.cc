@@ -1,6 +1,7 @@
 #include "registry/consul/plugin.h"
 
 #include "core/log.h"
+#include "registry/consul/rewrite.h"
 #include "registry/consul/server.h"
 #include "registry/consul/watcher.h"
 
@@ -47,7 +48,7 @@ const Plugin& plugin() {
                          std::nullopt}},
               .make = makeServer,
           },
-      .rewriter = nullptr,
+      .rewriter = std::make_shared<const ServiceLookupRewriter>(),
   };
   return kPlugin;
 }

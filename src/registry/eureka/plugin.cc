@@ -72,7 +72,6 @@ const Plugin& plugin() {
           "8761, path /eureka, poll 300 ms)",
       .make_watcher = makeWatcher,
       .server = serverPlugin(),
-      // Method 2. The proxy applies only Nacos rewrites so far: this one is not reached yet.
       .rewriter = std::make_shared<const AppsRewriter>(),
   };
   return kPlugin;

@@ -153,22 +153,108 @@ TEST(ReverseDnsTest, NearMissesAreNotRecognised) {
 TEST(NacosLuaTest, RecognisesTheSeedShape) {
   ConfigSet set = loadString(nacosLua(), "lua.yaml");
   EXPECT_EQ(set.errorCount(), 0u) << dump(set);
-  ASSERT_EQ(set.nacos_rewrite.size(), 1u) << dump(set);
-  EXPECT_EQ(set.nacos_rewrite[0].port, 8848);
-  EXPECT_EQ(set.nacos_rewrite[0].filter_name, "istio-system/nacos-subscribe-lua");
+  ASSERT_EQ(set.registry_interception.size(), 1u) << dump(set);
+  EXPECT_EQ(set.registry_interception[0].port, 8848);
+  EXPECT_EQ(set.registry_interception[0].filter_name, "istio-system/nacos-subscribe-lua");
   ConfigSet alt = loadString(nacosLua("envoy.filters.http.lua"), "lua.yaml");
-  EXPECT_EQ(alt.nacos_rewrite.size(), 1u) << dump(alt);
+  EXPECT_EQ(alt.registry_interception.size(), 1u) << dump(alt);
 }
 
 TEST(NacosLuaTest, NearMissesAreNotRecognised) {
   for (const auto& yaml :
-       {nacosLua("envoy.wasm"), nacosLua("envoy.lua", "/nacos/v1/ns/service/list"),
-        nacosLua("envoy.lua", "/nacos/v1/ns/instance/list",
-                 "body = string.gsub(body, \"%s+\", \"\")")}) {
+       {nacosLua("envoy.wasm"), nacosLua("envoy.lua", "/nacos/v1/ns/service/list")}) {
     ConfigSet set = loadString(yaml, "lua.yaml");
-    EXPECT_TRUE(set.nacos_rewrite.empty()) << yaml;
+    EXPECT_TRUE(set.registry_interception.empty()) << yaml;
     EXPECT_TRUE(hasWarning(set, "EnvoyFilter not applied")) << dump(set);
   }
+}
+
+TEST(NacosLuaTest, AListPathWithoutTheRewriteIsAWarningNamingTheCode) {
+  ConfigSet set = loadString(nacosLua("envoy.lua", "/nacos/v1/ns/instance/list",
+                                      "body = string.gsub(body, \"%s+\", \"\")"),
+                             "lua.yaml");
+  EXPECT_TRUE(set.registry_interception.empty());
+  EXPECT_EQ(set.errorCount(), 0u) << dump(set);
+  EXPECT_TRUE(hasWarning(set,
+                         "spec.configPatches[0].patch.value.typed_config.inlineCode: patch not "
+                         "applied: the Lua handles nacos instance lists but its response side "
+                         "rewrites no ip field"))
+      << dump(set);
+}
+
+// The seed's Nacos shape, spelled for Eureka and Consul (examples/method2/).
+TEST(RegistryLuaTest, EurekaAndConsulShapesNameTheirRegistry) {
+  struct Case {
+    const char* path;
+    const char* rewrite;
+    const char* registry;
+  };
+  const Case cases[] = {
+      {"/eureka/apps",
+       R"lua(instances = string.gsub(instances, '("hostName":")[^"]*', '%1' .. host))lua",
+       "eureka"},
+      {"/v1/health/service/",
+       R"lua(body = string.gsub(body, '("Address":%s*")[^"]*', '%1' .. service))lua", "consul"},
+      {"/v1/catalog/service/",
+       R"lua(body = string.gsub(body, '("Address":%s*")[^"]*', '%1' .. service))lua", "consul"},
+      {"/nacos/v1/ns/instance/list", kSeedIpRewrite, "nacos"},
+  };
+  for (const Case& c : cases) {
+    ConfigSet set = loadString(nacosLua("envoy.lua", c.path, c.rewrite), "lua.yaml");
+    EXPECT_EQ(set.errorCount(), 0u) << dump(set);
+    EXPECT_EQ(set.warningCount(), 0u) << dump(set);
+    ASSERT_EQ(set.registry_interception.size(), 1u) << c.path << dump(set);
+    EXPECT_EQ(set.registry_interception[0].registry, c.registry);
+    EXPECT_EQ(set.registry_interception[0].port, 8848);
+  }
+  // Eureka's path with Consul's rewrite: the Lua rewrites no hostName/ipAddr.
+  ConfigSet wrong = loadString(
+      nacosLua("envoy.lua", "/eureka/apps",
+               R"lua(body = string.gsub(body, '("Address":%s*")[^"]*', '%1' .. service))lua"),
+      "lua.yaml");
+  EXPECT_TRUE(wrong.registry_interception.empty());
+  EXPECT_TRUE(hasWarning(wrong, "rewrites no hostName/ipAddr field")) << dump(wrong);
+}
+
+std::string nativeInterception(std::string_view value) {
+  return "apiVersion: networking.istio.io/v1alpha3\n"
+         "kind: EnvoyFilter\n"
+         "metadata:\n"
+         "  name: eureka-interception\n"
+         "  namespace: istio-system\n"
+         "spec:\n"
+         "  configPatches:\n"
+         "  - applyTo: HTTP_FILTER\n"
+         "    match:\n"
+         "      context: SIDECAR_OUTBOUND\n"
+         "      listener:\n"
+         "        portNumber: 8761\n"
+         "    patch:\n"
+         "      operation: INSERT_BEFORE\n"
+         "      value:\n"
+         "        name: sluice.registry_interception\n"
+         "        typed_config:\n"
+         "          \"@type\": \"type.googleapis.com/udpa.type.v1.TypedStruct\"\n"
+         "          value:\n" +
+         testing::indent(value, 12) + "\n";
+}
+
+TEST(RegistryInterceptionTest, SluicesOwnShapeNamesTheRegistry) {
+  ConfigSet set = loadString(nativeInterception("registry: eureka"), "ri.yaml");
+  EXPECT_EQ(set.errorCount(), 0u) << dump(set);
+  ASSERT_EQ(set.registry_interception.size(), 1u) << dump(set);
+  EXPECT_EQ(set.registry_interception[0].registry, "eureka");
+  EXPECT_EQ(set.registry_interception[0].port, 8761);
+  EXPECT_EQ(set.registry_interception[0].filter_name, "istio-system/eureka-interception");
+  EXPECT_EQ(set.registry_interception[0].field_path,
+            "spec.configPatches[0].patch.value.typed_config.value.registry");
+
+  ConfigSet missing = loadString(nativeInterception("registy: eureka"), "ri.yaml");
+  EXPECT_TRUE(missing.registry_interception.empty());
+  EXPECT_TRUE(hasError(missing,
+                       "spec.configPatches[0].patch.value.typed_config.value.registry: "
+                       "sluice.registry_interception needs the registry's name"))
+      << dump(missing);
 }
 
 TEST(EnvoyFilterTest, BasicRules) {

@@ -25,8 +25,8 @@ TEST(SeedTest, SeedDirectoryLoadsWithoutErrors) {
   ASSERT_EQ(set.reverse_dns.size(), 1u);
   EXPECT_EQ(set.reverse_dns[0].port, 8070);
   EXPECT_EQ(set.reverse_dns[0].pod_cidrs.at(0).toString(), "10.0.128.0/18");
-  ASSERT_EQ(set.nacos_rewrite.size(), 1u);
-  EXPECT_EQ(set.nacos_rewrite[0].port, 8848);
+  ASSERT_EQ(set.registry_interception.size(), 1u);
+  EXPECT_EQ(set.registry_interception[0].port, 8848);
 
   // The ServiceEntry's DNS resolution is enforced (the host is resolved when connecting): the
   // seed loads without a single warning.

@@ -87,7 +87,7 @@ TEST(MeshSnapshotConfigDump, ListsServicesReverseDnsAndInterception) {
   EXPECT_EQ(j["reverse_dns"]["addresses"]["10.0.128.11:8070"],
             "service-provider.default.svc.cluster.local");
   EXPECT_EQ(j["reverse_dns"]["rules"][0]["port"], 8070);
-  EXPECT_EQ(j["nacos_rewrite"][0]["port"], 8848);
+  EXPECT_EQ(j["registry_interception"][0]["port"], 8848);
   EXPECT_EQ(clusterName("h.example", "v1", 0), "outbound||v1|h.example");
   EXPECT_EQ(clusterName("h.example", "", 80), "outbound|80||h.example");
 }

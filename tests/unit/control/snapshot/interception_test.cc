@@ -1,6 +1,10 @@
 // Snapshot assembly: interception rules (method 1 reverse DNS, method 2 registry interception).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
 #include "snapshot_fixtures.h"
 
 namespace sluice::control {
@@ -37,8 +41,59 @@ TEST(Snapshot, NacosSubscribeFilterGetsTheNacosPluginsRewriter) {
   EXPECT_EQ(rule.rewriter->registry(), "nacos");
   ASSERT_TRUE(rule.port.has_value());
   EXPECT_EQ(snap->interceptionFor(*rule.port), &rule);
-  EXPECT_EQ(snap->toJson()["nacos_rewrite"][0]["registry"], "nacos");
+  EXPECT_EQ(snap->toJson()["registry_interception"][0]["registry"], "nacos");
   EXPECT_TRUE(build("")->interception_rules.empty()) << "no EnvoyFilter: method 2 disabled";
+}
+
+std::string readExample(const std::string& name) {
+  std::ifstream in(std::string(SLUICE_SOURCE_DIR) + "/examples/registry-interception/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Snapshot, EurekaAndConsulFiltersGetTheirPluginsRewriters) {
+  for (auto [file, registry, port] : {std::tuple{"eureka-subscribe-lua.yaml", "eureka", 8761},
+                                      std::tuple{"consul-subscribe-lua.yaml", "consul", 8500}}) {
+    auto snap = build(readExample(file));
+    ASSERT_EQ(snap->interception_rules.size(), 1u) << file;
+    const auto* rule = snap->interceptionFor(port);
+    ASSERT_NE(rule, nullptr) << file;
+    ASSERT_NE(rule->rewriter, nullptr);
+    EXPECT_EQ(rule->rewriter->registry(), registry);
+    EXPECT_EQ(snap->toJson()["registry_interception"][0]["registry"], registry);
+  }
+}
+
+TEST(Snapshot, AnInterceptionForARegistryWithoutRewriterIsADiagnosticNamingTheField) {
+  const std::string yaml = R"(apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata:
+  name: zk-interception
+  namespace: istio-system
+spec:
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match:
+      listener:
+        portNumber: 2181
+    patch:
+      operation: INSERT_BEFORE
+      value:
+        name: sluice.registry_interception
+        typed_config:
+          value:
+            registry: etcd
+)";
+  auto snap = build(yaml);
+  EXPECT_TRUE(snap->interception_rules.empty());
+  ASSERT_EQ(snap->diagnostics.size(), 1u);
+  const std::string& d = snap->diagnostics[0];
+  EXPECT_NE(d.find("spec.configPatches[0].patch.value.typed_config.value.registry: unknown "
+                   "registry 'etcd' has no interception rewriter"),
+            std::string::npos)
+      << d;
+  EXPECT_NE(d.find("nacos, eureka"), std::string::npos) << d;
 }
 
 }  // namespace

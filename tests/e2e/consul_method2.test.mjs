@@ -1,0 +1,253 @@
+// The seed's scenario by method 2 (registry interception) with Spring Cloud Consul apps (the
+// demo-consul jar of examples/spring-cloud, `make spring-apps`) in pods with transparent sidecars,
+// against `sluice registry --protocol consul` in a registry pod: examples/registry-interception's
+// external-consul-svc.yaml + consul-subscribe-lua.yaml make the consumer's /v1/health/service
+// lookups pass its sidecar, which rewrites every address to service-provider; Spring Cloud
+// LoadBalancer then dials service-provider:8070, the sidecar's DNS gives it a mesh VIP and the
+// VirtualService decides: round robin before the routing rules, /echo/hello -> v1 and the rest ->
+// v2 after. Blocking queries (index, wait, X-Consul-Index) pass through. Two start-up orders: (a)
+// the filter written before anything starts, (b) applied to running apps, then the consumer
+// restarted, as the seed's FAQ says (its pooled agent connection was opened before the sidecar
+// intercepted the port). Method 1 on the same topology: consul_pods.test.mjs.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as e2e from './lib/index.mjs';
+import { PodNet, podsUnavailable } from './lib/pods.mjs';
+
+after(e2e.cleanupAll);
+
+function exampleFile(dir, name) {
+  return readFileSync(join(e2e.sourceDir(), 'examples', dir, name), 'utf8');
+}
+
+// The endpoints of service-provider, over its default and subset clusters, once each.
+function providerEndpoints(c) {
+  const byAddress = new Map();
+  for (const cluster of c.clusters.filter((x) => x.name.includes('service-provider'))) {
+    for (const e of cluster.endpoints) byAddress.set(e.address, e);
+  }
+  return [...byAddress.values()];
+}
+
+// ---- pods ---------------------------------------------------------------------------------------
+
+const REGISTRY_IP = '10.0.130.2';
+const CONSUL_PORT = 8500;
+const PROVIDER_PORT = 8070;  // the seed's any-spring-cloud-support.yaml listener port
+const CONSUMER_PORT = 8080;
+const ADMIN = 'http://127.0.0.1:15000';
+// Per method: [examples dir, file]; and what the consumer sidecar's /config_dump shows once loaded.
+const METHOD_FILES = {
+  1: [['seed', 'any-spring-cloud-support.yaml']],
+  2: [['registry-interception', 'external-consul-svc.yaml'], ['registry-interception', 'consul-subscribe-lua.yaml']],
+};
+const METHOD_MARKER = { 1: 'any-spring-cloud-support', 2: 'consul-subscribe-lua' };
+const ROUTING_FILES = [['seed', 'service-provider.yaml'], ['seed', 'service-provider-vs.yaml']];
+
+async function startTopology(tag, { configFirst, method = 1 }) {
+  const net = new PodNet(tag);
+  const topo = { net, method, skip: await net.create(), dirs: [] };
+  if (topo.skip) return topo;
+  const registry = await net.addPod('registry');
+  const v1 = await net.addPod('provider-v1');
+  const v2 = await net.addPod('provider-v2');
+  const consumer = await net.addPod('consumer');
+  const client = await net.addPod('client');
+  assert.equal(registry.ip, REGISTRY_IP);
+  Object.assign(topo, { registry, v1, v2, consumer, client, mesh: [v1, v2, consumer] });
+
+  const agent = `${REGISTRY_IP}:${CONSUL_PORT}`;
+  const serverReady = registry.startSluice(['registry', '--protocol', 'consul', '--listen', agent],
+    { readyLine: /sluice registry listening on \S+\n/ });
+  serverReady.catch(() => {});  // awaited below, after the sidecars started
+
+  for (const pod of topo.mesh) {
+    const dir = e2e.makeTempDir(`sluice-consul-pods-${pod.name}-`);
+    topo.dirs.push(dir);
+    if (configFirst) for (const [d, f] of METHOD_FILES[method]) e2e.writeAtomic(dir, f, exampleFile(d, f));
+    const nf = await pod.run(e2e.sluiceBin(), ['init-netfilter', '--outbound-port', '15001',
+      '--dns-port', '15053', '--proxy-mark', '1337']);
+    assert.equal(nf.code, 0, `init-netfilter in ${pod.name}: ${nf.stdout}${nf.stderr}`);
+    await pod.startSluice(['proxy', '--transparent-listen', '127.0.0.1:15001',
+      '--dns-listen', '127.0.0.1:15053', '--vip-cidr', '240.240.0.0/16', '--upstream-mark', '1337',
+      '--config', dir, '--registry', `consul://${agent}`,
+      '--admin', '127.0.0.1:15000', '--service-node', pod.name], { name: 'sidecar' });
+  }
+  await serverReady;
+  const props = { 'server.port': PROVIDER_PORT };
+  topo.startConsumer = () => e2e.startDemoApp('consul', { role: 'consumer', registry: agent,
+    pod: consumer, props: { 'server.port': CONSUMER_PORT } });
+  const apps = await Promise.all([
+    e2e.startDemoApp('consul', { role: 'provider', version: 'v1', registry: agent, pod: v1, props }),
+    e2e.startDemoApp('consul', { role: 'provider', version: 'v2', registry: agent, pod: v2, props }),
+    topo.startConsumer(),
+  ]);
+  topo.apps = apps;
+  console.log(`# embedded Consul pods (method ${method}): start-up ${apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')}`);
+  await waitForBothProviders(topo);
+  return topo;
+}
+
+// Ready when the consumer has seen both providers (registration, fetch and LB cache converged).
+async function waitForBothProviders(topo) {
+  await e2e.waitFor(async () => {
+    const lines = await echo(topo, 'ready', 4);
+    return lines.some((l) => l.includes('v1ready')) && lines.some((l) => l.includes('v2ready'));
+  }, { timeoutMs: 90_000, intervalMs: 500, what: 'the consumer to reach both providers' })
+    .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
+}
+
+// The seed's FAQ for method 2: an app started before the filter gets a rolling restart.
+async function restartConsumer(topo) {
+  const old = topo.apps.pop();
+  await old.stop({ timeoutMs: 10_000 });
+  topo.apps.push(await topo.startConsumer());
+  await waitForBothProviders(topo);
+}
+
+// GET on the agent from inside the consumer pod (through its sidecar).
+async function agentGet(topo, path) {
+  const out = await topo.consumer.http({ requests: [{ url: `http://${REGISTRY_IP}:${CONSUL_PORT}${path}`,
+    headers: { 'accept-encoding': 'gzip' } }], timeoutMs: 10_000 });
+  const r = out.results[0];
+  if (r.error || r.status !== 200) throw new Error(`${path}: ${r.error ?? `${r.status} ${r.body}`}`);
+  return r;
+}
+
+// Method 2's proof on the wire: health and catalog lookups name the service instead of the
+// provider pods (port and meta kept), and a blocking query keeps its index and really blocks.
+async function assertLookupsRewritten(topo) {
+  const pods = new RegExp(`"(${topo.v1.ip}|${topo.v2.ip})"`);
+  const health = await agentGet(topo, '/v1/health/service/service-provider?passing=true');
+  const entries = JSON.parse(health.body);
+  assert.deepEqual(entries.map((e) => [e.Service.Address, e.Node.Address, e.Service.Port]),
+    [['service-provider', 'service-provider', PROVIDER_PORT], ['service-provider', 'service-provider', PROVIDER_PORT]]);
+  assert.deepEqual(entries.map((e) => e.Service.Meta.label).sort(), ['v1', 'v2']);
+  assert.doesNotMatch(health.body, pods);
+  const index = Number(health.headers['x-consul-index']);
+  assert.ok(index >= 1, `X-Consul-Index passes through: ${JSON.stringify(health.headers)}`);
+  const catalog = await agentGet(topo, '/v1/catalog/service/service-provider');
+  assert.doesNotMatch(catalog.body, pods);
+  assert.deepEqual(JSON.parse(catalog.body).map((e) => e.ServiceAddress), ['service-provider', 'service-provider']);
+  // A blocking query at the current index waits for its 1 s, unless the catalog moves meanwhile
+  // (the agent's index is global: a check of another service may tick it); either way it keeps
+  // its index semantics through the sidecar.
+  const started = Date.now();
+  const blocked = await agentGet(topo, `/v1/health/service/service-provider?passing=true&index=${index}&wait=1s`);
+  const took = Date.now() - started;
+  const next = Number(blocked.headers['x-consul-index']);
+  assert.ok(next > index || (next === index && took >= 900),
+    `index ${index} -> ${next} after ${took} ms: answered early without a change`);
+  assert.doesNotMatch(blocked.body, pods);
+}
+
+function describeAll(topo) {
+  return [...topo.net.pods.values()].flatMap((p) => [...p.procs]).map((p) => p.describe().slice(-4000)).join('\n');
+}
+
+// `n` sequential GETs of the consumer's /echo/<word>, from the client pod: ['200 <body>', ...].
+async function echo(topo, word, n) {
+  const out = await topo.client.http({
+    requests: Array.from({ length: n }, () => `http://${topo.consumer.ip}:${CONSUMER_PORT}/echo/${word}`),
+    timeoutMs: 5_000,
+  });
+  return out.results.map((r) => (r.error ? `ERROR ${r.error}` : `${r.status} ${r.body}`));
+}
+
+const hello = (v, word) => `200 Hello Nacos Discovery From ${v}${word}`;
+
+// Spring Cloud LoadBalancer's round robin over Consul's list: both versions, evenly,
+// at most one repeat.
+function assertRoundRobin(lines, word, topo) {
+  const msg = `expected v1/v2 alternation:\n${lines.join('\n')}\n${describeAll(topo)}`;
+  for (const l of lines) assert.ok(l === hello('v1', word) || l === hello('v2', word), msg);
+  const v1 = lines.filter((l) => l === hello('v1', word)).length;
+  const repeats = lines.filter((l, i) => i > 0 && l === lines[i - 1]).length;
+  assert.ok(v1 >= lines.length / 2 - 1 && v1 <= lines.length / 2 + 1, msg);
+  assert.ok(repeats <= 1, msg);
+}
+
+async function consumerAdmin(topo, path) {
+  const out = await topo.consumer.http({ requests: [`${ADMIN}${path}`], timeoutMs: 2_000 });
+  const r = out.results[0];
+  if (r.error) throw new Error(`${path}: ${r.error}`);
+  return r.body;
+}
+
+// Requests the consumer's sidecar routed as the mesh service service-provider (not passthrough).
+async function meshCalls(topo) {
+  const text = await consumerAdmin(topo, '/stats/prometheus');
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = line.match(/^(\w+)(\{[^}]*\})?\s+(\d+(?:\.\d+)?)$/);
+    if (m && m[1] === 'istio_requests_total' && (m[2] ?? '').includes('destination_service_name="service-provider"')) {
+      sum += Number(m[3]);
+    }
+  }
+  return sum;
+}
+
+function applyToMesh(topo, files) {
+  for (const dir of topo.dirs) for (const [d, f] of files) e2e.writeAtomic(dir, f, exampleFile(d, f));
+}
+
+async function waitForConfig(topo, marker) {
+  await e2e.waitFor(async () => (await consumerAdmin(topo, '/config_dump')).includes(marker),
+    { timeoutMs: 10_000, intervalMs: 100, what: `the consumer sidecar to load ${marker}` });
+}
+
+for (const { method, order, configFirst } of [2].flatMap((m) => [
+  { method: m, order: 'a', configFirst: true },
+  { method: m, order: 'b', configFirst: false },
+])) {
+  describe(`Spring Cloud Consul pods, method ${method}, sluice registry --protocol consul, order ${order}`, () => {
+    let topo;
+    before(async () => {
+      const why = podsUnavailable() ?? e2e.springSkipReason(['demo-consul']);
+      if (why) { topo = { skip: why }; return; }
+      topo = await startTopology(`cs${method}${order}`, { configFirst, method });
+    });
+    after(async () => {
+      await Promise.all((topo?.apps ?? []).map((a) => a.stop({ timeoutMs: 10_000 }).catch(() => {})));
+      await topo?.net?.destroy();
+    });
+
+    test('round robin before the routing rules; /echo/hello -> v1 and the rest -> v2 after', async (t) => {
+      if (topo.skip) return t.skip(topo.skip);
+      if (!configFirst) {
+        // Empty config: the sidecars pass traffic through untouched.
+        const before = await meshCalls(topo);
+        assertRoundRobin(await echo(topo, 'world', 8), 'world', topo);
+        assert.equal(await meshCalls(topo), before, 'no mesh routing without the method config');
+        applyToMesh(topo, METHOD_FILES[method]);
+        await waitForConfig(topo, METHOD_MARKER[method]);
+        if (method === 2) await restartConsumer(topo);
+      }
+      if (method === 2) await assertLookupsRewritten(topo);
+      // The method on, no routing rules: the sidecar routes each call as service-provider, and
+      // its round robin over the two Consul instances keeps the seed's "before".
+      const meshBefore = await meshCalls(topo);
+      assertRoundRobin(await echo(topo, 'world', 8), 'world', topo);
+      assert.ok(await meshCalls(topo) >= meshBefore + 8, 'the consumer sidecar routed the calls as service-provider');
+
+      applyToMesh(topo, ROUTING_FILES);
+      await waitForConfig(topo, 'hello-v1');
+      await e2e.waitFor(async () => {
+        const hellos = await echo(topo, 'hello', 4);
+        const worlds = await echo(topo, 'world', 4);
+        return hellos.every((l) => l === hello('v1', 'hello')) && worlds.every((l) => l === hello('v2', 'world'));
+      }, { timeoutMs: 10_000, intervalMs: 200, what: 'the seed\'s routing to take effect' })
+        .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
+      const hellos = await echo(topo, 'hello', 6);
+      const worlds = await echo(topo, 'world', 6);
+      assert.deepEqual(hellos, hellos.map(() => hello('v1', 'hello')));
+      assert.deepEqual(worlds, worlds.map(() => hello('v2', 'world')));
+      // The sidecar's view came from Consul: both instances at their pod Service.Address:Port, labelled.
+      const eps = providerEndpoints(JSON.parse(await consumerAdmin(topo, '/clusters?format=json')));
+      assert.deepEqual(eps.map((e) => `${e.address} ${e.labels.label}`).sort(),
+        [`${topo.v1.ip}:${PROVIDER_PORT} v1`, `${topo.v2.ip}:${PROVIDER_PORT} v2`]);
+    });
+  });
+}

@@ -1,0 +1,255 @@
+// The seed's scenario by method 2 (registry interception) with real Spring Cloud Netflix apps
+// (examples/spring-cloud, `make spring-apps`) in pods with transparent sidecars, against the
+// embedded `sluice registry --protocol eureka`: examples/registry-interception's
+// external-eureka-svc.yaml + eureka-subscribe-lua.yaml make the consumer's own Eureka fetches
+// (full and delta) pass its sidecar, which rewrites every hostName/ipAddr to service-provider;
+// Spring Cloud LoadBalancer then dials service-provider:8070, the sidecar's DNS gives it a mesh VIP
+// and the VirtualService decides: round robin before the routing rules, /echo/hello -> v1 and the
+// rest -> v2 after. Two start-up orders: (a) the filter written before anything starts, (b) the
+// filter applied to running apps, then the consumer restarted, as the seed's FAQ says (a running
+// Eureka client only fetches deltas, which do not repeat the addresses it already knows).
+// Method 1 on the same topology: eureka_spring.test.mjs.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as e2e from './lib/index.mjs';
+import { PodNet, podsUnavailable } from './lib/pods.mjs';
+
+after(e2e.cleanupAll);
+
+// The endpoints of service-provider, over its default and subset clusters, once each.
+function providerEndpoints(c) {
+  const byAddress = new Map();
+  for (const cluster of c.clusters.filter((x) => x.name.includes('service-provider'))) {
+    for (const e of cluster.endpoints) byAddress.set(e.address, e);
+  }
+  return [...byAddress.values()];
+}
+
+// ---- pods ---------------------------------------------------------------------------------------
+
+const REGISTRY_IP = '10.0.130.2';
+const EUREKA_PORT = 8761;
+const PROVIDER_PORT = 8070;  // the seed's any-spring-cloud-support.yaml listener port
+const CONSUMER_PORT = 8080;
+const ADMIN = 'http://127.0.0.1:15000';
+// Per method: [examples dir, file]; and what the consumer sidecar's /config_dump shows once loaded.
+const METHOD_FILES = {
+  1: [['seed', 'any-spring-cloud-support.yaml']],
+  2: [['registry-interception', 'external-eureka-svc.yaml'], ['registry-interception', 'eureka-subscribe-lua.yaml']],
+};
+const METHOD_MARKER = { 1: 'any-spring-cloud-support', 2: 'eureka-subscribe-lua' };
+const ROUTING_FILES = [['seed', 'service-provider.yaml'], ['seed', 'service-provider-vs.yaml']];
+
+function exampleFile(dir, name) {
+  return readFileSync(join(e2e.sourceDir(), 'examples', dir, name), 'utf8');
+}
+
+// `real`: the Eureka server jar in the registry pod, else `sluice registry --protocol eureka`.
+async function startTopology(tag, { real, configFirst, method = 1 }) {
+  const net = new PodNet(tag);
+  const topo = { net, method, skip: await net.create(), dirs: [] };
+  if (topo.skip) return topo;
+  const registry = await net.addPod('registry');
+  const v1 = await net.addPod('provider-v1');
+  const v2 = await net.addPod('provider-v2');
+  const consumer = await net.addPod('consumer');
+  const client = await net.addPod('client');
+  assert.equal(registry.ip, REGISTRY_IP);
+  Object.assign(topo, { registry, v1, v2, consumer, client, mesh: [v1, v2, consumer] });
+
+  const eurekaUrl = `http://${REGISTRY_IP}:${EUREKA_PORT}/eureka/`;
+  const serverReady = real
+    ? e2e.startEurekaServer({ pod: registry, props: { 'server.port': EUREKA_PORT } })
+    : registry.startSluice(['registry', '--protocol', 'eureka', '--listen', `${REGISTRY_IP}:${EUREKA_PORT}`],
+      { readyLine: /sluice registry listening on \S+\n/ });
+  serverReady.catch(() => {});  // awaited below, after the sidecars started
+
+  for (const pod of topo.mesh) {
+    const dir = e2e.makeTempDir(`sluice-eureka-pods-${pod.name}-`);
+    topo.dirs.push(dir);
+    if (configFirst) for (const [d, f] of METHOD_FILES[method]) e2e.writeAtomic(dir, f, exampleFile(d, f));
+    const nf = await pod.run(e2e.sluiceBin(), ['init-netfilter', '--outbound-port', '15001',
+      '--dns-port', '15053', '--proxy-mark', '1337']);
+    assert.equal(nf.code, 0, `init-netfilter in ${pod.name}: ${nf.stdout}${nf.stderr}`);
+    await pod.startSluice(['proxy', '--transparent-listen', '127.0.0.1:15001',
+      '--dns-listen', '127.0.0.1:15053', '--vip-cidr', '240.240.0.0/16', '--upstream-mark', '1337',
+      '--config', dir, '--registry', `eureka://${REGISTRY_IP}:${EUREKA_PORT}/eureka`,
+      '--admin', '127.0.0.1:15000', '--service-node', pod.name], { name: 'sidecar' });
+  }
+  await serverReady;
+  const props = { 'server.port': PROVIDER_PORT };
+  topo.startConsumer = () => e2e.startDemoApp('eureka', { role: 'consumer', registry: eurekaUrl,
+    pod: consumer, props: { 'server.port': CONSUMER_PORT } });
+  const apps = await Promise.all([
+    e2e.startDemoApp('eureka', { role: 'provider', version: 'v1', registry: eurekaUrl, pod: v1, props }),
+    e2e.startDemoApp('eureka', { role: 'provider', version: 'v2', registry: eurekaUrl, pod: v2, props }),
+    topo.startConsumer(),
+  ]);
+  topo.apps = apps;
+  console.log(`# ${real ? 'real' : 'embedded'} Eureka pods (method ${method}): start-up ${apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')}`);
+  await waitForBothProviders(topo);
+  return topo;
+}
+
+// Ready when the consumer has seen both providers (registration, fetch and LB cache converged).
+async function waitForBothProviders(topo) {
+  await e2e.waitFor(async () => {
+    const lines = await echo(topo, 'ready', 4);
+    return lines.some((l) => l.includes('v1ready')) && lines.some((l) => l.includes('v2ready'));
+  }, { timeoutMs: 90_000, intervalMs: 500, what: 'the consumer to reach both providers' })
+    .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
+}
+
+// The seed's FAQ for method 2: the filter must see the registry fetches from the start; an app
+// started before it gets a rolling restart.
+async function restartConsumer(topo) {
+  const old = topo.apps.pop();
+  await old.stop({ timeoutMs: 10_000 });
+  topo.apps.push(await topo.startConsumer());
+  await waitForBothProviders(topo);
+}
+
+// GET of the Eureka server's apps from inside the consumer pod (through its sidecar).
+async function eurekaFetch(topo, path, accept) {
+  const out = await topo.consumer.http({ requests: [{ url: `http://${REGISTRY_IP}:${EUREKA_PORT}${path}`,
+    headers: { accept, 'accept-encoding': 'gzip' } }], timeoutMs: 5_000 });
+  const r = out.results[0];
+  if (r.error || r.status !== 200) throw new Error(`${path}: ${r.error ?? `${r.status} ${r.body}`}`);
+  return r;
+}
+
+// Method 2's proof on the wire: the consumer's full and delta fetches, JSON and XML, name the
+// service instead of the provider pods; port, status and metadata kept; a consistent hash code.
+async function assertFetchesRewritten(topo) {
+  const full = await eurekaFetch(topo, '/eureka/apps/', 'application/json');
+  assert.equal(full.headers['content-encoding'], undefined);
+  const apps = JSON.parse(full.body).applications;
+  const provider = [apps.application].flat().find((a) => a.name === 'SERVICE-PROVIDER');
+  const instances = [provider.instance].flat();
+  assert.deepEqual(instances.map((i) => [i.hostName, i.ipAddr]),
+    [['service-provider', 'service-provider'], ['service-provider', 'service-provider']], full.body);
+  const port = (i) => (typeof i.port === 'object' ? Number(i.port.$) : Number(i.port));
+  assert.deepEqual(instances.map(port), [PROVIDER_PORT, PROVIDER_PORT]);
+  assert.deepEqual(instances.map((i) => i.metadata.label).sort(), ['v1', 'v2']);
+  const up = [apps.application].flat().flatMap((a) => [a.instance].flat()).filter((i) => i.status === 'UP');
+  assert.match(apps.apps__hashcode, new RegExp(`UP_${up.length}_`), 'the hash code counts what was sent');
+  const xml = await eurekaFetch(topo, '/eureka/apps/', 'application/xml');
+  assert.doesNotMatch(xml.body, new RegExp(`<ipAddr>(${topo.v1.ip}|${topo.v2.ip})</ipAddr>`), xml.body);
+  assert.match(xml.body, /<hostName>service-provider<\/hostName>/);
+  const delta = await eurekaFetch(topo, '/eureka/apps/delta', 'application/json');
+  assert.doesNotMatch(delta.body, new RegExp(`"(${topo.v1.ip}|${topo.v2.ip})"`), delta.body);
+}
+
+function describeAll(topo) {
+  return [...topo.net.pods.values()].flatMap((p) => [...p.procs]).map((p) => p.describe().slice(-4000)).join('\n');
+}
+
+// `n` sequential GETs of the consumer's /echo/<word>, from the client pod: ['200 <body>', ...].
+async function echo(topo, word, n) {
+  const out = await topo.client.http({
+    requests: Array.from({ length: n }, () => `http://${topo.consumer.ip}:${CONSUMER_PORT}/echo/${word}`),
+    timeoutMs: 5_000,
+  });
+  return out.results.map((r) => (r.error ? `ERROR ${r.error}` : `${r.status} ${r.body}`));
+}
+
+const hello = (v, word) => `200 Hello Nacos Discovery From ${v}${word}`;
+
+// Spring Cloud LoadBalancer's round robin over Eureka's (reshuffled) list: both versions, evenly,
+// at most one repeat.
+function assertRoundRobin(lines, word, topo) {
+  const msg = `expected v1/v2 alternation:\n${lines.join('\n')}\n${describeAll(topo)}`;
+  for (const l of lines) assert.ok(l === hello('v1', word) || l === hello('v2', word), msg);
+  const v1 = lines.filter((l) => l === hello('v1', word)).length;
+  const repeats = lines.filter((l, i) => i > 0 && l === lines[i - 1]).length;
+  assert.ok(v1 >= lines.length / 2 - 1 && v1 <= lines.length / 2 + 1, msg);
+  assert.ok(repeats <= 1, msg);
+}
+
+async function consumerAdmin(topo, path) {
+  const out = await topo.consumer.http({ requests: [`${ADMIN}${path}`], timeoutMs: 2_000 });
+  const r = out.results[0];
+  if (r.error) throw new Error(`${path}: ${r.error}`);
+  return r.body;
+}
+
+// Requests the consumer's sidecar routed as the mesh service service-provider (not passthrough).
+async function meshCalls(topo) {
+  const text = await consumerAdmin(topo, '/stats/prometheus');
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = line.match(/^(\w+)(\{[^}]*\})?\s+(\d+(?:\.\d+)?)$/);
+    if (m && m[1] === 'istio_requests_total' && (m[2] ?? '').includes('destination_service_name="service-provider"')) {
+      sum += Number(m[3]);
+    }
+  }
+  return sum;
+}
+
+function applyToMesh(topo, files) {
+  for (const dir of topo.dirs) for (const [d, f] of files) e2e.writeAtomic(dir, f, exampleFile(d, f));
+}
+
+async function waitForConfig(topo, marker) {
+  await e2e.waitFor(async () => (await consumerAdmin(topo, '/config_dump')).includes(marker),
+    { timeoutMs: 10_000, intervalMs: 100, what: `the consumer sidecar to load ${marker}` });
+}
+
+const POD_RUNS = [
+  { method: 2, real: false, order: 'a', configFirst: true },
+  { method: 2, real: false, order: 'b', configFirst: false },
+];
+
+for (const { method, real, order, configFirst } of POD_RUNS) {
+  const which = real ? 'the real Eureka server' : 'sluice registry --protocol eureka';
+  describe(`Spring Cloud Netflix pods, method ${method}, ${which}, order ${order}`, () => {
+    let topo;
+    before(async () => {
+      const why = podsUnavailable() ?? e2e.springSkipReason(['eureka-server', 'demo-eureka']);
+      if (why) { topo = { skip: why }; return; }
+      topo = await startTopology(`eu${method}${real ? 'r' : 'e'}${order}`, { real, configFirst, method });
+    });
+    after(async () => {
+      await Promise.all((topo?.apps ?? []).map((a) => a.stop({ timeoutMs: 10_000 }).catch(() => {})));
+      await topo?.net?.destroy();
+    });
+
+    test('round robin before the routing rules; /echo/hello -> v1 and the rest -> v2 after', async (t) => {
+      if (topo.skip) return t.skip(topo.skip);
+      if (!configFirst) {
+        // Empty config: the sidecars pass traffic through untouched.
+        const before = await meshCalls(topo);
+        assertRoundRobin(await echo(topo, 'world', 8), 'world', topo);
+        assert.equal(await meshCalls(topo), before, 'no mesh routing without the method config');
+        applyToMesh(topo, METHOD_FILES[method]);
+        await waitForConfig(topo, METHOD_MARKER[method]);
+        if (method === 2) await restartConsumer(topo);
+      }
+      if (method === 2) await assertFetchesRewritten(topo);
+      // The method on, no routing rules: the sidecar routes each call as service-provider, and
+      // its round robin over the two Eureka instances keeps the seed's "before".
+      const meshBefore = await meshCalls(topo);
+      assertRoundRobin(await echo(topo, 'world', 8), 'world', topo);
+      assert.ok(await meshCalls(topo) >= meshBefore + 8, 'the consumer sidecar routed the calls as service-provider');
+
+      applyToMesh(topo, ROUTING_FILES);
+      await waitForConfig(topo, 'hello-v1');
+      await e2e.waitFor(async () => {
+        const hellos = await echo(topo, 'hello', 4);
+        const worlds = await echo(topo, 'world', 4);
+        return hellos.every((l) => l === hello('v1', 'hello')) && worlds.every((l) => l === hello('v2', 'world'));
+      }, { timeoutMs: 10_000, intervalMs: 200, what: 'the seed\'s routing to take effect' })
+        .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
+      const hellos = await echo(topo, 'hello', 6);
+      const worlds = await echo(topo, 'world', 6);
+      assert.deepEqual(hellos, hellos.map(() => hello('v1', 'hello')));
+      assert.deepEqual(worlds, worlds.map(() => hello('v2', 'world')));
+      // The sidecar's view came from Eureka: both instances at their pod ipAddr:port, labelled.
+      const eps = providerEndpoints(JSON.parse(await consumerAdmin(topo, '/clusters?format=json')));
+      assert.deepEqual(eps.map((e) => `${e.address} ${e.labels.label}`).sort(),
+        [`${topo.v1.ip}:${PROVIDER_PORT} v1`, `${topo.v2.ip}:${PROVIDER_PORT} v2`]);
+    });
+  });
+}
