@@ -59,6 +59,10 @@ struct ConnectionPoolSettings {
   uint32_t max_pending_requests = kUnlimited;         // http.http1MaxPendingRequests
   uint32_t max_requests_per_connection = 0;           // 0 = unlimited, 1 = no keep-alive
   std::chrono::milliseconds idle_timeout{3'600'000};  // http.idleTimeout
+  // Speak HTTP/2 (cleartext, prior knowledge) to the endpoints, multiplexed on shared
+  // connections (proxy/h2_upstream.h): Istio's protocol selection (service port named grpc* /
+  // http2*, or protocol GRPC / HTTP2) or DestinationRule http.h2UpgradePolicy UPGRADE.
+  bool http2 = false;
 };
 
 struct OutlierSettings {

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "core/strings.h"
+#include "proxy/h2_upstream.h"
 
 namespace sluice::proxy {
 
@@ -376,6 +377,7 @@ void ClusterState::closeIdleConnections() {
     endpoint->open_connections -= std::min<uint32_t>(endpoint->open_connections,
                                                      static_cast<uint32_t>(endpoint->idle.size()));
     endpoint->idle.clear();
+    closeHttp2Connections(*endpoint);
   }
 }
 

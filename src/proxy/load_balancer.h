@@ -28,6 +28,8 @@ namespace sluice::proxy {
 
 using Clock = std::chrono::steady_clock;
 
+class Http2Upstream;  // proxy/h2_upstream.cc
+
 struct EndpointState {
   Endpoint endpoint;
   std::string address;  // "ip:port"
@@ -51,6 +53,8 @@ struct EndpointState {
   // belong to the waiting coroutines (proxy/upstream_pool.cc); a waiter holds the endpoint
   // acquired, so the state outlives every timer listed here.
   std::vector<asio::steady_timer*> slot_waiters;
+  // The HTTP/2 connection new requests to this endpoint share (HTTP/2 clusters only).
+  std::shared_ptr<Http2Upstream> http2;
 
   bool available(Clock::time_point now) const {
     return endpoint.healthy && (!ejected || now >= ejected_until);

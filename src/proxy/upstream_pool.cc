@@ -5,6 +5,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "net/outbound_connect.h"
+#include "proxy/h2_upstream.h"
 #include "proxy/socket_timer.h"
 
 namespace sluice::proxy {
@@ -81,6 +82,15 @@ asio::awaitable<PooledConnection> UpstreamPool::acquire(ClusterState& cs, Endpoi
     }
   }
   ++ep.open_connections;
+  if (pool.http2) {
+    // One stream of a shared HTTP/2 connection, bridged (proxy/h2_upstream.h).
+    out = co_await openHttp2Stream(io_, stats_, ep, deadline);
+    if (out.result != ConnectResult::kOk) {
+      --ep.open_connections;
+      wakeWaiter(ep);
+    }
+    co_return out;
+  }
   ++stats_.upstream_connections_total;
   tcp::socket socket(io_);
   SocketTimer timer(io_.get_executor());

@@ -115,6 +115,28 @@ void applyPolicy(const config::TrafficPolicy& tp, uint32_t port, Cluster& c) {
   if (od) applyOutlier(*od, c.outlier);
 }
 
+// Istio protocol selection for a ServiceEntry port: the protocol field, else the name's prefix
+// ("grpc", "grpc-x", "http2-x"). GRPC-WEB is HTTP/1.1 to the upstream.
+bool portSpeaksHttp2(const config::ServicePort& p) {
+  if (!p.protocol.empty()) return p.protocol == "GRPC" || p.protocol == "HTTP2";
+  std::string name = toLower(p.name);
+  auto prefixed = [&](std::string_view proto) {
+    return name == proto || (name.starts_with(proto) && name[proto.size()] == '-');
+  };
+  return prefixed("grpc") || prefixed("http2");
+}
+
+// The h2UpgradePolicy of the policy that applies to the port (port-level entry first).
+std::optional<config::ConnectionPoolSettings::Http::H2UpgradePolicy> h2Policy(
+    const config::TrafficPolicy& tp, uint32_t port) {
+  const config::ConnectionPoolSettings* cp = tp.connection_pool ? &*tp.connection_pool : nullptr;
+  for (const auto& p : tp.port_level_settings) {
+    if (p.port && *p.port == port && port != 0) cp = p.connection_pool ? &*p.connection_pool : cp;
+  }
+  if (cp == nullptr || !cp->http) return std::nullopt;
+  return cp->http->h2_upgrade_policy;
+}
+
 bool contains32(const std::vector<uint32_t>& v, uint32_t x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
@@ -221,8 +243,23 @@ int Builder::clusterFor(const std::string& host_in, const std::string& subset, u
     applyPolicy(*sub->traffic_policy, cport, c);
     c.policy_source = "DestinationRule " + rule->name + " subset " + subset;
   }
-  std::vector<Endpoint> eps;
+  // Upstream protocol: the port's (Istio protocol selection), then h2UpgradePolicy (the subset's
+  // policy over the host's): UPGRADE turns HTTP/1.1 into HTTP/2; DO_NOT_UPGRADE keeps a port
+  // declared HTTP/1.1 as it is (a GRPC / HTTP2 port stays HTTP/2: it cannot be downgraded).
   auto se = service_entry_of_.find(sidx);
+  if (se != service_entry_of_.end()) {
+    for (const auto& p : se->second->ports) {
+      if (p.number == cport && portSpeaksHttp2(p)) c.pool.http2 = true;
+    }
+  }
+  using H2 = config::ConnectionPoolSettings::Http::H2UpgradePolicy;
+  std::optional<H2> upgrade;
+  if (rule != nullptr && rule->policy != nullptr) upgrade = h2Policy(*rule->policy, cport);
+  if (sub != nullptr && sub->traffic_policy) {
+    if (auto sp = h2Policy(*sub->traffic_policy, cport)) upgrade = sp;
+  }
+  if (upgrade == H2::kUpgrade) c.pool.http2 = true;
+  std::vector<Endpoint> eps;
   if (se != service_entry_of_.end()) {
     eps = serviceEntryEndpoints(*se->second, svc.fqdn, cport);
     c.original_destination =

@@ -90,5 +90,70 @@ spec:
   EXPECT_TRUE(j.contains("mesh_routes"));
 }
 
+TEST(Snapshot, UpstreamHttp2FollowsIstioProtocolSelectionAndH2UpgradePolicy) {
+  auto snap = build(R"(
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: grpc-by-protocol}
+spec:
+  hosts: [a.mesh.local]
+  ports:
+  - {number: 1, name: whatever, protocol: GRPC}
+  - {number: 2, name: web, protocol: HTTP}
+  - {number: 3, name: grpc-api}
+  - {number: 4, name: http2}
+  - {number: 5, name: grpcx}
+  - {number: 6, name: grpc-web, protocol: GRPC-WEB}
+  resolution: STATIC
+  endpoints:
+  - address: 10.0.0.1
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: a}
+spec:
+  host: a.mesh.local
+  subsets:
+  - name: up
+    labels: {tier: up}
+    trafficPolicy:
+      connectionPool:
+        http: {h2UpgradePolicy: UPGRADE}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: a}
+spec:
+  hosts: [a.mesh.local]
+  http:
+  - match: [{port: 1}]
+    route: [{destination: {host: a.mesh.local, port: {number: 1}}}]
+  - match: [{port: 2}]
+    route: [{destination: {host: a.mesh.local, port: {number: 2}}}]
+  - match: [{port: 3}]
+    route: [{destination: {host: a.mesh.local, port: {number: 3}}}]
+  - match: [{port: 4}]
+    route: [{destination: {host: a.mesh.local, port: {number: 4}}}]
+  - match: [{port: 5}]
+    route: [{destination: {host: a.mesh.local, port: {number: 5}}}]
+  - match: [{port: 6}]
+    route: [{destination: {host: a.mesh.local, port: {number: 6}}}]
+  - match: [{port: 7}]
+    route: [{destination: {host: a.mesh.local, subset: up, port: {number: 2}}}]
+)");
+  auto http2 = [&](const std::string& name) {
+    auto it = snap->cluster_by_name.find(name);
+    EXPECT_NE(it, snap->cluster_by_name.end()) << name;
+    return it != snap->cluster_by_name.end() && snap->clusters[it->second].pool.http2;
+  };
+  EXPECT_TRUE(http2("outbound|1||a.mesh.local")) << "protocol GRPC";
+  EXPECT_FALSE(http2("outbound|2||a.mesh.local")) << "protocol HTTP";
+  EXPECT_TRUE(http2("outbound|3||a.mesh.local")) << "name grpc-*";
+  EXPECT_TRUE(http2("outbound|4||a.mesh.local")) << "name http2";
+  EXPECT_FALSE(http2("outbound|5||a.mesh.local")) << "grpcx is not a grpc prefix";
+  EXPECT_FALSE(http2("outbound|6||a.mesh.local")) << "GRPC-WEB goes upstream as HTTP/1.1";
+  EXPECT_TRUE(http2("outbound|2|up|a.mesh.local")) << "h2UpgradePolicy UPGRADE";
+}
+
 }  // namespace
 }  // namespace sluice::control
