@@ -20,8 +20,6 @@ constexpr std::array kTable = {
     UnenforcedField{"VirtualService.spec.http.rewrite.uriRegexRewrite", kNotYet},
     UnenforcedField{"VirtualService.spec.http.retries.retryRemoteLocalities",
                     "locality-aware retries are not implemented"},
-    UnenforcedField{"VirtualService.spec.http.fault.abort.grpcStatus",
-                    "gRPC fault aborts are not implemented yet"},
     // DestinationRule
     UnenforcedField{"DestinationRule.spec.workloadSelector", kNotYet},
     UnenforcedField{"DestinationRule.spec.trafficPolicy.tls",
@@ -53,9 +51,8 @@ constexpr std::array kTable = {
     UnenforcedField{"Gateway.spec.servers.port.protocol=MONGO", "TCP servers are not implemented"},
     UnenforcedField{"Gateway.spec.servers.port.protocol=REDIS", "TCP servers are not implemented"},
     UnenforcedField{"Gateway.spec.servers.port.protocol=MYSQL", "TCP servers are not implemented"},
-    UnenforcedField{"Gateway.spec.servers.port.protocol=HTTP2", "HTTP/2 is not implemented yet"},
-    UnenforcedField{"Gateway.spec.servers.port.protocol=GRPC", "HTTP/2 is not implemented yet"},
-    UnenforcedField{"Gateway.spec.servers.port.protocol=GRPC-WEB", "HTTP/2 is not implemented yet"},
+    UnenforcedField{"Gateway.spec.servers.port.protocol=GRPC-WEB",
+                    "gRPC-Web is not translated (HTTP/2 and gRPC servers are served)"},
     // ServiceEntry: hosts, ports, STATIC endpoints and DNS resolution are enforced.
     // resolution DNS: a host without endpoints is resolved (getaddrinfo) at connect time.
     UnenforcedField{"ServiceEntry.spec.resolution=DNS_ROUND_ROBIN",

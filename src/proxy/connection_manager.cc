@@ -16,6 +16,7 @@
 #include "http/codec.h"
 #include "proxy/body_pump.h"
 #include "proxy/filters/http_filter.h"
+#include "proxy/grpc.h"
 #include "proxy/h2_downstream.h"
 #include "proxy/registry_refresh.h"
 #include "proxy/request_context.h"
@@ -174,7 +175,12 @@ awaitable<void> forward(RequestContext& rc, const RouteChoice& choice, const Wei
     ~Unpin() { --cs->pins; }
   } unpin{&cs};
   std::optional<steady_clock::time_point> deadline;
-  if (route.timeout.count() > 0) deadline = steady_clock::now() + route.timeout;
+  // grpc-timeout bounds the route timeout (Istio sets max_grpc_timeout to the route timeout).
+  std::chrono::milliseconds timeout = route.timeout;
+  if (auto g = grpc::timeoutOf(rc.head.headers); g && (timeout.count() <= 0 || *g < timeout)) {
+    timeout = *g;
+  }
+  if (timeout.count() > 0) deadline = steady_clock::now() + timeout;
   SocketTimer timer(w.io().get_executor());  // armed per attempt when there is a deadline
   AttemptRequest request{rc.head, body, replayable, rc.head.method == "HEAD"};
   UpstreamExchange exchange =

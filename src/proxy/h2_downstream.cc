@@ -290,6 +290,14 @@ class Connection final : public h2::SessionCallbacks {
     co_await relayResponse(*s);
     asio::error_code ignored;
     s->outer.close(ignored);
+    // Answered before the client finished its body (a local reply, say): the rest is not
+    // wanted (RFC 9113 §8.1: RST_STREAM NO_ERROR after a complete response).
+    // Only once the response went out whole: RST_STREAM would overtake queued DATA.
+    flush();
+    if (!s->closed && !s->ended && session_->queuedBytes(s->id) == 0) {
+      session_->resetStream(s->id, h2::ErrorCode::kNoError);
+      flush();
+    }
     finished();
   }
 

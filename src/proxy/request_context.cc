@@ -1,8 +1,13 @@
 #include "proxy/request_context.h"
 
+#include "proxy/grpc.h"
+
 namespace sluice::proxy {
 
-asio::awaitable<void> sendReply(RequestContext& rc, const LocalReply& reply) {
+asio::awaitable<void> sendReply(RequestContext& rc, const LocalReply& reply_in) {
+  // A gRPC client gets an error as a gRPC status (trailers-only answer), as Envoy sends it.
+  bool grpc_error = reply_in.status >= 400 && grpc::isGrpc(rc.head.headers);
+  const LocalReply& reply = grpc_error ? grpc::asGrpcReply(reply_in) : reply_in;
   rc.outcome.status = reply.status;
   rc.outcome.flag = reply.flag;
   if (rc.hasBody() && !rc.body_consumed) rc.keep_alive = false;

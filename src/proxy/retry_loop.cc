@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <asio/steady_timer.hpp>
 
+#include "proxy/grpc.h"
+
 namespace sluice::proxy {
 
 using asio::awaitable;
@@ -72,7 +74,9 @@ awaitable<UpstreamExchange> runRetryLoop(RequestContext& rc, ClusterState& cs,
     switch (r.kind) {
       case Kind::kResponse: {
         int status = rc.d.response.status;
-        if (can_retry && retry.shouldRetry(RetryPolicy::Outcome::kStatus, status)) {
+        bool retriable = retry.shouldRetry(RetryPolicy::Outcome::kStatus, status) ||
+                         retry.shouldRetryGrpc(grpc::statusOf(rc.d.response.headers));
+        if (can_retry && retriable) {
           timer.disarm();
           cs.recordResult(*ep, status, false, steady_clock::now());
           rc.w.upstreamPool().release(cs, *ep, std::move(r.connection), false);

@@ -150,6 +150,7 @@ RetryPolicy RetryPolicy::istioDefault() {
   p.on_connect_failure = true;
   p.on_refused_stream = true;
   p.on_retriable_status_codes = true;  // with no codes listed: no retry on a status code
+  p.retriable_grpc_statuses = {1, 14};  // cancelled, unavailable
   return p;
 }
 
@@ -186,11 +187,17 @@ RetryPolicy RetryPolicy::parse(uint32_t attempts, std::string_view retry_on) {
       p.on_reset = true;
     else if (name == "retriable-status-codes")
       p.on_retriable_status_codes = true;
-    // gRPC policies look at grpc-status, which an HTTP/1.1 upstream does not send; they are
-    // accepted (they are in Istio's default list) and can never fire here.
-    else if (name == "unavailable" || name == "cancelled" || name == "deadline-exceeded" ||
-             name == "internal" || name == "resource-exhausted") {
-    } else {
+    else if (name == "cancelled")
+      p.retriable_grpc_statuses.push_back(1);
+    else if (name == "deadline-exceeded")
+      p.retriable_grpc_statuses.push_back(4);
+    else if (name == "resource-exhausted")
+      p.retriable_grpc_statuses.push_back(8);
+    else if (name == "internal")
+      p.retriable_grpc_statuses.push_back(13);
+    else if (name == "unavailable")
+      p.retriable_grpc_statuses.push_back(14);
+    else {
       p.unsupported.emplace_back(name);
     }
   }
@@ -219,6 +226,12 @@ bool RetryPolicy::shouldRetry(Outcome outcome, int status) const {
   return false;
 }
 
+bool RetryPolicy::shouldRetryGrpc(int grpc_status) const {
+  if (num_retries == 0 || grpc_status < 0) return false;
+  return std::find(retriable_grpc_statuses.begin(), retriable_grpc_statuses.end(), grpc_status) !=
+         retriable_grpc_statuses.end();
+}
+
 std::string RetryPolicy::describe() const {
   std::vector<std::string> on;
   if (on_5xx) on.emplace_back("5xx");
@@ -229,6 +242,7 @@ std::string RetryPolicy::describe() const {
   if (on_reset) on.emplace_back("reset");
   if (on_retriable_status_codes) on.emplace_back("retriable-status-codes");
   for (int c : retriable_status_codes) on.emplace_back(std::to_string(c));
+  for (int c : retriable_grpc_statuses) on.emplace_back("grpc-" + std::to_string(c));
   return fmt::format("attempts={} perTryTimeout={}ms retryOn={}", num_retries,
                      per_try_timeout.count(), fmt::join(on, ","));
 }

@@ -104,7 +104,10 @@ struct RetryPolicy {
   bool on_reset = false;
   bool on_retriable_status_codes = false;
   std::vector<int> retriable_status_codes;
-  std::vector<std::string> unsupported;  // policy names that have no HTTP/1.1 meaning here
+  // gRPC policies (cancelled, deadline-exceeded, internal, resource-exhausted, unavailable): the
+  // gRPC status codes they retry, read from a trailers-only answer's grpc-status (as Envoy).
+  std::vector<int> retriable_grpc_statuses;
+  std::vector<std::string> unsupported;  // policy names that have no meaning here
 
   // Istio's default when `retries` is absent: 2 retries on
   // connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes.
@@ -116,6 +119,8 @@ struct RetryPolicy {
   enum class Outcome : uint8_t { kConnectFailure, kReset, kStatus };
   // Whether an attempt that ended in `outcome` (with `status` for kStatus) may be retried.
   bool shouldRetry(Outcome outcome, int status) const;
+  // Whether a response whose head carries grpc-status `grpc_status` (-1: none) may be retried.
+  bool shouldRetryGrpc(int grpc_status) const;
   std::string describe() const;
 };
 
@@ -123,9 +128,11 @@ struct FaultPolicy {
   std::chrono::milliseconds delay{0};
   double delay_percent = 0;  // 0..100; absent percentage = 0 (Istio: nothing is delayed)
   int abort_status = 0;      // 0 = no abort
+  int abort_grpc_status = -1;  // >= 0: abort with this gRPC status (a trailers-only answer)
   double abort_percent = 0;  // absent percentage = 0 (Istio: nothing is aborted)
   bool enabled() const {
-    return (delay.count() > 0 && delay_percent > 0) || (abort_status > 0 && abort_percent > 0);
+    return (delay.count() > 0 && delay_percent > 0) ||
+           ((abort_status > 0 || abort_grpc_status >= 0) && abort_percent > 0);
   }
 };
 

@@ -2,10 +2,12 @@
 // HTTP/2 to the sidecar (h2c prior knowledge, :authority = the mesh host), the sidecar speaks
 // HTTP/2 to the servers because the ServiceEntry port is protocol GRPC (Istio protocol
 // selection). Unary and server-streaming calls, status codes and metadata end to end, a client
-// deadline, a gRPC method routed to a subset by a VirtualService, header routing, and many calls
-// multiplexed on one upstream connection.
+// deadline and grpc-timeout, a gRPC method routed to a subset by a VirtualService, header
+// routing, retries on UNAVAILABLE, a grpcStatus fault abort, many calls multiplexed, and a
+// gateway GRPC server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import * as e2e from './lib/index.mjs';
 import { startGrpcEcho, closeAllGrpcEcho, echoClient, unary, serverStream, status } from './lib/grpc_echo.mjs';
 
@@ -15,6 +17,8 @@ let v2;
 let proxy;
 let listen;
 let client;
+let gw;
+let gwClient;
 
 function meshFiles(v1Port, v2Port) {
   return {
@@ -41,6 +45,23 @@ spec:
   - uri: {exact: /echo.Echo/Count}
   route:
   - destination: {host: ${HOST}, subset: v2}
+- name: retry-unavailable
+  match:
+  - headers:
+      x-test-fail-first: {}
+  retries: {attempts: 3, retryOn: unavailable}
+  route:
+  - destination: {host: ${HOST}, subset: v1}
+- name: fault-grpc
+  match:
+  - headers:
+      x-fault: {exact: grpc}
+  fault:
+    abort:
+      grpcStatus: RESOURCE_EXHAUSTED
+      percentage: {value: 100}
+  route:
+  - destination: {host: ${HOST}, subset: v1}
 - name: header-v2
   match:
   - headers:
@@ -50,6 +71,21 @@ spec:
 - name: say-v1
   route:
   - destination: {host: ${HOST}, subset: v1}
+`,
+    }),
+    'gw.yaml': `apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: grpc-gw, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 9090, name: grpc, protocol: GRPC}
+    hosts: ["*"]
+`,
+    'gw-vs.yaml': e2e.virtualService({
+      name: 'grpc-gw', hosts: ['api.example.com'], gateways: ['grpc-gw'], http: `
+- route:
+  - destination: {host: ${HOST}, subset: v2}
 `,
     }),
   };
@@ -64,10 +100,15 @@ before(async () => {
     '--admin', '127.0.0.1:0', '--concurrency', '1']);
   ({ listen } = e2e.parseProxyReady(proxy));
   client = echoClient(`127.0.0.1:${listen.port}`, HOST);
+  gw = await e2e.startSluice(['gateway', '--config', dir, '--admin', '127.0.0.1:0',
+    '--listen-host', '127.0.0.1', '--ephemeral-ports', '--concurrency', '1']);
+  const ready = e2e.parseGatewayReady(gw);
+  gwClient = echoClient(`127.0.0.1:${ready.listeners[0].port}`, 'api.example.com');
 });
 
 after(async () => {
   client?.close();
+  gwClient?.close();
   await closeAllGrpcEcho();
   await e2e.cleanupAll();
 });
@@ -119,4 +160,61 @@ test('40 concurrent calls are multiplexed and all answer', async () => {
   const results = await Promise.all(Array.from({ length: 40 }, (_, i) =>
     unary(client, { text: `c${i}`, n: i }, { metadata: { 'x-test-delay-ms': 20 + (i % 4) * 20 } })));
   for (const [i, r] of results.entries()) assert.equal(r.reply?.n, i, `call ${i}: ${JSON.stringify(r)}`);
+});
+
+test('retryOn unavailable retries a call the server answers UNAVAILABLE, then it succeeds', async () => {
+  const before1 = v1.count('Say');
+  const r = await unary(client, { text: 'r' }, { metadata: { 'x-test-fail-first': 2, 'x-test-key': 'grpc-retry' } });
+  assert.equal(r.reply?.text, 'r', JSON.stringify(r));
+  assert.equal(v1.count('Say') - before1, 3, 'two UNAVAILABLE answers retried, the third served');
+});
+
+test('a fault abort with grpcStatus answers RESOURCE_EXHAUSTED without reaching a server', async () => {
+  const before = v1.count() + v2.count();
+  const r = await unary(client, { text: 'f' }, { metadata: { 'x-fault': 'grpc' } });
+  assert.equal(r.code, status.RESOURCE_EXHAUSTED, JSON.stringify(r));
+  assert.equal(v1.count() + v2.count(), before);
+});
+
+test('grpc-timeout bounds the call in the proxy: a trailers-only UNAVAILABLE, the server not waited for', async () => {
+  // Raw HTTP/2 (node:http2) so the client itself has no deadline: only grpc-timeout can end it.
+  const session = http2.connect(`http://127.0.0.1:${listen.port}`);
+  session.on('error', () => {});
+  try {
+    const started = Date.now();
+    const r = await new Promise((resolve) => {
+      const req = session.request({
+        ':method': 'POST', ':path': '/echo.Echo/Say', ':authority': HOST,
+        'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '300m',
+        'x-test-delay-ms': '3000',
+      });
+      const out = { headers: {}, trailers: {} };
+      req.on('response', (h) => { out.headers = h; });
+      req.on('trailers', (t) => { out.trailers = t; });
+      req.on('data', () => {});
+      req.on('end', () => resolve(out));
+      req.on('error', (e) => resolve({ error: String(e) }));
+      req.end(Buffer.from([0, 0, 0, 0, 0]));  // one empty message
+    });
+    const elapsed = Date.now() - started;
+    assert.equal(r.headers[':status'], 200, JSON.stringify(r));
+    assert.equal(r.headers['grpc-status'], '14', `timeout as a gRPC status: ${JSON.stringify(r)}`);
+    assert.ok(elapsed >= 250 && elapsed < 2000, `ended by grpc-timeout after ${elapsed} ms`);
+  } finally { session.close(); }
+});
+
+test('a local error reply reaches a gRPC client as a gRPC status (no route: UNIMPLEMENTED)', async () => {
+  const other = echoClient(`127.0.0.1:${listen.port}`, 'unknown.mesh.invalid');
+  try {
+    const r = await unary(other, { text: 'x' });
+    assert.equal(r.code, status.UNAVAILABLE, `502 unknown service maps to UNAVAILABLE: ${JSON.stringify(r)}`);
+    assert.match(r.details ?? '', /unknown|not a mesh|nowhere|service/i, JSON.stringify(r));
+  } finally { other.close(); }
+});
+
+test('a gateway GRPC server routes gRPC calls by host to the mesh service', async () => {
+  const r = await unary(gwClient, { text: 'via-gateway' });
+  assert.equal(r.reply?.who, 'v2', JSON.stringify(r));
+  const st = await serverStream(gwClient, { text: 'g', n: 5 });
+  assert.equal(st.messages.length, 5, JSON.stringify(st));
 });

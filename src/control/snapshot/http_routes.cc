@@ -8,6 +8,7 @@
 
 #include "control/snapshot/builder.h"
 #include "core/strings.h"
+#include "proxy/grpc.h"
 
 namespace sluice::control::snapshot {
 
@@ -240,7 +241,7 @@ std::optional<Route> Builder::compileRoute(const config::VirtualService& vs, siz
       if (a.http_status) {
         r.fault.abort_status = static_cast<int>(*a.http_status);
       } else if (a.grpc_status) {
-        unenforced_.insert(ctx + ".fault.abort.grpcStatus (HTTP/1.1 proxy)");
+        r.fault.abort_grpc_status = proxy::grpc::codeForName(*a.grpc_status);
       }
       r.fault.abort_percent = a.percentage.value_or(0);
     }
