@@ -149,7 +149,7 @@ RetryPolicy RetryPolicy::istioDefault() {
   p.num_retries = 2;
   p.on_connect_failure = true;
   p.on_refused_stream = true;
-  p.on_retriable_status_codes = true;  // with no codes listed: no retry on a status code
+  p.on_retriable_status_codes = true;   // with no codes listed: no retry on a status code
   p.retriable_grpc_statuses = {1, 14};  // cancelled, unavailable
   return p;
 }

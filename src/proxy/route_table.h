@@ -126,10 +126,10 @@ struct RetryPolicy {
 
 struct FaultPolicy {
   std::chrono::milliseconds delay{0};
-  double delay_percent = 0;  // 0..100; absent percentage = 0 (Istio: nothing is delayed)
-  int abort_status = 0;      // 0 = no abort
+  double delay_percent = 0;    // 0..100; absent percentage = 0 (Istio: nothing is delayed)
+  int abort_status = 0;        // 0 = no abort
   int abort_grpc_status = -1;  // >= 0: abort with this gRPC status (a trailers-only answer)
-  double abort_percent = 0;  // absent percentage = 0 (Istio: nothing is aborted)
+  double abort_percent = 0;    // absent percentage = 0 (Istio: nothing is aborted)
   bool enabled() const {
     return (delay.count() > 0 && delay_percent > 0) ||
            ((abort_status > 0 || abort_grpc_status >= 0) && abort_percent > 0);

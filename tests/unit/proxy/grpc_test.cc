@@ -67,7 +67,8 @@ TEST(Grpc, LocalReplyBecomesATrailersOnlyGrpcAnswer) {
 }
 
 TEST(Grpc, RetryOnGrpcPoliciesRetryTheirStatusesOnly) {
-  RetryPolicy p = RetryPolicy::parse(3, "unavailable,deadline-exceeded,resource-exhausted,cancelled");
+  RetryPolicy p =
+      RetryPolicy::parse(3, "unavailable,deadline-exceeded,resource-exhausted,cancelled");
   EXPECT_TRUE(p.unsupported.empty());
   EXPECT_TRUE(p.shouldRetryGrpc(14));
   EXPECT_TRUE(p.shouldRetryGrpc(4));
