@@ -280,6 +280,9 @@ class Connection final : public h2::SessionCallbacks {
         }
       }
       if (done || s->closed) break;
+      // Bytes (or the end) that came while we wrote are taken at once: a wake-up with nobody
+      // waiting is not remembered.
+      if (!s->body.empty() || s->ended) continue;
       co_await waitOn(s->more_request);
     }
     finished();

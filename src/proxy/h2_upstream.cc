@@ -367,6 +367,8 @@ class Http2Upstream final : public h2::SessionCallbacks,
         }
       }
       if (finished) co_return;
+      // More may have come (even the end, and the stream's close) while we wrote: write it first.
+      if (!s.body.empty() || s.ended) continue;
       if (s.closed) {
         // Reset mid-body: close the bridge so the attempt sees an incomplete response.
         asio::error_code ignored;

@@ -132,7 +132,7 @@ test('a header match routes a unary call to v2', async () => {
 
 test('the gRPC method Echo/Count is routed to subset v2 and streams every message', async () => {
   const r = await serverStream(client, { text: 's', n: 50 });
-  assert.equal(r.code, 0, JSON.stringify(r).slice(0, 300));
+  assert.equal(r.code, 0, `${r.details} ${r.messages.length}`);
   assert.equal(r.messages.length, 50);
   assert.deepEqual(r.messages.map((m) => m.n), Array.from({ length: 50 }, (_, i) => i + 1));
   assert.ok(r.messages.every((m) => m.who === 'v2'));
