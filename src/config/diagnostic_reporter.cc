@@ -12,6 +12,7 @@ void DiagnosticReporter::report(Severity severity, const Position& at, std::stri
     d.kind = resource_->kind;
     d.ns = resource_->ns;
     d.name = resource_->name;
+    if (!resource_->kind.empty()) d.resource_pos = resource_->pos;
   }
   d.field_path = std::move(field_path);
   d.message = std::move(message);

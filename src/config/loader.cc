@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "config/decode/decoder.h"
@@ -43,43 +44,108 @@ void dedupeUnenforced(std::vector<Diagnostic>& diags, size_t from) {
   diags = std::move(kept);
 }
 
+// One document of a YAML stream and the number of lines before it in the file.
+struct DocumentText {
+  std::string_view text;
+  int line_offset = 0;
+};
+
+// Is `line` a document marker ("---" or "...", alone or followed by a space)? YAML forbids such
+// a line inside any content (c-forbidden), so it always separates documents.
+bool isDocumentMarker(std::string_view line, std::string_view marker) {
+  if (!line.starts_with(marker)) return false;
+  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
+}
+
+// Splits a YAML stream at its document markers, so each document is parsed on its own and a
+// broken one cannot hide the others. A "---" line starts a document (it stays with it: it may
+// carry the document's first node); a "..." line ends one. Directives ("%YAML") go with the
+// document they precede.
+std::vector<DocumentText> splitDocuments(std::string_view text) {
+  std::vector<DocumentText> docs;
+  size_t start = 0;
+  int start_line = 0;
+  size_t directives_at = std::string_view::npos;  // first of the directive lines just seen
+  int directives_line = 0;
+  int line_no = 0;
+  auto cut = [&](size_t end, size_t next, int next_line) {
+    if (end > start) docs.push_back({text.substr(start, end - start), start_line});
+    start = next;
+    start_line = next_line;
+  };
+  for (size_t at = 0; at < text.size(); ++line_no) {
+    size_t eol = text.find('\n', at);
+    size_t next = eol == std::string_view::npos ? text.size() : eol + 1;
+    std::string_view line = text.substr(at, next - at);
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    if (line.starts_with("%")) {
+      if (directives_at == std::string_view::npos) {
+        directives_at = at;
+        directives_line = line_no;
+      }
+    } else if (isDocumentMarker(line, "---")) {
+      if (directives_at != std::string_view::npos) {
+        cut(directives_at, directives_at, directives_line);
+      } else {
+        cut(at, at, line_no);
+      }
+      directives_at = std::string_view::npos;
+    } else if (isDocumentMarker(line, "...")) {
+      cut(next, next, line_no + 1);
+      directives_at = std::string_view::npos;
+    } else if (!line.empty() && line[0] != '#') {
+      directives_at = std::string_view::npos;
+    }
+    at = next;
+  }
+  cut(text.size(), text.size(), line_no);
+  return docs;
+}
+
+// Parses and decodes one document (or, for a stream that cannot be split, the whole text).
+void loadDocument(ConfigSet& set, const DocumentText& doc, const std::string& file) {
+  auto documentError = [&](int line, int column, std::string message) {
+    DiagnosticReporter::forFile(set.diagnostics)
+        .error(Position{file, line + doc.line_offset, column}, "", std::move(message));
+  };
+  if (auto problem = prescanYaml(doc.text, kMaxNestingDepth)) {
+    documentError(problem->line, problem->column, problem->message);
+    return;
+  }
+  std::vector<YAML::Node> nodes;
+  try {
+    nodes = YAML::LoadAll(std::string(doc.text));
+  } catch (const YAML::Exception& e) {
+    documentError(e.mark.is_null() ? 1 : e.mark.line + 1, e.mark.is_null() ? 1 : e.mark.column + 1,
+                  fmt::format("YAML syntax error: {}", e.msg));
+    return;
+  } catch (const std::exception& e) {
+    documentError(1, 1, fmt::format("YAML syntax error: {}", e.what()));
+    return;
+  }
+  const uint64_t digest = std::hash<std::string_view>{}(doc.text) | 1;  // never 0
+  for (const auto& node : nodes) {
+    try {
+      decode::Decoder decoder(set, file, doc.line_offset, digest);
+      decoder.decodeDocument(node);
+    } catch (const std::exception& e) {
+      // yaml-cpp throws on some malformed node accesses; report instead of crashing.
+      documentError(1, 1, fmt::format("cannot decode document: {}", e.what()));
+    }
+  }
+}
+
 void loadText(ConfigSet& set, std::string_view text, const std::string& file) {
   ++set.files_read;
-  auto fileError = [&](int line, int column, std::string message) {
-    DiagnosticReporter::forFile(set.diagnostics)
-        .error(Position{file, line, column}, "", std::move(message));
-  };
   if (text.size() > kMaxFileBytes) {
-    fileError(1, 1,
-              fmt::format("file is too large ({} bytes, limit {})", text.size(), kMaxFileBytes));
+    DiagnosticReporter::forFile(set.diagnostics)
+        .error(Position{file, 1, 1}, "",
+               fmt::format("file is too large ({} bytes, limit {})", text.size(), kMaxFileBytes));
     return;
   }
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // UTF-8 byte order mark
-  if (auto problem = prescanYaml(text, kMaxNestingDepth)) {
-    fileError(problem->line, problem->column, problem->message);
-    return;
-  }
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    fileError(e.mark.is_null() ? 1 : e.mark.line + 1, e.mark.is_null() ? 1 : e.mark.column + 1,
-              fmt::format("YAML syntax error: {}", e.msg));
-    return;
-  } catch (const std::exception& e) {
-    fileError(1, 1, fmt::format("YAML syntax error: {}", e.what()));
-    return;
-  }
   const size_t first = set.diagnostics.size();
-  for (const auto& doc : docs) {
-    try {
-      decode::Decoder decoder(set, file);
-      decoder.decodeDocument(doc);
-    } catch (const std::exception& e) {
-      // yaml-cpp throws on some malformed node accesses; report instead of crashing.
-      fileError(1, 1, fmt::format("cannot decode document: {}", e.what()));
-    }
-  }
+  for (const auto& doc : splitDocuments(text)) loadDocument(set, doc, file);
   dedupeUnenforced(set.diagnostics, first);
 }
 

@@ -9,7 +9,11 @@
 //   field path. Unknown fields are errors (like Istio's strict decoding); unknown apiVersion or
 //   kind is a warning and the document is skipped. A resource with errors is still kept in the
 //   set (so cross-resource checks can see it); callers that apply config must check
-//   `ConfigSet::ok()` and keep their last good snapshot when it is false.
+//   `ConfigSet::ok()`, or accept resource by resource (control/config_store.h): a diagnostic
+//   about a resource carries the position of its document (Diagnostic::resource_pos).
+// - Each YAML document is parsed on its own (the stream is split at "---" / "..." lines, which
+//   YAML forbids inside content), so a document that fails to parse is reported at its own lines
+//   and the documents around it still load.
 // - The returned set is fully validated: per-resource rules (config/validate.h), cross-resource
 //   rules (IST0101 references, duplicate DestinationRules, IST0130 unreachable rules), the
 //   EnvoyFilter recognisers (ConfigSet::reverse_dns / registry_interception) and the "parsed but

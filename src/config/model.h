@@ -102,6 +102,10 @@ struct Meta {
   StringMap labels;
   StringMap annotations;
   Position pos;  // the document (its `kind:` key)
+  // Hash of the document's text (and, for a `kind: List` item, its index): two loads of the same
+  // text give the same digest, so a reload can tell an unchanged resource from a new version.
+  // 0 when the resource was not loaded from text (always treated as changed).
+  uint64_t digest = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -582,6 +586,10 @@ struct Diagnostic {
   std::string field_path;  // "spec.http[0].route[1].weight"; empty when not about a field
   std::string message;
   std::string code;  // Istio analyzer code ("IST0101") where one exists
+  // The document of the resource this is about (Meta::pos; line 0 when the problem is not
+  // attributed to a decoded resource: YAML syntax, a document without kind...). Together with
+  // `kind` it tells which resource of a ConfigSet a problem belongs to.
+  Position resource_pos;
 
   // "file:line:col: Kind/namespace/name: field.path: message" (parts left out when empty).
   std::string format() const;

@@ -30,6 +30,9 @@ class ProxyServerSink : public SnapshotSink {
   void setConfigErrors(std::vector<std::string> errors) override {
     server_.setConfigErrors(std::move(errors));
   }
+  void setConfigCounts(const ConfigCounts& counts) override {
+    server_.setConfigCounts({counts.rejected, counts.rejected_total, counts.held_back});
+  }
   void setRegistryStatus(std::vector<registry::SourceStatus> status) override {
     std::vector<proxy::RegistrySourceStatus> out;
     out.reserve(status.size());

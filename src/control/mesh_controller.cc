@@ -12,31 +12,6 @@ namespace sluice::control {
 
 namespace {
 
-// Analyzer findings (IST0101 "referenced subset not found", ...) are errors for `sluice analyze`,
-// but Istio's control plane still applies such config and the data plane answers 503 for the
-// dangling reference. Only what Istio's validation would reject (syntax, schema, field values)
-// and unreadable paths block a reload.
-bool isAnalyzerFinding(const config::Diagnostic& d) { return d.code.rfind("IST", 0) == 0; }
-
-std::vector<std::string> blockingErrors(const config::ConfigSet& set) {
-  std::vector<std::string> out;
-  for (const auto& e : set.io_errors) out.push_back(e);
-  for (const auto& d : set.diagnostics) {
-    if (d.severity == config::Severity::kError && !isAnalyzerFinding(d)) {
-      out.push_back(d.format());
-    }
-  }
-  return out;
-}
-
-void logAnalyzerFindings(const config::ConfigSet& set) {
-  for (const auto& d : set.diagnostics) {
-    if (d.severity == config::Severity::kError && isAnalyzerFinding(d)) {
-      SLUICE_LOG_WARN("config: {} (applied anyway, as Istio does)", d.format());
-    }
-  }
-}
-
 bool sameStatus(const registry::SourceStatus& a, const registry::SourceStatus& b) {
   return a.source == b.source && a.reachable == b.reachable && a.last_error == b.last_error;
 }
@@ -87,21 +62,14 @@ Result<std::shared_ptr<const proxy::MeshSnapshot>> MeshController::initialize() 
     sources_.push_back(std::move(source));
   }
   if (!options_.config_dir.empty()) {
-    config::ConfigSet set = deps_.load_config(configPaths());
-    auto errors = blockingErrors(set);
-    if (errors.empty()) {
-      logAnalyzerFindings(set);
-      good_config_ = std::move(set);
-      SLUICE_LOG_INFO("config: loaded {} resource(s) from {} file(s) in {}",
-                      good_config_.resourceCount(), good_config_.files_read, options_.config_dir);
-    } else {
-      config_errors_ = std::move(errors);
-      for (const auto& e : config_errors_) SLUICE_LOG_ERROR("config: {}", e);
-      SLUICE_LOG_ERROR(
-          "config: {} error(s) in {}; starting with an empty config until it is "
-          "fixed",
-          config_errors_.size(), options_.config_dir);
-    }
+    acceptConfig(deps_.load_config(configPaths()));
+    SLUICE_LOG_INFO("config: loaded {} resource(s) from {} file(s) in {}{}",
+                    store_.accepted().resourceCount(), store_.accepted().files_read,
+                    options_.config_dir,
+                    config_errors_.empty()
+                        ? ""
+                        : fmt::format(" ({} error(s): the resources they name are not applied)",
+                                      config_errors_.size()));
   }
   return rebuild();
 }
@@ -111,6 +79,7 @@ Status MeshController::start(SnapshotSink* sink) {
   started_ = true;
   if (sink_) {
     sink_->setConfigErrors(config_errors_);
+    pushConfigCounts();
     sink_->setRegistryStatus(registryStatus());
   }
   if (!options_.config_dir.empty()) {
@@ -160,34 +129,43 @@ void MeshController::checkSynced() {
   asio::post(io_, std::move(fn));
 }
 
+bool MeshController::acceptConfig(const config::ConfigSet& loaded) {
+  auto update = store_.update(loaded);
+  for (const auto& e : update.errors) SLUICE_LOG_ERROR("config: {}", e);
+  for (const auto& r : update.rejections) SLUICE_LOG_ERROR("config: {}", r);
+  config_errors_ = std::move(update.errors);
+  rejected_now_ = update.rejections.size();
+  rejected_total_ += rejected_now_;
+  return update.changed;
+}
+
+void MeshController::pushConfigCounts() {
+  if (sink_) sink_->setConfigCounts({rejected_now_, rejected_total_, store_.heldBack()});
+}
+
 void MeshController::reloadConfig() {
   if (stopped_ || options_.config_dir.empty()) return;
-  config::ConfigSet set = deps_.load_config(configPaths());
-  auto errors = blockingErrors(set);
-  if (!errors.empty()) {
-    config_errors_ = std::move(errors);
-    for (const auto& e : config_errors_) SLUICE_LOG_ERROR("config: {}", e);
-    SLUICE_LOG_ERROR(
-        "config: reload rejected ({} error(s)); the last good config keeps serving "
-        "(snapshot version {})",
-        config_errors_.size(), version_);
-    if (sink_) sink_->setConfigErrors(config_errors_);
-    ++reloads_rejected_;
+  const bool had_errors = !config_errors_.empty();
+  const bool changed = acceptConfig(deps_.load_config(configPaths()));
+  if (!config_errors_.empty()) ++reloads_rejected_;
+  if (sink_ && (had_errors || !config_errors_.empty())) sink_->setConfigErrors(config_errors_);
+  if (!changed) {
+    if (!config_errors_.empty()) {
+      SLUICE_LOG_ERROR(
+          "config: reload changed no resource ({} error(s)); snapshot version {} keeps serving",
+          config_errors_.size(), version_);
+    }
+    pushConfigCounts();
     if (on_reload_) on_reload_(false);
     return;
   }
-  logAnalyzerFindings(set);
-  good_config_ = std::move(set);
-  if (!config_errors_.empty()) {
-    config_errors_.clear();
-    if (sink_) sink_->setConfigErrors({});
-  }
   ++reloads_applied_;
   auto snapshot = rebuild();
+  const auto& accepted = store_.accepted();
   SLUICE_LOG_INFO(
-      "config: applied {} resource(s) from {} file(s) ({} warning(s)); snapshot "
+      "config: applied {} resource(s) from {} file(s) ({} rejected, {} held back); snapshot "
       "version {}",
-      good_config_.resourceCount(), good_config_.files_read, good_config_.warningCount(), version_);
+      accepted.resourceCount(), accepted.files_read, rejected_now_, store_.heldBack(), version_);
   if (sink_) sink_->publish(std::move(snapshot));
   if (on_reload_) on_reload_(true);
 }
@@ -272,7 +250,7 @@ void MeshController::scheduleRebuild() {
 
 std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
   SnapshotInputs inputs;
-  inputs.config = good_config_;
+  inputs.config = store_.accepted();
   for (const auto& s : sources_) {
     const auto& effective = s.damper.effective();
     inputs.registry_services.insert(inputs.registry_services.end(), effective.begin(),
@@ -288,9 +266,25 @@ std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
   inputs.workload_labels = options_.workload_labels;
   inputs.previous_vips = vips_;
   auto snapshot = deps_.build_snapshot(inputs);
+  // The services do not depend on VirtualServices, so this snapshot tells which destination
+  // hosts exist; a second build is needed only when a VirtualService is held back.
+  auto resolved = store_.resolve([&](const config::Destination& d) {
+    if (!snapshot) return true;
+    return snapshot->findService(d.host_fqdn) != nullptr ||
+           snapshot->findService(d.host) != nullptr;
+  });
+  if (resolved.differs) {
+    inputs.config = std::move(resolved.config);
+    inputs.held_back = std::move(resolved.held_back);
+    snapshot = deps_.build_snapshot(inputs);
+  }
   if (snapshot) {
     vips_ = snapshot->vipAssignments();
     logNewFindings(*snapshot);
+  }
+  if (held_back_reported_ != store_.heldBack()) {
+    held_back_reported_ = store_.heldBack();
+    pushConfigCounts();
   }
   return snapshot;
 }
@@ -302,6 +296,7 @@ void MeshController::logNewFindings(const proxy::MeshSnapshot& snapshot) {
   std::set<std::string> now;
   for (const auto& d : snapshot.diagnostics) now.insert(d);
   for (const auto& u : snapshot.unenforced) now.insert("not enforced: " + u);
+  for (const auto& h : snapshot.config_held_back) now.insert("config: " + h);
   for (const auto& f : now) {
     if (logged_findings_.count(f) == 0) SLUICE_LOG_WARN("mesh: {}", f);
   }

@@ -2,20 +2,24 @@
 // MeshController: the main-thread side of `sluice proxy` / `sluice gateway`. It folds the Istio
 // config directory and the registries into MeshSnapshots and hands them to the data plane.
 //
-//   config dir --inotify--> DirWatcher --debounce--> reloadConfig() --ok--> rebuild() --> sink
-//                                                        \--errors--> keep last good config,
-//                                                                     sink.setConfigErrors()
+//   config dir --inotify--> DirWatcher --debounce--> reloadConfig() --> ConfigStore::update()
+//        (per resource: valid ones apply, a rejected one keeps its last good version) --changed-->
+//   rebuild(): ConfigStore::resolve() (VirtualServices with unresolved references held back)
+//        --> build snapshot --> sink
 //   registry::Watcher (one per --registry URL) --on_change--> merge --> rebuild() --> sink
 //
 // Contract:
-// - A config with errors (parse/validation errors or unreadable paths) never replaces the last
-//   good one. Analyzer findings (diagnostics with an IST code, e.g. IST0101 for a subset no
-//   DestinationRule defines) do not block: Istio applies such config too and the data plane
-//   answers 503 for the dangling reference; they are logged as warnings. Its errors
-//   ("file:line:col: Kind/ns/name: field: message") are logged and handed to
-//   SnapshotSink::setConfigErrors; the next good config clears them. At start-up a bad config means
-//   "serve the empty config" (registry services still route) so a sidecar comes up and reports,
-//   rather than crash-looping.
+// - Config is accepted per resource (control/config_store.h): a resource with errors never
+//   replaces its last good version, every valid resource applies. The errors ("file:line:col:
+//   Kind/ns/name: field: message") and what serves instead are logged and handed to
+//   SnapshotSink::setConfigErrors; a load without errors clears them. Counts go to
+//   SnapshotSink::setConfigCounts. A reload that changes no accepted resource publishes nothing.
+// - A VirtualService whose new version references a subset, gateway or host that does not exist
+//   (IST0101) is held back (its last good version serves; a new one waits) and applies at the
+//   first rebuild after the reference resolves: a config reload or a registry change (a
+//   registry-sourced host exists once the registry knows it). The reasons are on /config_dump
+//   (MeshSnapshot::config_held_back) and logged once. At start-up a bad resource is simply
+//   absent, so a sidecar comes up and reports rather than crash-looping.
 // - Every publish carries a version one higher than the previous one (starting at 1).
 // - A registry change is rebuilt and published on the next turn of the io_context (changes that
 //   arrive together are coalesced into one publish), well within the 1 s budget.
@@ -39,6 +43,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "control/config_store.h"
 #include "control/dir_watcher.h"
 #include "control/registry_damper.h"
 #include "control/snapshot/inputs.h"
@@ -55,6 +60,12 @@ class SnapshotSink {
   virtual void publish(std::shared_ptr<const proxy::MeshSnapshot> snapshot) = 0;
   virtual void setConfigErrors(std::vector<std::string> errors) = 0;
   virtual void setRegistryStatus(std::vector<registry::SourceStatus> status) = 0;
+  struct ConfigCounts {
+    uint64_t rejected = 0;        // resources and documents the last load rejected
+    uint64_t rejected_total = 0;  // summed over every load
+    uint64_t held_back = 0;       // VirtualServices held back now
+  };
+  virtual void setConfigCounts(const ConfigCounts&) {}
 };
 
 struct ControllerDeps {
@@ -121,8 +132,11 @@ class MeshController {
   uint64_t version() const { return version_; }
   const std::vector<std::string>& configErrors() const { return config_errors_; }
   uint64_t reloadsApplied() const { return reloads_applied_; }
+  // Reloads that rejected at least one resource or document (the rest of them applied).
   uint64_t reloadsRejected() const { return reloads_rejected_; }
-  // Called after every reload attempt with its outcome (true = applied); for tests and logs.
+  // The accepted resources and the VirtualServices held back (for tests).
+  const ConfigStore& configStore() const { return store_; }
+  // Called after every reload attempt: true when it changed the accepted config (and published).
   void setOnReload(std::function<void(bool applied)> fn) { on_reload_ = std::move(fn); }
 
  private:
@@ -140,6 +154,10 @@ class MeshController {
   void armDamperTimer();
   std::shared_ptr<const proxy::MeshSnapshot> rebuild();
   void logNewFindings(const proxy::MeshSnapshot& snapshot);
+  // Folds a fresh load into store_, logs and reports its errors; true when the accepted config
+  // changed.
+  bool acceptConfig(const config::ConfigSet& loaded);
+  void pushConfigCounts();
   std::vector<registry::SourceStatus> registryStatus() const;
   void pollRegistryStatus();
   void checkSynced();
@@ -151,7 +169,10 @@ class MeshController {
   std::shared_ptr<bool> alive_;  // guards callbacks posted from other threads after destruction
   SnapshotSink* sink_ = nullptr;
   std::unique_ptr<DirWatcher> dir_watcher_;
-  config::ConfigSet good_config_;
+  ConfigStore store_;
+  uint64_t rejected_now_ = 0;
+  uint64_t rejected_total_ = 0;
+  size_t held_back_reported_ = 0;
   std::vector<std::string> config_errors_;
   std::vector<Source> sources_;
   uint64_t version_ = 0;

@@ -32,6 +32,7 @@ struct ProxyServer::Impl {
   mutable std::mutex mu;
   std::shared_ptr<const MeshSnapshot> latest;
   std::vector<std::string> config_errors;
+  ProxyServer::ConfigCounts config_counts;
   std::vector<RegistrySourceStatus> registry_status;
   bool started = false;
   bool draining = false;
@@ -136,6 +137,14 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
       std::lock_guard lock(mu);
       body += fmt::format("# TYPE sluice_snapshot_version gauge\nsluice_snapshot_version {}\n",
                           latest ? latest->version : 0);
+      body += fmt::format(
+          "# TYPE sluice_config_rejected_resources gauge\n"
+          "sluice_config_rejected_resources {}\n"
+          "# TYPE sluice_config_rejections_total counter\n"
+          "sluice_config_rejections_total {}\n"
+          "# TYPE sluice_config_held_back_resources gauge\n"
+          "sluice_config_held_back_resources {}\n",
+          config_counts.rejected, config_counts.rejected_total, config_counts.held_back);
     }
     http::Response r = http::Response::text(200, std::move(body));
     r.head.headers.set("content-type", "text/plain; version=0.0.4");
@@ -369,6 +378,11 @@ net::HostPort ProxyServer::adminAddress() const { return impl_->admin_address; }
 void ProxyServer::setConfigErrors(std::vector<std::string> errors) {
   std::lock_guard lock(impl_->mu);
   impl_->config_errors = std::move(errors);
+}
+
+void ProxyServer::setConfigCounts(ConfigCounts counts) {
+  std::lock_guard lock(impl_->mu);
+  impl_->config_counts = counts;
 }
 
 void ProxyServer::setRegistryStatus(std::vector<RegistrySourceStatus> status) {

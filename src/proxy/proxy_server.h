@@ -50,6 +50,13 @@ class ProxyServer {
   net::HostPort adminAddress() const;
   // Shown on /config_dump (config files that failed to load; the last good snapshot serves).
   void setConfigErrors(std::vector<std::string> errors);
+  // Config acceptance counts (control::ConfigStore), for /stats/prometheus.
+  struct ConfigCounts {
+    uint64_t rejected = 0;        // resources and documents the last load rejected
+    uint64_t rejected_total = 0;  // rejections summed over every load
+    uint64_t held_back = 0;       // VirtualServices held back now (a reference does not resolve)
+  };
+  void setConfigCounts(ConfigCounts counts);
   // Shown on /clusters and /config_dump.
   void setRegistryStatus(std::vector<RegistrySourceStatus> status);
   // Stops accepting, lets in-flight requests finish for up to `grace`, then closes everything.

@@ -126,6 +126,9 @@ struct MeshSnapshot {
   std::vector<std::string> diagnostics;      // problems found while building
   std::vector<std::string> unenforced;       // config fields accepted but not enforced
   std::vector<std::string> registry_status;  // copied from the inputs
+  // VirtualServices held back because a reference (subset, gateway, host) does not resolve yet:
+  // one IST0101 line each, saying what serves instead. Copied from the inputs.
+  std::vector<std::string> config_held_back;
 
   // Canonical IP text -> service: every allocated VIP and every ServiceEntry single address
   // (the first ServiceEntry declaring an address keeps it).

@@ -198,6 +198,7 @@ nlohmann::json MeshSnapshot::toJson() const {
   j["diagnostics"] = diagnostics;
   j["unenforced"] = unenforced;
   j["registry_status"] = registry_status;
+  j["config_held_back"] = config_held_back;
   return j;
 }
 

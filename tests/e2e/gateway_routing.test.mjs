@@ -62,11 +62,6 @@ test('gateway: a Host no VirtualService binds to this gateway gives 404', async 
   assert.equal(r.status, 404, describe(r));
 });
 
-test('gateway: undefined subset gives 503', async () => {
-  const r = await get('/nosubset/a');
-  assert.equal(r.status, 503, describe(r));
-});
-
 test('gateway: weights 80/20 split 1000 requests 80±5% / 20±5%', async () => {
   const counts = { v1: 0, v2: 0, ...await e2e.countUpstreams(1000, 8, (agent) => get('/split', {}, { agent })) };
   assert.equal(counts.other, 0, `non-upstream answers: ${JSON.stringify(counts)}`);

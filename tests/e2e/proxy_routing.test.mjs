@@ -1,7 +1,8 @@
 // `sluice proxy` as an explicit HTTP proxy (absolute-form requests, like a process with
 // http_proxy set) in front of two node upstreams labelled v1/v2: routing by uri and header,
-// 404 without a matching rule, 503 for an undefined subset, an 80/20 weighted split, keep-alive,
-// strict parsing, and the retry / timeout / fault-abort route features.
+// 404 without a matching rule, a VirtualService to an undefined subset held back, an 80/20
+// weighted split, keep-alive, strict parsing, and the retry / timeout / fault-abort route
+// features.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as e2e from './lib/index.mjs';
@@ -23,6 +24,11 @@ before(async () => {
   for (const [name, text] of Object.entries(echoMeshFiles({ v1Port: v1.port, v2Port: v2.port }))) {
     e2e.writeAtomic(dir, name, text);
   }
+  e2e.writeAtomic(dir, 'dangling-subset.yaml', e2e.virtualService({
+    name: 'dangling', hosts: ['dangling.mesh.local'], http: `
+- route:
+  - destination: {host: ${ECHO_HOST}, subset: v9}
+` }));
   proxy = await e2e.startSluice(['proxy', '--config', dir, '--listen', '127.0.0.1:0',
     '--admin', '127.0.0.1:0', '--concurrency', '2']);
   ({ listen, admin } = e2e.parseProxyReady(proxy));
@@ -76,10 +82,13 @@ test('no matching rule gives 404 and does not reach an upstream', async () => {
   assert.equal(v1.count() + v2.count(), before1 + before2);
 });
 
-test('a route to a subset no DestinationRule defines gives 503 naming the subset', async () => {
-  const r = await get('/nosubset/x');
-  assert.equal(r.status, 503, describe(r));
-  assert.match(r.body, /v9/, `503 body should name the missing subset: ${describe(r)}`);
+test('a VirtualService routing to a subset no DestinationRule defines is held back, not served', async () => {
+  const r = await e2e.request({ port: admin.port, path: '/config_dump' });
+  const held = JSON.parse(r.body).config_held_back.join('\n');
+  assert.match(held, /error\[IST0101\]: .*dangling-subset\.yaml:\d+:\d+: VirtualService\/default\/dangling: .*"echo\.mesh\.local\+v9"; held back/);
+  // Its own routes are not applied, and the other VirtualServices are untouched.
+  const other = await get('/v1/still');
+  assert.equal(e2e.who(other), 'v1', describe(other));
 });
 
 test('origin-form with a mesh Host header is routed like absolute-form', async () => {

@@ -78,6 +78,7 @@ void Decoder::decodeMeta(const YAML::Node& n) { object(At{n, "metadata"}, kMetaF
 void Decoder::decodeDocument(const YAML::Node& doc, int list_depth) {
   meta_ = Meta{};
   meta_.pos = pos(doc);
+  meta_.digest = digest_;
   if (!doc.IsDefined() || doc.IsNull()) return;  // empty document
   if (!doc.IsMap()) {
     error(doc, "",
@@ -94,6 +95,11 @@ void Decoder::decodeDocument(const YAML::Node& doc, int list_depth) {
     return;
   }
   if (api_version.empty()) {
+    // Name the resource as far as it can be read, so the error says which one is rejected.
+    meta_.kind = kind;
+    const YAML::Node md = get(doc, "metadata");
+    if (get(md, "name").IsScalar()) meta_.name = get(md, "name").Scalar();
+    if (get(md, "namespace").IsScalar()) meta_.ns = get(md, "namespace").Scalar();
     error(doc, "apiVersion", "apiVersion is required");
     return;
   }
@@ -102,9 +108,11 @@ void Decoder::decodeDocument(const YAML::Node& doc, int list_depth) {
       error(doc, "items", "nested List is not supported");
       return;
     }
+    uint64_t item_index = 0;
     list(At{get(doc, "items"), "items"}, [&](const At& item) {
       // Items share this document's budgets, so a List cannot multiply them.
-      Decoder inner(out_, file_);
+      Decoder inner(out_, file_, line_offset_,
+                    digest_ == 0 ? 0 : digest_ ^ (++item_index * 0x9E3779B97F4A7C15ull));
       inner.budget_ = budget_;
       inner.reported_ = reported_;
       inner.decodeDocument(item.node, list_depth + 1);

@@ -86,7 +86,7 @@ Position Decoder::pos(const YAML::Node& n) const {
   if (n.IsDefined()) {
     auto m = n.Mark();
     if (!m.is_null()) {
-      p.line = m.line + 1;
+      p.line = m.line + 1 + line_offset_;
       p.column = m.column + 1;
     }
   }

@@ -75,7 +75,10 @@ class Decoder {
   // Upper bound on diagnostics per document, so a repeated mistake cannot exhaust memory.
   static constexpr size_t kMaxDiagnosticsPerDocument = 500;
 
-  Decoder(ConfigSet& out, std::string file) : out_(out), file_(std::move(file)) {}
+  // `line_offset`: lines before the text yaml-cpp parsed (a document parsed on its own), added
+  // to every reported line. `digest`: Meta::digest of the resources decoded (see model.h).
+  Decoder(ConfigSet& out, std::string file, int line_offset = 0, uint64_t digest = 0)
+      : out_(out), file_(std::move(file)), line_offset_(line_offset), digest_(digest) {}
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
 
@@ -154,6 +157,8 @@ class Decoder {
 
   ConfigSet& out_;
   std::string file_;
+  int line_offset_ = 0;
+  uint64_t digest_ = 0;
   Meta meta_;
   DiagnosticReporter reporter_{out_.diagnostics, meta_};
   size_t budget_ = kNodeBudget;

@@ -17,6 +17,7 @@ std::shared_ptr<const proxy::MeshSnapshot> Builder::build() {
   snap_->default_namespace = in_.default_namespace;
   snap_->domain_suffix = in_.domain_suffix;
   snap_->registry_status = in_.registry_status;
+  snap_->config_held_back = in_.held_back;
   addRegistryServices();
   addServiceEntries();
   assignVips();

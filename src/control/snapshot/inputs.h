@@ -37,6 +37,8 @@ struct SnapshotInputs {
   std::map<std::string, std::string> workload_labels;
   std::string workload_namespace;
   std::vector<std::string> registry_status;  // one line per registry source, for /clusters
+  // VirtualServices held back (control/config_store.h), for /config_dump.
+  std::vector<std::string> held_back;
   // Virtual IPs (the DNS proxy's answers for registry services): an IPv4 range; unset = no VIPs.
   std::optional<net::Cidr> vip_range;
   // FQDN -> VIP of the previous snapshot (MeshSnapshot::vipAssignments()), so a service keeps its

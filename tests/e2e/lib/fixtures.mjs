@@ -5,7 +5,6 @@
 //   header x-version: v2        -> v2
 //   exact /only-v2              -> v2
 //   prefix /v1                  -> v1
-//   prefix /nosubset            -> subset v9 (no DestinationRule defines it)      => 503
 //   prefix /split               -> v1 weight 80, v2 weight 20
 //   prefix /fault               -> abort 418 at 100%                                => 418
 //   prefix /slow                -> timeout 300ms (upstream told to delay 2 s)       => 504
@@ -33,11 +32,6 @@ export const ECHO_ROUTES = `
   - uri: {prefix: /v1}
   route:
   - destination: {host: ${ECHO_HOST}, subset: v1}
-- name: undefined-subset
-  match:
-  - uri: {prefix: /nosubset}
-  route:
-  - destination: {host: ${ECHO_HOST}, subset: v9}
 - name: split
   match:
   - uri: {prefix: /split}

@@ -29,7 +29,8 @@ using testutil::FakeWatcher;
 using testutil::TempDir;
 
 // Fake loader: every *.yaml file is one VirtualService named by its first line; a file whose
-// text contains "!!broken" yields an error at file:2:1, as a YAML syntax error would.
+// text contains "!!broken" yields an error at file:2:1 and no resource, as a YAML syntax error
+// would.
 config::ConfigSet fakeLoad(const std::vector<std::string>& paths) {
   config::ConfigSet set;
   for (const auto& dir : paths) {
@@ -67,7 +68,10 @@ config::ConfigSet fakeLoad(const std::vector<std::string>& paths) {
         set.diagnostics.push_back(d);
       }
       config::VirtualService vs;
+      vs.meta.kind = "VirtualService";
       vs.meta.name = text.substr(0, text.find('\n'));
+      vs.meta.pos = config::Position{f.string(), 1, 1};
+      vs.meta.digest = std::hash<std::string>{}(text) | 1;
       set.virtual_services.push_back(vs);
     }
   }
@@ -233,6 +237,26 @@ TEST_F(ControllerTest, AnalyzerFindingsDoNotBlockAReload) {
   ASSERT_EQ(sink_.published.size(), 1u);
   EXPECT_EQ(sink_.published[0]->diagnostics, std::vector<std::string>{"route-a2"});
   EXPECT_TRUE(sink_.errors.empty());
+}
+
+TEST_F(ControllerTest, ABadFileDoesNotBlockTheOtherFiles) {
+  dir_.write("a.yaml", "route-a\n");
+  dir_.write("b.yaml", "route-b\n!!broken\n");
+  auto c = make();
+  auto snap = c->initialize();
+  ASSERT_TRUE(snap);
+  EXPECT_EQ((*snap)->diagnostics, std::vector<std::string>{"route-a"});
+  ASSERT_EQ(c->configErrors().size(), 1u);
+  ASSERT_TRUE(c->start(&sink_));
+
+  // A good file written while the bad one stays applies.
+  dir_.write("c.yaml", "route-c\n");
+  ASSERT_TRUE(runUntil([&] { return !sink_.published.empty(); }));
+  EXPECT_EQ(reloads_, std::vector<bool>{true});
+  EXPECT_EQ(sink_.published.back()->diagnostics, (std::vector<std::string>{"route-a", "route-c"}));
+  ASSERT_EQ(sink_.errors.size(), 1u);
+  EXPECT_NE(sink_.errors[0].find("b.yaml:2:1"), std::string::npos) << sink_.errors[0];
+  EXPECT_EQ(c->reloadsRejected(), 1u);
 }
 
 TEST_F(ControllerTest, InitialBadConfigServesEmptyConfigAndReportsErrors) {

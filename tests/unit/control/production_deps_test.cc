@@ -137,6 +137,90 @@ TEST_F(ProductionDeps, SyntaxErrorKeepsLastGoodSnapshotAndFixApplies) {
   EXPECT_NE(dump(*sink.published.back()).find("|v2|echo.mesh.local"), std::string::npos);
 }
 
+TEST_F(ProductionDeps, VirtualServiceToAMissingSubsetIsHeldBackUntilTheDestinationRuleArrives) {
+  write("se.yaml", kServiceEntry);
+  write("vs.yaml", virtualService("v1"));
+  ControllerOptions opts;
+  opts.config_dir = dir_;
+  opts.watch.debounce = 20ms;
+  MeshController c(io_, opts, ControllerDeps::production());
+  std::vector<bool> reloads;
+  c.setOnReload([&](bool applied) { reloads.push_back(applied); });
+  auto initial = c.initialize();
+  ASSERT_TRUE(initial) << initial.error().describe();
+  ASSERT_EQ((*initial)->config_held_back.size(), 1u) << dump(**initial);
+  EXPECT_NE((*initial)->config_held_back[0].find("error[IST0101]"), std::string::npos);
+  EXPECT_EQ(dump(**initial).find("|v1|echo.mesh.local"), std::string::npos)
+      << "a held-back VirtualService has no routes";
+  EXPECT_EQ(c.configStore().heldBack(), 1u);
+  RecordingSink sink;
+  ASSERT_TRUE(c.start(&sink));
+
+  write("dr.yaml", kDestinationRule);
+  ASSERT_TRUE(runUntil([&] { return !sink.published.empty(); }));
+  const auto& snap = *sink.published.back();
+  EXPECT_TRUE(snap.config_held_back.empty()) << dump(snap);
+  EXPECT_NE(dump(snap).find("|v1|echo.mesh.local"), std::string::npos) << dump(snap);
+  EXPECT_EQ(c.configStore().heldBack(), 0u);
+}
+
+// A watcher the test feeds by hand.
+class ManualWatcher : public registry::Watcher {
+ public:
+  void start(OnChange on_change) override { on_change_ = std::move(on_change); }
+  void stop() override { on_change_ = nullptr; }
+  registry::SourceStatus status() const override { return {}; }
+  void emit(const std::vector<registry::Service>& services) {
+    if (on_change_) on_change_(services);
+  }
+
+ private:
+  OnChange on_change_;
+};
+
+TEST_F(ProductionDeps, AHostTheRegistryLearnsLaterReleasesTheVirtualService) {
+  write("vs.yaml", R"(apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: provider, namespace: default}
+spec:
+  hosts: [service-provider]
+  http:
+  - route:
+    - destination: {host: service-provider}
+)");
+  ControllerOptions opts;
+  opts.config_dir = dir_;
+  opts.registry_urls = {"manual://"};
+  opts.watch.debounce = 20ms;
+  ControllerDeps deps = ControllerDeps::production();
+  ManualWatcher* watcher = nullptr;
+  deps.make_watcher = [&](const std::string&) -> Result<std::unique_ptr<registry::Watcher>> {
+    auto w = std::make_unique<ManualWatcher>();
+    watcher = w.get();
+    return std::unique_ptr<registry::Watcher>(std::move(w));
+  };
+  MeshController c(io_, opts, deps);
+  auto initial = c.initialize();
+  ASSERT_TRUE(initial) << initial.error().describe();
+  ASSERT_EQ((*initial)->config_held_back.size(), 1u) << dump(**initial);
+  EXPECT_NE((*initial)->config_held_back[0].find("Referenced host not found"), std::string::npos)
+      << (*initial)->config_held_back[0];
+  RecordingSink sink;
+  ASSERT_TRUE(c.start(&sink));
+  ASSERT_NE(watcher, nullptr);
+
+  registry::Service provider;
+  provider.name = "service-provider";
+  registry::Instance instance;
+  instance.ip = "10.0.0.1";
+  instance.port = 8080;
+  provider.instances.push_back(instance);
+  watcher->emit({provider});
+  ASSERT_TRUE(runUntil([&] { return !sink.published.empty(); }));
+  EXPECT_TRUE(sink.published.back()->config_held_back.empty()) << dump(*sink.published.back());
+  EXPECT_EQ(c.configStore().heldBack(), 0u);
+}
+
 TEST(RegistryFactory, SchemeIsParsedCaseInsensitively) {
   auto s = registryScheme("NACOS://127.0.0.1:8848");
   ASSERT_TRUE(s);
