@@ -85,6 +85,13 @@ spec:
   endpoints: [{address: 10.0.0.1}]
 ---
 apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 5432, name: tcp, protocol: TCP}, hosts: [db.example.com]}]
+---
+apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: edge-tcp, namespace: default}
 spec:
