@@ -92,7 +92,7 @@ test('the seed\'s external-nacos-svc.yaml without apiVersion is rejected alone; 
     const errors = dump.config_errors.join('\n');
     assert.match(errors, /seed-external-nacos-svc\.yaml:1:1: ServiceEntry\/default\/external-nacos-svc: apiVersion: apiVersion is required/);
     assert.equal(dump.reverse_dns.rules.length, 1, `the seed's reverse-DNS EnvoyFilter applies: ${JSON.stringify(dump.reverse_dns)}`);
-    assert.equal(dump.nacos_rewrite.length, 1, `the seed's Lua EnvoyFilter applies: ${JSON.stringify(dump.nacos_rewrite)}`);
+    assert.equal(dump.registry_interception.length, 1, `the seed's Lua EnvoyFilter applies: ${JSON.stringify(dump.registry_interception)}`);
     assert.match(m.proxy.stderr, /seed-external-nacos-svc\.yaml:1:1/, 'the error is logged with file:line');
     assert.match(m.proxy.stderr, /ServiceEntry\/default\/external-nacos-svc/);
     assert.ok(await metric(m.admin, 'sluice_config_rejected_resources') >= 1, 'the rejection is a metric');
