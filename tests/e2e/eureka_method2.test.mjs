@@ -1,6 +1,7 @@
 // The seed's scenario by method 2 (registry interception) with real Spring Cloud Netflix apps
 // (examples/spring-cloud, `make spring-apps`) in pods with transparent sidecars, against the
-// embedded `sluice registry --protocol eureka`: examples/registry-interception's
+// embedded `sluice registry --protocol eureka` and against the real Eureka server (Spring Cloud
+// Netflix, examples/spring-cloud/eureka-server): examples/registry-interception's
 // external-eureka-svc.yaml + eureka-subscribe-lua.yaml make the consumer's own Eureka fetches
 // (full and delta) pass its sidecar, which rewrites every hostName/ipAddr to service-provider;
 // Spring Cloud LoadBalancer then dials service-provider:8070, the sidecar's DNS gives it a mesh VIP
@@ -200,6 +201,8 @@ async function waitForConfig(topo, marker) {
 const POD_RUNS = [
   { method: 2, real: false, order: 'a', configFirst: true },
   { method: 2, real: false, order: 'b', configFirst: false },
+  { method: 2, real: true, order: 'a', configFirst: true },
+  { method: 2, real: true, order: 'b', configFirst: false },
 ];
 
 for (const { method, real, order, configFirst } of POD_RUNS) {
