@@ -102,8 +102,15 @@ export async function consumerCounter(topo, name, labelText = '') {
 export const meshCalls = (topo) => consumerCounter(topo, 'istio_requests_total',
   'destination_service_name="service-provider"');
 
+// Writes mesh config files into every sidecar's directory: names of examples/seed files, or
+// [folder, name] pairs of files under examples/.
 export function applyToMesh(topo, files) {
-  for (const dir of topo.dirs) for (const f of files) e2e.writeAtomic(dir, f, seedFile(f));
+  for (const dir of topo.dirs) {
+    for (const f of files) {
+      const [folder, name] = Array.isArray(f) ? f : ['seed', f];
+      e2e.writeAtomic(dir, name, readFileSync(join(e2e.sourceDir(), 'examples', folder, name), 'utf8'));
+    }
+  }
 }
 
 export async function waitForConfig(topo, marker) {
