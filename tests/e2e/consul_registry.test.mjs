@@ -108,14 +108,8 @@ test('the catalog survives kill -9 of the embedded agent', async () => {
 
 // ---- the consul:// watcher in a sidecar ----
 
-async function startSidecar(registryUrl) {
-  const configDir = e2e.makeTempDir('sluice-consul-mesh-');
-  const sidecar = await e2e.startSluice(['proxy', '--config', configDir, '--listen', '127.0.0.1:0',
-    '--admin', '127.0.0.1:0', '--registry', registryUrl, '--concurrency', '1'], { name: 'sidecar' });
-  return { ...e2e.parseProxyReady(sidecar), configDir, proc: sidecar };
-}
-
-const clusters = (sidecar) => e2e.clustersJson(sidecar.admin.port);
+const startSidecar = (registryUrl) => e2e.startRegistrySidecar(registryUrl, { prefix: 'sluice-consul-mesh-' });
+const clusters = (sidecar) => sidecar.clusters();
 const { providerEndpoints } = e2e;
 
 test('sidecar routes service-provider to passing Consul instances by their labels; a failed check leaves routing well under 1 s', async () => {

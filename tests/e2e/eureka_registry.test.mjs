@@ -198,14 +198,8 @@ test('a lease without renewals expires and is evicted', async () => {
 
 // ---- the eureka:// watcher in a sidecar ----
 
-async function startSidecar(registryUrl) {
-  const configDir = e2e.makeTempDir('sluice-eureka-mesh-');
-  const sidecar = await e2e.startSluice(['proxy', '--config', configDir, '--listen', '127.0.0.1:0',
-    '--admin', '127.0.0.1:0', '--registry', registryUrl, '--concurrency', '1'], { name: 'sidecar' });
-  return { ...e2e.parseProxyReady(sidecar), configDir, proc: sidecar };
-}
-
-const clusters = (sidecar) => e2e.clustersJson(sidecar.admin.port);
+const startSidecar = (registryUrl) => e2e.startRegistrySidecar(registryUrl, { prefix: 'sluice-eureka-mesh-' });
+const clusters = (sidecar) => sidecar.clusters();
 const { providerEndpoints } = e2e;
 
 test('sidecar routes service-provider to UP Eureka instances; a status change reaches routing within 1 s', async () => {

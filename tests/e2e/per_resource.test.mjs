@@ -11,8 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as e2e from './lib/index.mjs';
-import { ECHO_HOST, echoMeshFiles } from './lib/fixtures.mjs';
-import { virtualService } from './lib/mesh.mjs';
+import { ECHO_HOST, echoMeshFiles, echoRouteTo, describeResponse } from './lib/fixtures.mjs';
 
 after(e2e.cleanupAll);
 
@@ -32,19 +31,6 @@ spec:
   resolution: DNS
 `;
 
-function routeTo(subset) {
-  return virtualService({
-    name: 'echo', hosts: [ECHO_HOST], http: `
-- name: all
-  route:
-  - destination: {host: ${ECHO_HOST}, subset: ${subset}}
-`,
-  });
-}
-
-function describe(r) {
-  return `status ${r.status} body ${r.body.slice(0, 300)}`;
-}
 
 async function startProxy(files) {
   const v1 = await e2e.startUpstream('v1');
@@ -61,7 +47,7 @@ async function startProxy(files) {
 
 async function configDump(admin) {
   const r = await e2e.request({ port: admin.port, path: '/config_dump' });
-  assert.equal(r.status, 200, `/config_dump: ${describe(r)}`);
+  assert.equal(r.status, 200, `/config_dump: ${describeResponse(r)}`);
   return JSON.parse(r.body);
 }
 
@@ -75,7 +61,7 @@ test('the seed\'s external-nacos-svc.yaml without apiVersion is rejected alone; 
   const seedDir = join(e2e.sourceDir(), 'examples', 'seed');
   const m = await startProxy((ports) => {
     const files = echoMeshFiles(ports);
-    files['virtual-service.yaml'] = routeTo('v1');
+    files['virtual-service.yaml'] = echoRouteTo('v1');
     // The seed's EnvoyFilters, DestinationRule and Gateway as shipped, and its ServiceEntry as
     // the seed lists it.
     for (const name of readdirSync(seedDir)) {
@@ -87,7 +73,7 @@ test('the seed\'s external-nacos-svc.yaml without apiVersion is rejected alone; 
   });
   try {
     const r = await e2e.proxyRequest(m.listen, url('/a'));
-    assert.equal(e2e.who(r), 'v1', `the valid VirtualService applies: ${describe(r)}`);
+    assert.equal(e2e.who(r), 'v1', `the valid VirtualService applies: ${describeResponse(r)}`);
     const dump = await configDump(m.admin);
     const errors = dump.config_errors.join('\n');
     assert.match(errors, /seed-external-nacos-svc\.yaml:1:1: ServiceEntry\/default\/external-nacos-svc: apiVersion: apiVersion is required/);
@@ -98,7 +84,7 @@ test('the seed\'s external-nacos-svc.yaml without apiVersion is rejected alone; 
     assert.ok(await metric(m.admin, 'sluice_config_rejected_resources') >= 1, 'the rejection is a metric');
 
     // A valid file written afterwards takes effect although the bad one is still there.
-    e2e.writeAtomic(m.dir, 'virtual-service.yaml', routeTo('v2'));
+    e2e.writeAtomic(m.dir, 'virtual-service.yaml', echoRouteTo('v2'));
     await e2e.waitFor(async () => e2e.who(await e2e.proxyRequest(m.listen, url('/b'))) === 'v2',
       { timeoutMs: 3_000, what: 'the VirtualService written after the bad file to apply' });
   } finally {
@@ -110,7 +96,7 @@ test('a VirtualService to a missing subset is held back and applies when the Des
   const m = await startProxy((ports) => {
     const files = echoMeshFiles(ports);
     delete files['destination-rule.yaml'];
-    files['virtual-service.yaml'] = routeTo('v1');
+    files['virtual-service.yaml'] = echoRouteTo('v1');
     return files;
   });
   try {
@@ -122,7 +108,7 @@ test('a VirtualService to a missing subset is held back and applies when the Des
     const seen = new Set();
     for (let i = 0; i < 6; ++i) {
       const r = await e2e.proxyRequest(m.listen, url(`/before/${i}`));
-      assert.equal(r.status, 200, describe(r));
+      assert.equal(r.status, 200, describeResponse(r));
       seen.add(e2e.who(r));
     }
     assert.deepEqual([...seen].sort(), ['v1', 'v2']);
@@ -132,17 +118,17 @@ test('a VirtualService to a missing subset is held back and applies when the Des
       { timeoutMs: 3_000, what: 'the held-back VirtualService to apply once the DestinationRule exists' });
     for (let i = 0; i < 6; ++i) {
       const r = await e2e.proxyRequest(m.listen, url(`/after/${i}`));
-      assert.equal(e2e.who(r), 'v1', describe(r));
+      assert.equal(e2e.who(r), 'v1', describeResponse(r));
     }
 
     // An edit to a subset nothing defines: the last good version (v1) keeps serving.
-    e2e.writeAtomic(m.dir, 'virtual-service.yaml', routeTo('v9'));
+    e2e.writeAtomic(m.dir, 'virtual-service.yaml', echoRouteTo('v9'));
     await e2e.waitFor(async () => /echo\.mesh\.local\+v9.*last good version/.test((await configDump(m.admin)).config_held_back.join('\n')),
       { timeoutMs: 3_000, what: 'the edit to subset v9 to be held back' });
     for (let i = 0; i < 6; ++i) {
       const r = await e2e.proxyRequest(m.listen, url(`/edited/${i}`));
-      assert.equal(r.status, 200, describe(r));
-      assert.equal(e2e.who(r), 'v1', describe(r));
+      assert.equal(r.status, 200, describeResponse(r));
+      assert.equal(e2e.who(r), 'v1', describeResponse(r));
     }
     assert.match(m.proxy.stderr, /IST0101.*held back/, 'the hold is logged');
   } finally {
@@ -151,7 +137,7 @@ test('a VirtualService to a missing subset is held back and applies when the Des
 });
 
 test('100 alternating bad and good writes under load: 0 failed requests', async () => {
-  const m = await startProxy((ports) => ({ ...echoMeshFiles(ports), 'virtual-service.yaml': routeTo('v1') }));
+  const m = await startProxy((ports) => ({ ...echoMeshFiles(ports), 'virtual-service.yaml': echoRouteTo('v1') }));
   const agent = e2e.keepAliveAgent(4);
   let writing = true;
   let sent = 0;
@@ -162,7 +148,7 @@ test('100 alternating bad and good writes under load: 0 failed requests', async 
       ++sent;
       try {
         const r = await e2e.proxyRequest(m.listen, url(`/load/${sent}`), { agent, timeoutMs: 3_000 });
-        if (r.status !== 200 || !['v1', 'v2'].includes(e2e.who(r))) failures.push(describe(r));
+        if (r.status !== 200 || !['v1', 'v2'].includes(e2e.who(r))) failures.push(describeResponse(r));
       } catch (err) {
         failures.push(String(err));
       }
@@ -180,7 +166,7 @@ spec:
     for (let i = 0; i < 100; ++i) {
       const good = i % 2 === 1;
       // Bad writes alternate between a syntax error and a subset no DestinationRule defines.
-      const text = good ? routeTo(i % 4 === 1 ? 'v2' : 'v1') : (i % 4 === 0 ? syntaxError : routeTo('v9'));
+      const text = good ? echoRouteTo(i % 4 === 1 ? 'v2' : 'v1') : (i % 4 === 0 ? syntaxError : echoRouteTo('v9'));
       e2e.writeAtomic(m.dir, 'virtual-service.yaml', text);
       await e2e.waitFor(async () => {
         const d = await configDump(m.admin);

@@ -7,33 +7,19 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as e2e from './lib/index.mjs';
-import { ECHO_HOST, echoMeshFiles } from './lib/fixtures.mjs';
-import { virtualService } from './lib/mesh.mjs';
+import { ECHO_HOST, echoMeshFiles, echoRouteTo, describeResponse } from './lib/fixtures.mjs';
 
 after(e2e.cleanupAll);
 
 const url = (path) => `http://${ECHO_HOST}${path}`;
 
-function routeTo(subset) {
-  return virtualService({
-    name: 'echo', hosts: [ECHO_HOST], http: `
-- name: all
-  route:
-  - destination: {host: ${ECHO_HOST}, subset: ${subset}}
-`,
-  });
-}
-
-function describe(r) {
-  return `status ${r.status} body ${r.body.slice(0, 300)}`;
-}
 
 async function startMesh(subset) {
   const v1 = await e2e.startUpstream('v1');
   const v2 = await e2e.startUpstream('v2');
   const dir = e2e.makeTempDir();
   const files = echoMeshFiles({ v1Port: v1.port, v2Port: v2.port });
-  files['virtual-service.yaml'] = routeTo(subset);
+  files['virtual-service.yaml'] = echoRouteTo(subset);
   for (const [name, text] of Object.entries(files)) e2e.writeAtomic(dir, name, text);
   const proxy = await e2e.startSluice(['proxy', '--config', dir, '--listen', '127.0.0.1:0',
     '--admin', '127.0.0.1:0']);
@@ -43,7 +29,7 @@ async function startMesh(subset) {
 
 async function configDump(admin) {
   const r = await e2e.request({ port: admin.port, path: '/config_dump' });
-  assert.equal(r.status, 200, `/config_dump: ${describe(r)}`);
+  assert.equal(r.status, 200, `/config_dump: ${describeResponse(r)}`);
   return r.body;
 }
 
@@ -69,16 +55,16 @@ test('a good change applies to the next request on an open keep-alive connection
   const conn = await e2e.RawConnection.connect(m.listen.port);
   try {
     const r1 = await conn.send(e2e.rawGet(url('/a'), ECHO_HOST));
-    assert.equal(e2e.who(r1), 'v1', describe(r1));
+    assert.equal(e2e.who(r1), 'v1', describeResponse(r1));
     const v0 = dumpVersion(await configDump(m.admin));
     assert.ok(v0 >= 1, 'config_dump should report the snapshot version');
 
-    e2e.writeAtomic(m.dir, 'virtual-service.yaml', routeTo('v2'));
+    e2e.writeAtomic(m.dir, 'virtual-service.yaml', echoRouteTo('v2'));
     await e2e.waitFor(async () => dumpVersion(await configDump(m.admin)) > v0,
       { timeoutMs: 3_000, what: 'a new snapshot version after the config change' });
 
     const r2 = await conn.send(e2e.rawGet(url('/b'), ECHO_HOST));
-    assert.equal(e2e.who(r2), 'v2', `next request on the same connection: ${describe(r2)}`);
+    assert.equal(e2e.who(r2), 'v2', `next request on the same connection: ${describeResponse(r2)}`);
     assert.equal(conn.closed, false, 'the reload must not close client connections');
   } finally {
     conn.close();
@@ -108,11 +94,11 @@ spec:
     assert.equal(dumpVersion(dump), v0, 'a bad config must not produce a new snapshot');
 
     const r = await e2e.proxyRequest(m.listen, url('/still-v1'));
-    assert.equal(e2e.who(r), 'v1', `old routing must keep serving: ${describe(r)}`);
+    assert.equal(e2e.who(r), 'v1', `old routing must keep serving: ${describeResponse(r)}`);
     assert.match(m.proxy.stderr, /virtual-service\.yaml:\d+/, 'the error is logged with file:line');
 
     // Fixing it applies the fix and clears the error.
-    e2e.writeAtomic(m.dir, 'virtual-service.yaml', routeTo('v2'));
+    e2e.writeAtomic(m.dir, 'virtual-service.yaml', echoRouteTo('v2'));
     await e2e.waitFor(async () => {
       const r2 = await e2e.proxyRequest(m.listen, url('/fixed'));
       return e2e.who(r2) === 'v2';
@@ -128,7 +114,7 @@ test('deleting the VirtualService file removes its routes', async () => {
   const m = await startMesh('v2');
   try {
     const r1 = await e2e.proxyRequest(m.listen, url('/x'));
-    assert.equal(e2e.who(r1), 'v2', describe(r1));
+    assert.equal(e2e.who(r1), 'v2', describeResponse(r1));
     e2e.removeFile(m.dir, 'virtual-service.yaml');
     // Without a VirtualService the service's default route spreads over both endpoints.
     const seen = new Set();
@@ -150,7 +136,7 @@ test('SIGTERM lets the in-flight request finish and exits 0', async () => {
     { timeoutMs: 3_000, what: 'the request to reach the upstream' });
   m.proxy.signal('SIGTERM');
   const r = await inflight;
-  assert.equal(r.status, 200, `in-flight request during drain: ${describe(r)}`);
+  assert.equal(r.status, 200, `in-flight request during drain: ${describeResponse(r)}`);
   assert.equal(e2e.who(r), 'v1');
   const exit = await m.proxy.waitExit(10_000);
   assert.deepEqual(exit, { code: 0, signal: null }, m.proxy.describe());

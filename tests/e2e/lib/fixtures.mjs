@@ -91,3 +91,19 @@ export function echoMeshFiles({ v1Port, v2Port, gatewayPort, gatewayHost = 'echo
   }
   return files;
 }
+
+// The echo VirtualService with one route, everything to `subset`.
+export function echoRouteTo(subset) {
+  return virtualService({
+    name: 'echo', hosts: [ECHO_HOST], http: `
+- name: all
+  route:
+  - destination: {host: ${ECHO_HOST}, subset: ${subset}}
+`,
+  });
+}
+
+// A response for an assertion message.
+export function describeResponse(r) {
+  return `status ${r.status} body ${r.body.slice(0, 300)}`;
+}

@@ -23,7 +23,9 @@ export * from './admin.mjs';
 
 import { stopAll } from './proc.mjs';
 import { closeAllUpstreams } from './upstream.mjs';
-import { removeTempDirs } from './files.mjs';
+import { removeTempDirs, makeTempDir } from './files.mjs';
+import { startSluice } from './proc.mjs';
+import { clustersJson } from './admin.mjs';
 
 export async function cleanupAll() {
   await stopAll();
@@ -48,4 +50,14 @@ export function parseGatewayReady(proc) {
   const m = proc.stdout.match(/sluice gateway ready: listen (\S+) admin (\S+)/);
   if (!m) throw new Error(`no gateway readiness line in:\n${proc.stdout}`);
   return { listeners: m[1].split(',').map(hostPort), admin: hostPort(m[2]) };
+}
+
+// A one-worker `sluice proxy` with an empty config directory watching `registryUrl`:
+// { listen, admin, configDir, proc, clusters() (its /clusters?format=json, parsed) }.
+export async function startRegistrySidecar(registryUrl, { prefix = 'sluice-mesh-' } = {}) {
+  const configDir = makeTempDir(prefix);
+  const proc = await startSluice(['proxy', '--config', configDir, '--listen', '127.0.0.1:0',
+    '--admin', '127.0.0.1:0', '--registry', registryUrl, '--concurrency', '1'], { name: 'sidecar' });
+  const ready = parseProxyReady(proc);
+  return { ...ready, configDir, proc, clusters: () => clustersJson(ready.admin.port) };
 }
