@@ -27,6 +27,16 @@ inline constexpr size_t kReadChunk = 16 * 1024;
 // Completion token that reports errors in `ec` instead of throwing.
 inline auto withEc(asio::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
+// A timer used as a wake-up signal between coroutines of one worker (the HTTP/2 bridges):
+// waitOn() sleeps until wake() cancels it. A wake() with nobody waiting is lost, so waiters
+// re-check their condition in a loop.
+inline void wake(asio::steady_timer& t) { t.cancel(); }
+inline asio::awaitable<void> waitOn(asio::steady_timer& t) {
+  t.expires_at(asio::steady_timer::time_point::max());
+  asio::error_code ec;
+  co_await t.async_wait(withEc(ec));
+}
+
 // A growable read buffer that never zero-fills: bytes [start, end) are unconsumed.
 class Buffer {
  public:

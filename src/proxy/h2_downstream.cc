@@ -37,14 +37,6 @@ constexpr size_t kMaxWholeBody = 64 * 1024;
 // Response bytes queued in the session per stream before the bridge is no longer read.
 constexpr size_t kMaxQueuedResponse = 64 * 1024;
 
-void wake(asio::steady_timer& t) { t.cancel(); }
-
-awaitable<void> waitOn(asio::steady_timer& t) {
-  t.expires_at(asio::steady_timer::time_point::max());
-  asio::error_code ec;
-  co_await t.async_wait(withEc(ec));
-}
-
 struct Stream {
   Stream(asio::io_context& io, int32_t stream_id)
       : id(stream_id), outer(io), more_request(io), room(io) {}

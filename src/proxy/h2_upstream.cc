@@ -37,14 +37,6 @@ using std::chrono::steady_clock;
 
 constexpr size_t kMaxQueuedRequest = 64 * 1024;
 
-void wake(asio::steady_timer& t) { t.cancel(); }
-
-awaitable<void> waitOn(asio::steady_timer& t) {
-  t.expires_at(asio::steady_timer::time_point::max());
-  asio::error_code ec;
-  co_await t.async_wait(withEc(ec));
-}
-
 bool isGrpc(const http::Headers& headers) {
   auto ct = headers.get("content-type");
   constexpr std::string_view kGrpc = "application/grpc";
