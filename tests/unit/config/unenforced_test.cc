@@ -63,6 +63,35 @@ spec:
   EXPECT_TRUE(find(set, Severity::kWarning, "corsPolicy").empty());  // enforced
 }
 
+TEST(UnenforcedTest, ConnectionPoolFieldsTheProxyDoesNotApplyWarnByName) {
+  const char* yaml = R"(apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: dr}
+spec:
+  host: svc
+  trafficPolicy:
+    connectionPool:
+      tcp: {maxConnections: 10, tcpKeepalive: {time: 7200s}}
+      http: {http1MaxPendingRequests: 5, http2MaxRequests: 100, maxRetries: 3}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      connectionPool:
+        http: {maxConcurrentStreams: 10}
+)";
+  ConfigSet set = loadString(yaml, "dr.yaml");
+  EXPECT_EQ(set.errorCount(), 0u) << dump(set);
+  for (const char* field :
+       {"connectionPool.tcp.tcpKeepalive", "connectionPool.http.http2MaxRequests",
+        "connectionPool.http.maxRetries",
+        "subsets[0].trafficPolicy.connectionPool.http.maxConcurrentStreams"}) {
+    EXPECT_EQ(find(set, Severity::kWarning, field).size(), 1u) << field << "\n" << dump(set);
+  }
+  EXPECT_TRUE(find(set, Severity::kWarning, "maxConnections").empty());           // enforced
+  EXPECT_TRUE(find(set, Severity::kWarning, "http1MaxPendingRequests").empty());  // enforced
+}
+
 TEST(UnenforcedTest, NestedFieldsOfAListedParentAreNotRepeated) {
   const char* yaml = R"(apiVersion: networking.istio.io/v1
 kind: Sidecar
