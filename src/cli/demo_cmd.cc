@@ -49,6 +49,9 @@ void addDemoCommand(CLI::App& app, int& exit_code) {
                   "are applied")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
+  cmd->add_flag("--apply-on-enter", options->apply_on_enter,
+                "with --keep: apply the rules when Enter is pressed (a line on standard input) "
+                "instead of after --hold seconds");
   cmd->callback([options, &exit_code] {
     options->sluice_binary = selfPath();
     exit_code = demo::runDemo(*options);

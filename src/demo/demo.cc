@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -352,6 +353,15 @@ class Demo {
   void holdBeforeState() {
     if (!options_.keep_running) return;
     traffic_.start(fmt::format("http://127.0.0.1:{}/echo/hello", gateway_port_), milliseconds(100));
+    if (options_.apply_on_enter) {
+      fmt::print(
+          "\n--keep: steady GET /echo/hello through the gateway (10/s); press Enter to apply the "
+          "rules\n");
+      printMeshPages();
+      std::string line;
+      std::getline(std::cin, line);  // end of input applies them too
+      return;
+    }
     fmt::print(
         "\n--keep: steady GET /echo/hello through the gateway (10/s); the rules come in {} s\n",
         options_.hold_seconds);

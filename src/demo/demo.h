@@ -17,6 +17,9 @@ struct DemoOptions {
   // the round robin, then apply the rules and leave everything up until SIGINT/SIGTERM.
   bool keep_running = false;
   int hold_seconds = 10;
+  // With --keep: the rules go in when a line (Enter) arrives on standard input, or at its end,
+  // instead of after `hold_seconds` — a person, or a test that has seen the before state, decides.
+  bool apply_on_enter = false;
   // "sluice": the built-in demo apps (`sluice demo-app`) on the embedded Nacos registry.
   // "spring": the real Spring Cloud apps of examples/spring-cloud (the Eureka flavour, registered
   // in the real Eureka server eureka-server.jar; `make spring-apps` builds them).

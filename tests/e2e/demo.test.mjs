@@ -1,5 +1,6 @@
 // `make demo` as a test: the seed's scenario must run end to end and exit 0, printing the
 // before/after behaviour the seed describes.
+// ctest-resource-lock: demo-addresses (sluice demo's 127.0.0.11-13 and registry ports)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

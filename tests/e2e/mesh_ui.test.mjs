@@ -3,6 +3,7 @@
 // console errors, shows both provider versions, and once the seed's rules are applied the
 // /echo/hello edge to v2 (the demo's steady traffic is GET /echo/hello) drops to zero within a
 // few seconds — read from the page's DOM. A screenshot is kept in <build>/test-artifacts/.
+// ctest-resource-lock: demo-addresses (sluice demo's 127.0.0.11-13 and registry ports)
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -23,8 +24,8 @@ test('the mesh page shows the seed\'s split move: /echo/hello to v2 drops to zer
     const work = e2e.makeTempDir('sluice-ui-demo-');
     const demo = await e2e.startProcess(e2e.sluiceBin(), [
       'demo', '--examples', join(e2e.sourceDir(), 'examples/seed'), '--work-dir', work,
-      '--keep', '--hold', '8',
-    ], { name: 'sluice demo',
+      '--keep', '--apply-on-enter',
+    ], { name: 'sluice demo', stdin: true,
          readyLine: /Mesh page: (http:\/\/[\d.:]+\/ui) .*, (http:\/\/[\d.:]+\/ui) \(the gateway\)/,
          readyTimeoutMs: 90_000 });
     const url = demo.ready[1];
@@ -47,7 +48,7 @@ test('the mesh page shows the seed\'s split move: /echo/hello to v2 drops to zer
       assert.equal(response.status(), 200);
 
       // Both provider versions, and traffic to both before the rules (round robin; the demo
-      // holds that state 8 s with steady /echo/hello requests).
+      // holds that state, with steady /echo/hello requests, until Enter).
       await page.waitForSelector('#graph .node.version[data-version="v1"]', { timeout: 60_000 });
       await page.waitForSelector('#graph .node.version[data-version="v2"]', { timeout: 10_000 });
       const bothServed = page.waitForFunction(([a, b]) => {
@@ -60,7 +61,8 @@ test('the mesh page shows the seed\'s split move: /echo/hello to v2 drops to zer
       assert.ok(before[0] > 0 && before[1] > 0,
         `before the rules both versions get /echo/hello traffic (v1 ${before[0]}, v2 ${before[1]} req/s)\n${demo.describe()}`);
 
-      // The rules go in; the demo's step 3 ends with "Everything is still running".
+      // Enter: the rules go in; the demo's step 3 ends with "Everything is still running".
+      demo.write('\n');
       await demo.waitForLine(/the sidecar reports the new rules/, { timeoutMs: 60_000 });
       await demo.waitForLine(/Everything is still running/, { timeoutMs: 60_000 });
       const applied = Date.now();

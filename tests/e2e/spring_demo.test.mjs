@@ -2,6 +2,7 @@
 // (examples/spring-cloud: the real Eureka server, Eureka-flavour provider v1/v2 and consumer JVMs)
 // behind Sluice's sidecar and gateway must run end to end and exit 0: round robin before the
 // rules, /echo/hello -> v1 and the rest -> v2 after them.
+// ctest-resource-lock: demo-addresses (sluice demo's 127.0.0.11-13 and registry ports)
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as e2e from './lib/index.mjs';

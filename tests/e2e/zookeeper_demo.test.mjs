@@ -2,6 +2,7 @@
 // AdminServer off, a free port), the Spring Cloud Zookeeper flavour of the seed's apps
 // (examples/spring-cloud) behind Sluice's sidecar and gateway watching `zookeeper://`: round
 // robin before the rules, /echo/hello -> v1 and the rest -> v2 after them, exit 0.
+// ctest-resource-lock: demo-addresses (sluice demo's 127.0.0.11-13 and registry ports)
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as e2e from './lib/index.mjs';

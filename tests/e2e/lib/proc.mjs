@@ -53,6 +53,11 @@ export class Proc {
     child.stderr.on('data', (d) => { this.stderr += d; this.checkWaiters(); });
   }
 
+  // Writes to the child's standard input (started with `stdin: true`).
+  write(text) {
+    this.child.stdin.write(text);
+  }
+
   checkWaiters() {
     for (const w of [...this.lineWaiters]) w.check();
   }
@@ -126,11 +131,13 @@ export class Proc {
 
 // Starts `cmd args`; when `readyLine` is given, waits (bounded by readyTimeoutMs) for it and puts
 // the match in `proc.ready`. On failure the child is killed and the error carries its output.
+// `stdin: true` gives the child a pipe for `proc.write()`.
 export async function startProcess(cmd, args, {
   name = cmd, env = {}, cwd, readyLine, readyTimeoutMs = 15_000, readyStream = 'stdout',
+  stdin = false,
 } = {}) {
   const child = spawn(cmd, args, {
-    cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd, env: { ...process.env, ...env }, stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   const proc = new Proc(name, child);
   live.add(proc);
