@@ -1,5 +1,6 @@
 #include "config/loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -102,6 +103,51 @@ std::vector<DocumentText> splitDocuments(std::string_view text) {
   return docs;
 }
 
+// Events of a parse nobody keeps: only where each document starts.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  YAML::Mark last;
+  void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// yaml-cpp 0.7 never returns from LoadAll on some inputs: after a document whose root is a flow
+// collection or a quoted scalar, a ',' outside any flow collection (`{a}, b`, 22 bytes found by
+// the config_yaml fuzz target) starts an empty document at the same token forever, so a config
+// file could hang the control plane. Every real document consumes at least one token, so this
+// event-only parse stops at the first document that starts where the previous one did (and at
+// more documents than bytes, whatever the reason), and reports it; LoadAll only sees text that
+// this parse got through. Throws what yaml-cpp throws for a syntax error.
+std::optional<PrescanProblem> parserStalls(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  std::optional<YAML::Mark> previous;
+  for (size_t docs = 0; parser.HandleNextDocument(starts); ++docs) {
+    const YAML::Mark& at = starts.last;
+    if ((previous && previous->pos == at.pos) || docs > text.size()) {
+      const bool comma = at.pos >= 0 && static_cast<size_t>(at.pos) < text.size() &&
+                         text[static_cast<size_t>(at.pos)] == ',';
+      return PrescanProblem{at.line + 1, at.column + 1,
+                            comma ? "YAML syntax error: ',' outside a flow collection ([...] or "
+                                    "{...}) after the document's value"
+                                  : "YAML syntax error: the parser makes no progress here"};
+    }
+    previous = at;
+  }
+  return std::nullopt;
+}
+
 // Parses and decodes one document (or, for a stream that cannot be split, the whole text).
 void loadDocument(ConfigSet& set, const DocumentText& doc, const std::string& file) {
   auto documentError = [&](int line, int column, std::string message) {
@@ -114,6 +160,10 @@ void loadDocument(ConfigSet& set, const DocumentText& doc, const std::string& fi
   }
   std::vector<YAML::Node> nodes;
   try {
+    if (auto stall = parserStalls(doc.text)) {
+      documentError(stall->line, stall->column, stall->message);
+      return;
+    }
     nodes = YAML::LoadAll(std::string(doc.text));
   } catch (const YAML::Exception& e) {
     documentError(e.mark.is_null() ? 1 : e.mark.line + 1, e.mark.is_null() ? 1 : e.mark.column + 1,

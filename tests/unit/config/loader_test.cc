@@ -433,5 +433,25 @@ TEST(LoaderTest, AliasBombIsBounded) {
   EXPECT_LT(set.diagnostics.size(), 2000u);
 }
 
+// The config_yaml fuzz target's 22 bytes (tests/fuzz/corpus/config_yaml/regress-yaml-cpp-loadall-
+// hang): yaml-cpp's LoadAll never returned on a ',' after a top-level flow value or quoted scalar.
+TEST(LoaderTest, CommaAfterTopLevelFlowValueIsASyntaxErrorNotAHang) {
+  for (const char* yaml : {"{\"apiVersix\"}, \"  [\"aI\"", "{a}, b", "[a], b", "\"x\", b", "{a},",
+                           "apiVersion: v1\nkind: Service\n---\n[a], [b]\n"}) {
+    ConfigSet set = loadString(yaml, "stall.yaml");
+    ASSERT_EQ(set.errorCount(), 1u) << yaml << "\n" << dump(set);
+    const Diagnostic& d =
+        *std::find_if(set.diagnostics.begin(), set.diagnostics.end(),
+                      [](const Diagnostic& x) { return x.severity == Severity::kError; });
+    EXPECT_NE(d.message.find("',' outside a flow collection"), std::string::npos) << d.message;
+    EXPECT_GT(d.pos.line, 0);
+  }
+  // The same characters inside a flow collection or a plain scalar are fine.
+  ConfigSet fine = loadString("x: [{a}, b]\ny: a, b\n", "fine.yaml");
+  for (const auto& d : fine.diagnostics) {
+    EXPECT_EQ(d.message.find("YAML syntax error"), std::string::npos) << d.message;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::config
