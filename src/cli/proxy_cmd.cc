@@ -43,6 +43,7 @@ struct CommonFlags {
   int64_t idle_timeout_ms = 3'600'000;
   int64_t request_headers_timeout_ms = 60'000;
   uint32_t max_downstream_connections = 0;
+  uint64_t overload_max_heap_bytes = 0;
   int64_t registry_refresh_wait_ms = 1000;
 };
 
@@ -89,8 +90,17 @@ void addCommon(CLI::App& cmd, CommonFlags& f, bool config_required) {
       ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}))
       ->capture_default_str();
   cmd.add_option("--max-downstream-connections", f.max_downstream_connections,
-                 "Refuse (accept and close at once) a downstream connection beyond this many open "
-                 "ones, counted in sluice_downstream_connections_overflow_total (0 = no cap)")
+                 "At this many open downstream connections, close the oldest idle keep-alive one "
+                 "to make room for a new one, or refuse the new one (accept and close at once) "
+                 "when none is idle; counted in sluice_overload_idle_connections_closed_total"
+                 "{reason=\"max_connections\"} and sluice_downstream_connections_overflow_total "
+                 "(0 = no cap)")
+      ->capture_default_str();
+  cmd.add_option("--overload-max-heap-bytes", f.overload_max_heap_bytes,
+                 "Overload protection: from this many bytes of heap in use on (sampled every "
+                 "100 ms), refuse new downstream connections, end keep-alive and close idle "
+                 "connections oldest first until the heap is under 95% of it again; "
+                 "sluice_overload_* metrics (0 = no cap)")
       ->capture_default_str();
   cmd.add_option("--request-headers-timeout-ms", f.request_headers_timeout_ms,
                  "Answer 408 and close when a request head is not complete this long after its "
@@ -108,6 +118,7 @@ control::DataPlaneOptions baseOptions(const CommonFlags& f, const char* name) {
   o.proxy.service_node = f.service_node;
   o.proxy.idle_timeout = std::chrono::milliseconds(f.idle_timeout_ms);
   o.proxy.max_downstream_connections = f.max_downstream_connections;
+  o.proxy.overload_max_heap_bytes = f.overload_max_heap_bytes;
   o.proxy.request_headers_timeout = std::chrono::milliseconds(f.request_headers_timeout_ms);
   o.proxy.registry_refresh_wait = std::chrono::milliseconds(f.registry_refresh_wait_ms);
   o.controller.config_dir = f.config_dir;

@@ -365,6 +365,7 @@ awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& l
 asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerContext listener,
                                       std::string received, std::string peer_ip) {
   Downstream d(std::move(socket), w.options());
+  d.idle_list = &w.idleConnections();
   if (!received.empty()) d.in.append(received);
   if (!peer_ip.empty()) {
     d.peer_ip = std::move(peer_ip);

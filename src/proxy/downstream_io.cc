@@ -47,7 +47,9 @@ awaitable<void> awaitRequestBytes(Downstream& d, asio::error_code& ec) {
   size_t ready = d.socket.available(ec);
   if (ec || ready > 0) co_return;
   d.releaseIdleBuffers();
+  if (d.idle_list != nullptr) d.idle_list->add(d.idle);
   co_await d.socket.async_wait(tcp::socket::wait_read, withEc(ec));
+  d.idle.unlink();
 }
 
 awaitable<size_t> readMore(tcp::socket& s, Buffer& buf, asio::error_code& ec) {

@@ -18,6 +18,7 @@
 
 #include "http/message.h"
 #include "proxy/local_reply.h"
+#include "proxy/overload.h"
 #include "proxy/proxy_options.h"
 
 namespace sluice::proxy {
@@ -125,6 +126,10 @@ struct Downstream {
   http::RequestHead request;    // reused for every request head (HTTP/1.1)
   http::ResponseHead response;  // reused for every upstream response head
   std::string peer_ip;
+  // The worker's idle list (null: not tracked) and this connection's place in it while it waits
+  // in awaitRequestBytes().
+  IdleConnections* idle_list = nullptr;
+  IdleConnections::Entry idle{socket};
   bool in_request = false;
   bool close_after = false;  // drain asked to close once the current response is done
   bool linger = false;       // a local reply closed the connection: lingerBeforeClose() it
@@ -143,7 +148,8 @@ struct Downstream {
 // Waits until the downstream socket has bytes to read, holding no read buffer meanwhile: when
 // nothing is buffered and nothing has arrived, the per-request buffers are released and the wait
 // is a readiness wait (no buffer posted). So an idle keep-alive connection costs its socket,
-// timer and coroutine frames only (about 3 KiB), not 16 KiB read buffers. Returns at once when
+// timer and coroutine frames only (about 3 KiB), not 16 KiB read buffers. While it waits it is
+// in `d.idle_list` (overload protection closes the oldest idle ones first). Returns at once when
 // bytes are buffered or already readable; `ec` set when the socket failed, closed or timed out.
 asio::awaitable<void> awaitRequestBytes(Downstream& d, asio::error_code& ec);
 

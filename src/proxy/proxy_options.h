@@ -36,9 +36,14 @@ struct ProxyOptions {
   // (slow-header clients cannot hold connections forever). 0 = no timeout.
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
   std::chrono::milliseconds request_headers_timeout{std::chrono::seconds(60)};
-  // Overload protection: a downstream connection beyond this many open ones (all listeners, all
-  // workers) is accepted and closed at once, and counted. 0 = no cap.
+  // Overload protection: at this many open downstream connections (all listeners, all workers),
+  // the accepting worker closes its oldest idle connection to make room for a new one, or, with
+  // none idle, accepts the new one and closes it at once; both counted. 0 = no cap.
   uint32_t max_downstream_connections = 0;
+  // Heap overload (proxy/overload.h): from this many bytes of heap in use on, new downstream
+  // connections are refused, keep-alive ends and idle connections are closed, oldest first,
+  // until the heap is under the cap again. 0 = no cap (and no sampling).
+  uint64_t overload_max_heap_bytes = 0;
   // Method 1: a request to an address inside the pod CIDRs that no known instance has first asks
   // for a registry re-read and waits for it at most `registry_refresh_wait` (0 = never; then it
   // is passed through at once). See proxy/registry_refresh.h.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <condition_variable>
 #include <future>
 #include <map>
@@ -23,6 +24,10 @@ struct ProxyServer::Impl {
   std::unique_ptr<ConnectionBudget> connection_budget;  // likewise
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context admin_io{1};
+  // Heap overload monitor (--overload-max-heap-bytes): sampled on the admin thread, which also
+  // owns the state; workers hear of it by a post.
+  std::unique_ptr<asio::steady_timer> overload_timer;
+  std::unique_ptr<HeapOverload> heap_overload;
   std::unique_ptr<http::Server> admin;
   std::thread admin_thread;
   net::HostPort admin_address;
@@ -57,6 +62,8 @@ struct ProxyServer::Impl {
   }
 
   asio::awaitable<http::Response> handleAdmin(http::Request req);
+  void checkOverload();
+  std::string overloadMetrics();
   std::string clustersText(bool json);
   http::Response statsJsonResponse();
 };
@@ -103,15 +110,21 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
         onEachWorker<std::vector<RequestSeries>>([](Worker& w) { return w.stats().collect(); });
     std::string source = options.service_node.empty() ? "unknown" : options.service_node;
     std::string body = renderPrometheus(per_worker, source, "source");
-    auto totals = onEachWorker<std::array<uint64_t, 7>>([](Worker& w) {
+    auto totals = onEachWorker<std::array<uint64_t, 11>>([](Worker& w) {
       const WorkerStats& s = w.stats();
-      return std::array<uint64_t, 7>{
-          s.downstream_connections_total,         s.downstream_requests_total,
-          s.upstream_connections_total,           s.tcp_connections_total,
-          s.tcp_connect_failures_total,           s.inbound_connections_total,
-          s.downstream_connections_overflow_total};
+      return std::array<uint64_t, 11>{s.downstream_connections_total,
+                                      s.downstream_requests_total,
+                                      s.upstream_connections_total,
+                                      s.tcp_connections_total,
+                                      s.tcp_connect_failures_total,
+                                      s.inbound_connections_total,
+                                      s.downstream_connections_overflow_total,
+                                      s.idle_closed_max_connections_total,
+                                      s.overload_refused_connections_total,
+                                      s.idle_closed_overload_total,
+                                      w.idleConnections().size()};
     });
-    std::array<uint64_t, 7> sum{};
+    std::array<uint64_t, 11> sum{};
     for (const auto& t : totals) {
       for (size_t i = 0; i < sum.size(); ++i) sum[i] += t[i];
     }
@@ -131,8 +144,17 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
         "# TYPE sluice_downstream_connections_overflow_total counter\n"
         "sluice_downstream_connections_overflow_total {}\n"
         "# TYPE sluice_downstream_connections_active gauge\n"
-        "sluice_downstream_connections_active {}\n",
-        sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], connection_budget->open());
+        "sluice_downstream_connections_active {}\n"
+        "# TYPE sluice_downstream_connections_idle gauge\n"
+        "sluice_downstream_connections_idle {}\n"
+        "# TYPE sluice_overload_idle_connections_closed_total counter\n"
+        "sluice_overload_idle_connections_closed_total{{reason=\"max_connections\"}} {}\n"
+        "sluice_overload_idle_connections_closed_total{{reason=\"heap\"}} {}\n"
+        "# TYPE sluice_overload_refused_connections_total counter\n"
+        "sluice_overload_refused_connections_total {}\n",
+        sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], connection_budget->open(), sum[10],
+        sum[7], sum[9], sum[8]);
+    body += overloadMetrics();
     {
       std::lock_guard lock(mu);
       body += fmt::format("# TYPE sluice_snapshot_version gauge\nsluice_snapshot_version {}\n",
@@ -153,6 +175,48 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
   co_return http::Response::text(
       404,
       "unknown admin path; try /ready /config_dump /clusters /stats/prometheus /stats/json /ui\n");
+}
+
+// Admin thread. The heap is sampled here, never on a worker: one mallinfo2() per check for the
+// whole process, and a worker only ever reads its own overloaded flag.
+void ProxyServer::Impl::checkOverload() {
+  HeapOverload& h = *heap_overload;
+  const auto change = h.update(heapBytesInUse());
+  if (change == HeapOverload::Change::kActivated) {
+    SLUICE_LOG_WARN(
+        "overload: heap in use {} bytes >= --overload-max-heap-bytes {}: refusing new downstream "
+        "connections, ending keep-alive, closing idle connections oldest first",
+        h.lastBytes(), h.maxBytes());
+  } else if (change == HeapOverload::Change::kDeactivated) {
+    SLUICE_LOG_INFO("overload over: heap in use {} bytes (< {}% of {}): accepting again",
+                    h.lastBytes(), HeapOverload::kRecoverPercent, h.maxBytes());
+  }
+  if (h.active() || change == HeapOverload::Change::kDeactivated) {
+    const bool on = h.active();
+    for (auto& w : workers) {
+      Worker* raw = w.get();
+      asio::post(raw->io(), [raw, on] { raw->setOverloaded(on); });
+    }
+  }
+  overload_timer->expires_after(kOverloadCheckInterval);
+  overload_timer->async_wait([this](asio::error_code ec) {
+    if (!ec) checkOverload();
+  });
+}
+
+std::string ProxyServer::Impl::overloadMetrics() {
+  if (!heap_overload) return {};
+  const HeapOverload& h = *heap_overload;
+  return fmt::format(
+      "# TYPE sluice_overload_heap_bytes gauge\n"
+      "sluice_overload_heap_bytes {}\n"
+      "# TYPE sluice_overload_max_heap_bytes gauge\n"
+      "sluice_overload_max_heap_bytes {}\n"
+      "# TYPE sluice_overload_active gauge\n"
+      "sluice_overload_active {}\n"
+      "# TYPE sluice_overload_activations_total counter\n"
+      "sluice_overload_activations_total {}\n",
+      h.lastBytes(), h.maxBytes(), h.active() ? 1 : 0, h.activations());
 }
 
 http::Response ProxyServer::Impl::statsJsonResponse() {
@@ -332,6 +396,11 @@ Status ProxyServer::start(const ProxyOptions& options,
   if (!admin) return tl::unexpected(admin.error());
   m.admin_address = *admin;
   for (auto& w : m.workers) w->run();
+  if (options.overload_max_heap_bytes > 0) {
+    m.heap_overload = std::make_unique<HeapOverload>(options.overload_max_heap_bytes);
+    m.overload_timer = std::make_unique<asio::steady_timer>(m.admin_io);
+    asio::post(m.admin_io, [&m] { m.checkOverload(); });
+  }
   m.admin_thread = std::thread([&m] {
     auto guard = asio::make_work_guard(m.admin_io);
     m.admin_io.run();

@@ -46,7 +46,8 @@ ResponseFilterOutcome runResponseFilters(FilterContext& fc, http::ResponseHead& 
 
 // Connection handling of the response head sent downstream.
 void finishHead(RequestContext& rc, http::ResponseHead& resp) {
-  if (rc.d.close_after || rc.w.draining()) rc.keep_alive = false;
+  // Heap overload: Envoy's disable_http_keepalive, so connections go away after their response.
+  if (rc.d.close_after || rc.w.draining() || rc.w.overloaded()) rc.keep_alive = false;
   if (!rc.keep_alive) {
     resp.headers.set("connection", "close");
   } else if (rc.head.version == http::Version::kHttp10) {

@@ -40,6 +40,9 @@ class WorkerStats {
 
   uint64_t downstream_connections_total = 0;
   uint64_t downstream_connections_overflow_total = 0;  // refused: --max-downstream-connections
+  uint64_t idle_closed_max_connections_total = 0;   // idle ones closed to make room under that cap
+  uint64_t overload_refused_connections_total = 0;  // refused: heap overload
+  uint64_t idle_closed_overload_total = 0;          // idle ones closed: heap overload
   uint64_t downstream_requests_total = 0;
   uint64_t upstream_connections_total = 0;
   // Transparent listener: connections passed through as TCP (not HTTP) and those that failed.

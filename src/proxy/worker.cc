@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
@@ -188,29 +189,53 @@ Result<net::HostPort> Worker::listen(const net::HostPort& address, ListenerConte
 void Worker::accept(Acceptor* a) {
   a->acceptor.async_accept([this, a](asio::error_code ec, asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !a->acceptor.is_open()) return;
-    if (!ec && budget_ != nullptr && !budget_->tryAcquire()) {
-      // Over the cap: refused at once, before any byte is read or any buffer allocated.
-      ++stats_.downstream_connections_overflow_total;
+    if (!ec) {
+      // Refused connections are accepted and closed at once, before any byte is read or any
+      // buffer allocated.
       asio::error_code ignored;
-      socket.close(ignored);
-    } else if (!ec) {
-      asio::error_code ignored;
-      socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-      ++stats_.downstream_connections_total;
-      // The slot is given back when the connection's coroutine ends.
-      auto done = [budget = budget_](std::exception_ptr) {
-        if (budget != nullptr) budget->release();
-      };
-      if (a->context.transparent) {
-        asio::co_spawn(io_, serveTransparent(*this, std::move(socket), a->context), done);
+      if (overloaded_) {
+        ++stats_.overload_refused_connections_total;
+        socket.close(ignored);
+      } else if (budget_ == nullptr || budget_->tryAcquire()) {
+        serve(a, std::move(socket));
+      } else if (idle_.closeOldest(1) == 1) {
+        ++stats_.idle_closed_max_connections_total;
+        budget_->acquireOver();
+        serve(a, std::move(socket));
       } else {
-        asio::co_spawn(io_, serveConnection(*this, std::move(socket), a->context), done);
+        ++stats_.downstream_connections_overflow_total;
+        socket.close(ignored);
       }
     } else if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
       SLUICE_LOG_WARN("accept on {}: {}", a->address.toString(), ec.message());
     }
     accept(a);
   });
+}
+
+void Worker::serve(Acceptor* a, asio::ip::tcp::socket socket) {
+  asio::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  ++stats_.downstream_connections_total;
+  // The slot is given back when the connection's coroutine ends.
+  auto done = [budget = budget_](std::exception_ptr) {
+    if (budget != nullptr) budget->release();
+  };
+  if (a->context.transparent) {
+    asio::co_spawn(io_, serveTransparent(*this, std::move(socket), a->context), done);
+  } else {
+    asio::co_spawn(io_, serveConnection(*this, std::move(socket), a->context), done);
+  }
+}
+
+void Worker::setOverloaded(bool on) {
+  overloaded_ = on;
+  if (!on) return;
+  // A batch per check, oldest first: the monitor measures again before the next one, so no more
+  // connections are closed than it takes to get under the cap (give or take one batch).
+  constexpr size_t kMinBatch = 16;
+  size_t batch = std::max(kMinBatch, idle_.size() / 4);
+  stats_.idle_closed_overload_total += idle_.closeOldest(batch);
 }
 
 void Worker::reconcileGatewayListeners() {

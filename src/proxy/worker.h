@@ -22,6 +22,7 @@
 #include "proxy/access_log.h"
 #include "proxy/gateway_ports.h"
 #include "proxy/load_balancer.h"
+#include "proxy/overload.h"
 #include "proxy/proxy_options.h"
 #include "proxy/registry_refresh.h"
 #include "proxy/snapshot.h"
@@ -59,6 +60,9 @@ class ConnectionBudget {
     }
     return true;
   }
+  // Takes a slot past the cap: for a connection whose room an idle one being closed makes (that
+  // one gives its slot back when its coroutine ends, moments later).
+  void acquireOver() { open_.fetch_add(1, std::memory_order_relaxed); }
   void release() { open_.fetch_sub(1, std::memory_order_relaxed); }
   uint32_t open() const { return open_.load(std::memory_order_relaxed); }
 
@@ -131,8 +135,16 @@ class Worker {
   size_t activeConnections() const { return connections_.size(); }
   std::vector<ClusterDump> dumpClusters() const;
 
-  // Every accepted connection takes a slot of `budget` (set before run(); null = no cap).
+  // Every accepted connection takes a slot of `budget` (set before run(); null = no cap). At the
+  // cap, this worker's oldest idle connection is closed to make room; refused when none is idle.
   void setConnectionBudget(ConnectionBudget* budget) { budget_ = budget; }
+  // HTTP/1.1 connections waiting idle, oldest first (proxy/overload.h).
+  IdleConnections& idleConnections() { return idle_; }
+  // Heap overload (posted by the server's monitor every check while it lasts, and once when it
+  // ends): while on, new connections are refused, responses end keep-alive, and every call
+  // closes a batch of the oldest idle connections.
+  void setOverloaded(bool on);
+  bool overloaded() const { return overloaded_; }
 
   // Opens a listener on `address` with SO_REUSEPORT; returns the bound address.
   Result<net::HostPort> listen(const net::HostPort& address, ListenerContext context);
@@ -159,6 +171,7 @@ class Worker {
     net::HostPort address;
   };
   void accept(Acceptor* acceptor);
+  void serve(Acceptor* acceptor, asio::ip::tcp::socket socket);
   ClusterState& makeClusterState(int index);
 
   // Destruction order matters: the acceptors go first, then the io_context (which destroys the
@@ -176,7 +189,9 @@ class Worker {
   uint64_t request_counter_ = 0;
   bool draining_ = false;
   ConnectionBudget* budget_ = nullptr;
+  bool overloaded_ = false;
   std::list<std::function<void(bool)>> connections_;
+  IdleConnections idle_;  // entries live in connection coroutines: outlives io_
   asio::io_context io_;
   // Built on io_; nothing a suspended coroutine's destructor runs touches them, and a pending
   // access-log flush job is dropped with io_ (the log's destructor writes what is pending).
