@@ -27,7 +27,7 @@ void AccessLog::record(const http::RequestHead& head, std::string_view target,
                  "[{:%Y-%m-%dT%H:%M:%S}Z] \"{} {} HTTP/1.{}\" {} {} {} {} {:.0f} \"{}\" \"{}\" "
                  "\"{}\" \"{}\" \"{}\" {}\n",
                  std::chrono::floor<std::chrono::seconds>(now), head.method, target,
-                 head.version == http::Version::kHttp10 ? 0 : 1, o.status, responseFlagName(o.flag),
+                 head.version == http::Version::kHttp10 ? 0 : 1, o.status, o.flags.toString(),
                  o.bytes_received, o.bytes_sent, ms, headerOr(head.headers, "x-forwarded-for", "-"),
                  headerOr(head.headers, "user-agent", "-"),
                  headerOr(head.headers, "x-request-id", "-"), head.authority,

@@ -69,6 +69,7 @@ awaitable<PumpResult> pumpBody(const http::BodyFraming& framing, const http::Lim
           if (decode_copy) decoded.append(c.data);
           if (c.status == http::ParseStatus::kComplete) {
             done = true;
+            if (!chunked.trailers().empty()) r.trailers = chunked.trailers();
             break;
           }
           if (c.consumed == 0) break;

@@ -52,6 +52,7 @@ struct PumpResult {
   Status status = Status::kDone;
   uint64_t body_bytes = 0;  // body (decoded) bytes moved, also when it failed midway
   http::ParseError error;   // kMalformed only
+  http::Headers trailers;   // a chunked body's trailer section (gRPC's grpc-status), when done
   bool ok() const { return status == Status::kDone; }
 };
 

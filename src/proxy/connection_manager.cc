@@ -143,6 +143,7 @@ awaitable<void> forward(RequestContext& rc, const RouteChoice& choice, const Wei
     co_await asio::async_write(rc.d.socket, asio::buffer(kContinue), withEc(ec));
     if (ec) {
       rc.keep_alive = false;
+      rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
       co_return;
     }
   }
@@ -258,7 +259,7 @@ awaitable<void> handleRequest(RequestContext& rc) {
       t.expires_after(r.delay);
       asio::error_code ec;
       co_await t.async_wait(withEc(ec));
-      rc.outcome.flag = ResponseFlag::kDelayInjected;
+      rc.outcome.flags.add(ResponseFlag::kDelayInjected);
     }
   }
   // Phase 5: the route's own answers.
@@ -301,6 +302,11 @@ bool headReady(Downstream& d, http::ServerCodec& codec, http::RequestHead& head,
 
 std::string_view orUnknown(std::string_view s) { return s.empty() ? "unknown" : s; }
 
+SeriesKey requestSeriesKey(const RequestOutcome& o) {
+  return SeriesKey{orUnknown(o.service), orUnknown(o.subset), o.status, o.flags.bits(), o.grpc,
+                   o.grpc_status};
+}
+
 awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& listener) {
   // HTTP/2 with prior knowledge: the connection preface instead of a request line.
   if (co_await awaitHttp2Preface(d)) co_return co_await serveHttp2(w, d, listener);
@@ -341,13 +347,13 @@ awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& l
     }
     d.in.consume(parsed.consumed);
     RequestContext rc{w, d, listener, head, parsed, w.snapshot(), {}, {}};
+    rc.outcome.grpc = grpc::isGrpc(head.headers);
     rc.keep_alive = parsed.keep_alive && !d.close_after && !w.draining();
     rc.body_consumed = parsed.framing.kind == http::BodyKind::kNone;
     co_await handleRequest(rc);
     // Phase 8: stats and the access log.
     double ms = std::chrono::duration<double, std::milli>(steady_clock::now() - start).count();
-    w.stats().record(orUnknown(rc.outcome.service), orUnknown(rc.outcome.subset), rc.outcome.status,
-                     ms);
+    w.stats().record(requestSeriesKey(rc.outcome), ms);
     if (w.options().access_log) {
       w.accessLog().record(head, rc.original_target.empty() ? head.target : rc.original_target,
                            rc.outcome, ms);

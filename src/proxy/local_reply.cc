@@ -38,7 +38,7 @@ LocalReply LocalReply::malformedRequestBody(int status, std::string_view reason)
 
 LocalReply LocalReply::incompleteRequestBody(uint64_t received, std::optional<uint64_t> declared) {
   return make(
-      400, ResponseFlag::kDownstreamProtocolError,
+      400, ResponseFlag::kDownstreamConnectionTermination,
       declared
           ? fmt::format("request body ended after {} of its {} bytes\n", received, *declared)
           : fmt::format("request body ended after {} bytes, before its last chunk\n", received));

@@ -28,7 +28,7 @@ struct LocalReply {
   // The request body broke after its head was forwarded: bad chunked framing (`status` 400,
   // 413 or 431 from the decoder), or the body ended before its declared end.
   static LocalReply malformedRequestBody(int status, std::string_view reason);
-  // `declared`: the Content-Length, or nullopt for a chunked body.
+  // `declared`: the Content-Length, or nullopt for a chunked body. Flag DC: the client went.
   static LocalReply incompleteRequestBody(uint64_t received, std::optional<uint64_t> declared);
   // Resolve and route.
   static LocalReply noGatewayServer(uint32_t port);

@@ -9,7 +9,8 @@ asio::awaitable<void> sendReply(RequestContext& rc, const LocalReply& reply_in) 
   bool grpc_error = reply_in.status >= 400 && grpc::isGrpc(rc.head.headers);
   const LocalReply& reply = grpc_error ? grpc::asGrpcReply(reply_in) : reply_in;
   rc.outcome.status = reply.status;
-  rc.outcome.flag = reply.flag;
+  rc.outcome.flags.add(reply.flag);
+  if (rc.outcome.grpc) rc.outcome.grpc_status = grpc::statusOf(reply.headers);
   if (rc.hasBody() && !rc.body_consumed) rc.keep_alive = false;
   bool ok = co_await writeLocalReply(rc.d, reply, !rc.keep_alive);
   rc.outcome.bytes_sent += reply.body.size();

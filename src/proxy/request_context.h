@@ -22,7 +22,9 @@ namespace sluice::proxy {
 // What one request turned into.
 struct RequestOutcome {
   int status = 0;
-  ResponseFlag flag = ResponseFlag::kNone;
+  ResponseFlags flags;
+  bool grpc = false;     // the request is gRPC (request_protocol "grpc")
+  int grpc_status = -1;  // the answer's grpc-status (head or trailers); -1: none
   std::string upstream_host;
   std::string_view service;  // destination FQDN for stats; "" = unknown
   std::string_view subset;

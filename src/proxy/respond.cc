@@ -6,6 +6,7 @@
 
 #include "http/codec.h"
 #include "proxy/body_pump.h"
+#include "proxy/grpc.h"
 #include "proxy/tcp_relay.h"
 
 namespace sluice::proxy {
@@ -120,7 +121,11 @@ awaitable<void> respondBuffered(RequestContext& rc, FilterContext& fc, UpstreamE
   asio::error_code ec;
   std::array<asio::const_buffer, 2> out = {asio::buffer(rc.d.out), asio::buffer(body)};
   co_await asio::async_write(rc.d.socket, out, withEc(ec));
-  if (ec) rc.keep_alive = false;
+  if (ec) {
+    rc.keep_alive = false;
+    rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
+  }
+  if (rc.outcome.grpc) rc.outcome.grpc_status = grpc::statusOf(resp.headers);
   rc.outcome.bytes_sent += body.size();
   cs.recordResult(ep, resp.status, false, steady_clock::now());
   rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), reusable);
@@ -170,18 +175,29 @@ awaitable<void> respond(RequestContext& rc, FilterContext& fc, UpstreamExchange&
                                              asio::buffer(ubuf.view().data(), n)};
     co_await asio::async_write(rc.d.socket, out, withEc(ec));
     ok = !ec;
+    if (!ok) rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
     rc.outcome.bytes_sent += n;
     ubuf.consume(n);
   } else {
     co_await asio::async_write(rc.d.socket, asio::buffer(rc.d.out), withEc(ec));
     ok = !ec;
+    if (!ok) rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
     if (ok) {
       auto form = chunked && http10 ? BodySink::Form::kDecoded : BodySink::Form::kAsFramed;
       PumpResult p = co_await pumpBody(rh.framing, rc.w.options().limits, ex.connection->socket,
                                        ubuf, BodySink::toSocket(rc.d.socket, form));
       rc.outcome.bytes_sent += p.body_bytes;
       ok = p.ok();
+      if (p.status == PumpResult::Status::kSinkFailed) {
+        rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
+      }
+      // A gRPC answer's status is in its trailers (or, trailers-only, in the head).
+      if (rc.outcome.grpc && !p.trailers.empty())
+        rc.outcome.grpc_status = grpc::statusOf(p.trailers);
     }
+  }
+  if (rc.outcome.grpc && rc.outcome.grpc_status < 0) {
+    rc.outcome.grpc_status = grpc::statusOf(resp.headers);
   }
   bool reusable =
       ok && rh.framing.kind != http::BodyKind::kUntilClose && rh.keep_alive && ubuf.empty();

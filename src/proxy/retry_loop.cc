@@ -71,6 +71,12 @@ awaitable<UpstreamExchange> runRetryLoop(RequestContext& rc, ClusterState& cs,
     AttemptResult r =
         co_await runAttempt(rc, cs, *ep, req, attempt, timer, attemptDeadline(retry, deadline));
     bool can_retry = attempt < max_attempts && req.replayable;
+    // Envoy's URX: the policy would retry this outcome, but the attempts are used up.
+    auto noteIfExhausted = [&](bool policy_retries) {
+      if (policy_retries && req.replayable && retry.num_retries > 0 && attempt == max_attempts) {
+        rc.outcome.flags.add(ResponseFlag::kUpstreamRetryLimitExceeded);
+      }
+    };
     switch (r.kind) {
       case Kind::kResponse: {
         int status = rc.d.response.status;
@@ -84,6 +90,7 @@ awaitable<UpstreamExchange> runRetryLoop(RequestContext& rc, ClusterState& cs,
           co_await backoff(rc.w, retry, attempt);
           continue;
         }
+        noteIfExhausted(retriable);
         out.lease = std::move(lease);
         out.connection = std::move(r.connection);
         out.head = std::move(r.head);
@@ -100,6 +107,7 @@ awaitable<UpstreamExchange> runRetryLoop(RequestContext& rc, ClusterState& cs,
         cs.recordResult(*ep, 503, true, steady_clock::now());
         previous = ep;
         if (can_retry && retry.shouldRetry(RetryPolicy::Outcome::kConnectFailure, 0)) continue;
+        noteIfExhausted(retry.shouldRetry(RetryPolicy::Outcome::kConnectFailure, 0));
         out.reply = LocalReply::connectFailure(ep->address, dest.host, dest.subset);
         co_return out;
       case Kind::kStaleConnection:
@@ -125,6 +133,7 @@ awaitable<UpstreamExchange> runRetryLoop(RequestContext& rc, ClusterState& cs,
       co_await backoff(rc.w, retry, attempt);
       continue;
     }
+    noteIfExhausted(!overall_timeout && retry.shouldRetry(outcome, local));
     out.reply = failureReply(r);
     co_return out;
   }

@@ -10,6 +10,8 @@
 //                           retried with backoff when the policy allows and the route's
 //                           overall deadline has not passed, else 504 UT / 503 UC / 502 UPE;
 //   pool overflow           503 UO; no healthy endpoint: 503 UH (never retried).
+// An outcome the policy would retry but the attempts have run out for also gets URX (Envoy's
+// "UF,URX"; the response itself is the last attempt's).
 // Only a replayable request (body read whole) is retried. Outlier detection sees every attempt.
 //
 // Worker thread only; the cluster state must be pinned by the caller for the whole loop.

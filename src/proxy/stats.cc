@@ -12,10 +12,25 @@ namespace sluice::proxy {
 
 namespace {
 
-uint64_t seriesHash(std::string_view service, std::string_view version, int code) {
-  uint64_t h = hashKey(service);
-  h ^= hashKey(version) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  return h ^ (static_cast<uint64_t>(code) * 0xff51afd7ed558ccdULL);
+uint64_t seriesHash(const SeriesKey& k) {
+  uint64_t h = hashKey(k.service);
+  h ^= hashKey(k.version) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  uint64_t small = static_cast<uint64_t>(static_cast<uint32_t>(k.code)) |
+                   static_cast<uint64_t>(k.flags) << 16 |
+                   static_cast<uint64_t>(static_cast<uint8_t>(k.grpc_status + 1)) << 48 |
+                   static_cast<uint64_t>(k.grpc) << 56;
+  return h ^ (small * 0xff51afd7ed558ccdULL);
+}
+
+bool sameKey(const RequestSeries& s, const SeriesKey& k) {
+  return s.response_code == k.code && s.response_flags == k.flags && s.grpc == k.grpc &&
+         s.grpc_status == k.grpc_status && s.destination_service == k.service &&
+         s.destination_version == k.version;
+}
+
+auto orderKey(const RequestSeries& s) {
+  return std::tuple(s.destination_service, s.destination_version, s.response_code, s.response_flags,
+                    s.grpc, s.grpc_status);
 }
 
 std::string escapeLabel(std::string_view v) {
@@ -33,19 +48,32 @@ std::string escapeLabel(std::string_view v) {
 
 }  // namespace
 
-void WorkerStats::record(std::string_view service, std::string_view version, int code,
-                         double duration_ms) {
-  auto& bucket = series_[seriesHash(service, version, code)];
+std::string responseFlagsLabel(const RequestSeries& s) {
+  ResponseFlags flags;
+  for (uint32_t i = 1; i < 32; ++i) {
+    if ((s.response_flags & (1u << i)) != 0) flags.add(static_cast<ResponseFlag>(i));
+  }
+  return flags.toString();
+}
+
+std::string_view requestProtocolLabel(const RequestSeries& s) { return s.grpc ? "grpc" : "http"; }
+
+std::string grpcStatusLabel(const RequestSeries& s) {
+  return s.grpc_status < 0 ? std::string() : std::to_string(s.grpc_status);
+}
+
+void WorkerStats::record(const SeriesKey& key, double duration_ms) {
+  auto& bucket = series_[seriesHash(key)];
   RequestSeries* s = nullptr;
   for (auto& candidate : bucket) {
-    if (candidate.response_code == code && candidate.destination_service == service &&
-        candidate.destination_version == version) {
+    if (sameKey(candidate, key)) {
       s = &candidate;
       break;
     }
   }
   if (s == nullptr) {
-    bucket.push_back(RequestSeries{std::string(service), std::string(version), code});
+    bucket.push_back(RequestSeries{std::string(key.service), std::string(key.version), key.code,
+                                   key.flags, key.grpc, key.grpc_status});
     s = &bucket.back();
   }
   ++s->count;
@@ -65,13 +93,12 @@ std::vector<RequestSeries> WorkerStats::collect() const {
 }
 
 std::vector<RequestSeries> mergeSeries(const std::vector<std::vector<RequestSeries>>& per_worker) {
-  std::map<std::tuple<std::string, std::string, int>, RequestSeries> merged;
+  std::map<decltype(orderKey(RequestSeries{})), RequestSeries> merged;
   for (const auto& worker : per_worker) {
     for (const auto& s : worker) {
-      auto& m = merged[{s.destination_service, s.destination_version, s.response_code}];
-      m.destination_service = s.destination_service;
-      m.destination_version = s.destination_version;
-      m.response_code = s.response_code;
+      auto [it, fresh] = merged.try_emplace(orderKey(s), s);
+      if (fresh) continue;
+      RequestSeries& m = it->second;
       m.count += s.count;
       m.duration_sum_ms += s.duration_sum_ms;
       for (size_t i = 0; i < s.buckets.size(); ++i) m.buckets[i] += s.buckets[i];
@@ -106,10 +133,12 @@ std::string renderPrometheus(const std::vector<std::vector<RequestSeries>>& per_
   auto labels = [&](const RequestSeries& s) {
     return fmt::format(
         "reporter=\"{}\",source_workload=\"{}\",destination_service=\"{}\","
-        "destination_service_name=\"{}\",destination_version=\"{}\",response_code=\"{}\"",
+        "destination_service_name=\"{}\",destination_version=\"{}\",response_code=\"{}\","
+        "response_flags=\"{}\",request_protocol=\"{}\",grpc_response_status=\"{}\"",
         escapeLabel(reporter), escapeLabel(source_workload), escapeLabel(s.destination_service),
         escapeLabel(s.destination_service.substr(0, s.destination_service.find('.'))),
-        escapeLabel(s.destination_version), s.response_code);
+        escapeLabel(s.destination_version), s.response_code, responseFlagsLabel(s),
+        requestProtocolLabel(s), grpcStatusLabel(s));
   };
   out += "# HELP istio_requests_total Requests proxied, by destination and response code.\n";
   out += "# TYPE istio_requests_total counter\n";

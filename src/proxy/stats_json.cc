@@ -46,7 +46,10 @@ nlohmann::json renderStatsJson(const std::vector<std::vector<RequestSeries>>& pe
                           {"destination_service", s.destination_service},
                           {"destination_service_name", serviceName(s.destination_service)},
                           {"destination_version", s.destination_version},
-                          {"response_code", std::to_string(s.response_code)}};
+                          {"response_code", std::to_string(s.response_code)},
+                          {"response_flags", responseFlagsLabel(s)},
+                          {"request_protocol", requestProtocolLabel(s)},
+                          {"grpc_response_status", grpcStatusLabel(s)}};
     requests.push_back({{"labels", labels}, {"value", s.count}});
     durations.push_back({{"labels", std::move(labels)},
                          {"count", s.count},

@@ -7,7 +7,8 @@
 //   reporter, source_workload, mode ("sidecar" | "gateway"), snapshot_version, timestamp_ms (Unix)
 //   duration_buckets_ms: the histogram's upper bounds (Istio's defaults)
 //   istio_requests_total: [{labels: {reporter, source_workload, destination_service,
-//       destination_service_name, destination_version, response_code}, value}]
+//       destination_service_name, destination_version, response_code, response_flags,
+//       request_protocol, grpc_response_status}, value}]
 //   istio_request_duration_milliseconds: [{labels (as above), count, sum, buckets}] with
 //       `buckets` cumulative per bound of duration_buckets_ms, as Prometheus' _bucket{le}
 //   edges: one per (destination_service, destination_version), this workload being the source:

@@ -16,6 +16,7 @@ let v1;
 let v2;
 let proxy;
 let listen;
+let admin;
 let client;
 let gw;
 let gwClient;
@@ -98,7 +99,7 @@ before(async () => {
   for (const [name, text] of Object.entries(meshFiles(v1.port, v2.port))) e2e.writeAtomic(dir, name, text);
   proxy = await e2e.startSluice(['proxy', '--config', dir, '--listen', '127.0.0.1:0',
     '--admin', '127.0.0.1:0', '--concurrency', '1']);
-  ({ listen } = e2e.parseProxyReady(proxy));
+  ({ listen, admin } = e2e.parseProxyReady(proxy));
   client = echoClient(`127.0.0.1:${listen.port}`, HOST);
   gw = await e2e.startSluice(['gateway', '--config', dir, '--admin', '127.0.0.1:0',
     '--listen-host', '127.0.0.1', '--ephemeral-ports', '--concurrency', '1']);
@@ -217,4 +218,20 @@ test('a gateway GRPC server routes gRPC calls by host to the mesh service', asyn
   assert.equal(r.reply?.who, 'v2', JSON.stringify(r));
   const st = await serverStream(gwClient, { text: 'g', n: 5 });
   assert.equal(st.messages.length, 5, JSON.stringify(st));
+});
+
+test('Istio metrics label gRPC calls request_protocol="grpc" with their grpc_response_status', async () => {
+  const ok = await unary(client, { text: 'm' });
+  assert.equal(ok.reply?.text, 'm', JSON.stringify(ok));
+  const nf = await unary(client, { text: 'e' }, { metadata: { 'x-test-grpc-status': status.NOT_FOUND } });
+  assert.equal(nf.code, status.NOT_FOUND, JSON.stringify(nf));
+  const prom = (await e2e.request({ port: admin.port, path: '/stats/prometheus' })).body;
+  const series = prom.split('\n').filter((l) => l.startsWith('istio_requests_total{'));
+  const grpcWith = (code) => series.some((l) => l.includes('request_protocol="grpc"') &&
+    l.includes(`grpc_response_status="${code}"`) && l.includes('response_code="200"'));
+  assert.ok(grpcWith(0), `a series for grpc-status 0 (OK):\n${series.join('\n')}`);
+  assert.ok(grpcWith(status.NOT_FOUND), `a series for grpc-status 5 (NOT_FOUND):\n${series.join('\n')}`);
+  // The fault abort (a local gRPC answer) is counted with its status and flag FI.
+  assert.ok(series.some((l) => l.includes(`grpc_response_status="${status.RESOURCE_EXHAUSTED}"`) &&
+    l.includes('response_flags="FI"')), series.join('\n'));
 });

@@ -82,3 +82,17 @@ test('p99 and 5xx per service from the Istio series over the window', () => {
   assert.equal(svc.p99, 5);
   assert.equal(model.quantile(BOUNDS, [0, 0, 100, 100, 100], 100, 0.5), 3);
 });
+
+test('series that differ only in response_flags or request_protocol add up per version and code', () => {
+  const withFlags = (t, a, b) => {
+    const s = stats(t, [['v1', 503, a, [0, 0, 0, 0, a]], ['v1', 503, b, [0, 0, 0, b, b]]]);
+    s.istio_request_duration_milliseconds[0].labels.response_flags = 'UF';
+    s.istio_request_duration_milliseconds[1].labels.response_flags = 'UF,URX';
+    return s;
+  };
+  const sample = model.sampleOf(withFlags(0, 2, 3), clusters(0, 0));
+  const series = [...sample.series.values()];
+  assert.equal(series.length, 1);
+  assert.equal(series[0].count, 5);
+  assert.deepEqual(series[0].buckets, [0, 0, 0, 3, 5]);
+});

@@ -71,11 +71,20 @@ export function sampleOf(stats, clusters) {
       });
     }
   }
+  // One entry per (service, version, code): the series that differ only in response_flags,
+  // request_protocol or grpc_response_status add up.
   for (const s of stats.istio_request_duration_milliseconds || []) {
     const l = s.labels;
-    sample.series.set(`${l.destination_service}|${l.destination_version}|${l.response_code}`, {
+    const key = `${l.destination_service}|${l.destination_version}|${l.response_code}`;
+    const seen = sample.series.get(key);
+    if (seen) {
+      seen.count += s.count;
+      seen.buckets = seen.buckets.map((b, i) => b + (s.buckets[i] || 0));
+      continue;
+    }
+    sample.series.set(key, {
       service: l.destination_service, version: l.destination_version,
-      code: Number(l.response_code), count: s.count, buckets: s.buckets,
+      code: Number(l.response_code), count: s.count, buckets: [...s.buckets],
     });
   }
   return sample;

@@ -357,6 +357,33 @@ spec:
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->head.status, 503);
   EXPECT_EQ(v1_.hits() + v2_.hits(), 4) << "1 try + 3 retries";
+  // The last attempt's 503 went back, flagged URX: the policy would retry it, the attempts ran out.
+  std::string prom = admin("/stats/prometheus");
+  EXPECT_NE(prom.find("response_code=\"503\",response_flags=\"URX\""), std::string::npos) << prom;
+}
+
+TEST_F(SidecarTest, ClientGoneMidBodyIsFlaggedDownstreamConnectionTermination) {
+  start("");
+  {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), proxy_.port});
+    std::string req =
+        "POST http://service-provider/post HTTP/1.1\r\nHost: service-provider\r\n"
+        "Content-Length: 10\r\n\r\nabc";
+    asio::write(s, asio::buffer(req));
+    s.shutdown(asio::ip::tcp::socket::shutdown_send);
+    std::string all;
+    asio::error_code ec;
+    char buf[4096];
+    for (int i = 0; i < 100 && !ec; ++i) {
+      size_t n = s.read_some(asio::buffer(buf), ec);
+      all.append(buf, n);
+    }
+    EXPECT_TRUE(all.starts_with("HTTP/1.1 400")) << all;
+  }
+  std::string prom = admin("/stats/prometheus");
+  EXPECT_NE(prom.find("response_code=\"400\",response_flags=\"DC\""), std::string::npos) << prom;
 }
 
 TEST(SidecarRetry, ConnectFailureIsRetriedOnAnotherEndpointByDefault) {
@@ -481,7 +508,8 @@ TEST_F(SidecarTest, AdminEndpoints) {
   EXPECT_NE(prom.find("istio_requests_total{reporter=\"source\",source_workload=\"consumer\","
                       "destination_service=\"service-provider.default.svc.cluster.local\","
                       "destination_service_name=\"service-provider\",destination_version=\"v1\","
-                      "response_code=\"200\"} 1"),
+                      "response_code=\"200\",response_flags=\"-\",request_protocol=\"http\","
+                      "grpc_response_status=\"\"} 1"),
             std::string::npos)
       << prom;
   EXPECT_NE(prom.find("istio_request_duration_milliseconds_bucket"), std::string::npos);
