@@ -67,11 +67,13 @@ fuzz: deps
 fuzz-smoke: deps
 	./scripts/fuzz.sh --total $(FUZZ_SMOKE_SECONDS)
 
-# Fixed-rate latency/CPU per request (fortio, pinned by bench/install-tools.sh), registry change ->
+# Fixed-rate latency/CPU per request (fortio, pinned by bench/install-tools.sh), gRPC unary calls
+# (h2load) through sluice/nginx/HAProxy vs direct, registry change ->
 # routing per adapter, and one sidecar's memory in a 10,000-service mesh (bench/README.md).
 bench: build
 	./bench/install-tools.sh
 	node bench/fixed_rate.mjs $(BUILD_DIR)/sluice
+	node bench/grpc_unary.mjs $(BUILD_DIR)/sluice
 	node bench/registry_change.mjs $(BUILD_DIR)/sluice
 	node bench/large_mesh.mjs $(BUILD_DIR)/sluice
 

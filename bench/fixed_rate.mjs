@@ -24,13 +24,14 @@
 // bench/install-tools.sh), BENCH_KEEP=1 keeps the work directory.
 // Not a test: nothing asserts. Everything listens on 127.0.0.1; every process started here is
 // stopped on exit.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tmpdir, cpus } from 'node:os';
-import { sleep, cpuSeconds, statusKb } from './lib.mjs';
+import { cpus } from 'node:os';
+import {
+  benchRun, cpuSeconds, fmtNum as f, freePort, median, nginxConf, statusKb,
+} from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -58,71 +59,7 @@ if (!existsSync(FORTIO)) {
   process.exit(1);
 }
 
-const work = mkdtempSync(join(tmpdir(), 'sluice-bench-rate-'));
-const children = [];
-function cleanup() {
-  for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
-  if (!env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-process.on('SIGTERM', () => process.exit(143));
-
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
-  });
-}
-
-async function waitPort(port, child, what) {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) break;
-    const ok = await new Promise((res) => {
-      const c = connect(port, '127.0.0.1');
-      c.once('connect', () => { c.destroy(); res(true); });
-      c.once('error', () => res(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`${what}: nothing listening on 127.0.0.1:${port} (log in ${work})`);
-}
-
-function startPinned(cpu, cmd, args, name) {
-  mkdirSync(join(work, name), { recursive: true });
-  const child = spawn('taskset', ['-c', cpu, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.out = '';
-  child.stdout.on('data', (d) => { child.out += d; });
-  child.stderr.on('data', (d) => { child.out += d; });
-  children.push(child);
-  return child;
-}
-
-
-function nginxConf(dir, body) {
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  default_type text/plain;
-${body}
-}
-`;
-}
+const { work, startPinned, waitPort, waitOutput } = benchRun('sluice-bench-rate-');
 
 function meshYaml(endpoints) {
   const eps = endpoints.map((p) => `  - {address: 127.0.0.1, ports: {http: ${p}}, labels: {version: v1}}`);
@@ -163,12 +100,7 @@ async function startSluice(name, endpoints) {
   writeFileSync(join(cfg, 'mesh.yaml'), meshYaml(endpoints));
   const child = startPinned(PROXY_CPU, SLUICE, ['--log-level', 'warn', 'proxy', '--config', cfg,
     '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--concurrency', '1'], name);
-  for (let i = 0; i < 100 && !/ready: listen/.test(child.out); i++) {
-    if (child.exitCode !== null) break;
-    await sleep(100);
-  }
-  const m = child.out.match(/ready: listen 127\.0\.0\.1:(\d+)/);
-  if (!m) throw new Error(`${name} did not become ready:\n${child.out}`);
+  const m = await waitOutput(child, /ready: listen 127\.0\.0\.1:(\d+)/, name);
   return { child, port: Number(m[1]) };
 }
 
@@ -286,8 +218,6 @@ backend be
   report(results);
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
-const f = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 function report(results) {
   const rows = {};
