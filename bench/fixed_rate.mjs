@@ -30,7 +30,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import {
-  benchRun, cpuSeconds, fmtNum as f, freePort, median, nginxConf, statusKb,
+  benchRun, cpuSeconds, meshYaml, fmtNum as f, freePort, median, nginxConf, statusKb,
 } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -61,43 +61,10 @@ if (!existsSync(FORTIO)) {
 
 const { work, startPinned, waitPort, waitOutput } = benchRun('sluice-bench-rate-');
 
-function meshYaml(endpoints) {
-  const eps = endpoints.map((p) => `  - {address: 127.0.0.1, ports: {http: ${p}}, labels: {version: v1}}`);
-  return `apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: bench, namespace: default}
-spec:
-  hosts: [${MESH_HOST}]
-  location: MESH_INTERNAL
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints:
-${eps.join('\n')}
----
-apiVersion: networking.istio.io/v1beta1
-kind: DestinationRule
-metadata: {name: bench, namespace: default}
-spec:
-  host: ${MESH_HOST}
-  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
-  subsets:
-  - {name: v1, labels: {version: v1}}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench, namespace: default}
-spec:
-  hosts: [${MESH_HOST}]
-  http:
-  - match: [{uri: {prefix: /bench}}]
-    route: [{destination: {host: ${MESH_HOST}, subset: v1}}]
-`;
-}
-
 async function startSluice(name, endpoints) {
   const cfg = join(work, name, 'config');
   mkdirSync(cfg, { recursive: true });
-  writeFileSync(join(cfg, 'mesh.yaml'), meshYaml(endpoints));
+  writeFileSync(join(cfg, 'mesh.yaml'), meshYaml({ host: MESH_HOST, ports: endpoints, prefix: '/bench' }));
   const child = startPinned(PROXY_CPU, SLUICE, ['--log-level', 'warn', 'proxy', '--config', cfg,
     '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--concurrency', '1'], name);
   const m = await waitOutput(child, /ready: listen 127\.0\.0\.1:(\d+)/, name);

@@ -29,7 +29,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import {
-  benchRun, cpuSeconds, fmtNum as f, freePort, median, nginxConf, quantile, statusKb,
+  benchRun, cpuSeconds, meshYaml, fmtNum as f, freePort, median, nginxConf, quantile, statusKb,
 } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -55,38 +55,6 @@ for (const tool of ['h2load', 'nginx', 'haproxy', 'taskset']) {
 }
 
 const { work, startPinned, waitPort, waitOutput } = benchRun('sluice-bench-grpc-');
-
-function meshYaml(port) {
-  return `apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: bench, namespace: default}
-spec:
-  hosts: [${HOST}]
-  location: MESH_INTERNAL
-  ports: [{number: 80, name: grpc, protocol: GRPC}]
-  resolution: STATIC
-  endpoints:
-  - {address: 127.0.0.1, ports: {grpc: ${port}}, labels: {version: v1}}
----
-apiVersion: networking.istio.io/v1beta1
-kind: DestinationRule
-metadata: {name: bench, namespace: default}
-spec:
-  host: ${HOST}
-  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
-  subsets:
-  - {name: v1, labels: {version: v1}}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench, namespace: default}
-spec:
-  hosts: [${HOST}]
-  http:
-  - match: [{uri: {prefix: /echo.Echo/}}]
-    route: [{destination: {host: ${HOST}, subset: v1}}]
-`;
-}
 
 // The call's body: a gRPC message (uncompressed flag, 4-byte big-endian length) holding
 // Msg{text: "hello"} (field 1, length-delimited).
@@ -127,7 +95,7 @@ async function main() {
   if (ONLY.includes('sluice')) {
     const cfg = join(work, 'sluice', 'config');
     mkdirSync(cfg, { recursive: true });
-    writeFileSync(join(cfg, 'mesh.yaml'), meshYaml(up));
+    writeFileSync(join(cfg, 'mesh.yaml'), meshYaml({ host: HOST, portName: 'grpc', protocol: 'GRPC', ports: [up], prefix: '/echo.Echo/' }));
     const c = startPinned(PROXY_CPU, SLUICE, ['--log-level', 'warn', 'proxy', '--config', cfg,
       '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--concurrency', '1'], 'sluice');
     const m = await waitOutput(c, /ready: listen 127\.0\.0\.1:(\d+)/, 'sluice');

@@ -116,3 +116,39 @@ ${body}
 }
 `;
 }
+
+// The mesh config of a benchmarked sluice: a STATIC ServiceEntry `host` (port 80 named `portName`
+// with `protocol`) over `ports` on 127.0.0.1 labelled version v1, a DestinationRule with subset
+// v1 and ROUND_ROBIN, a VirtualService matching `prefix` to that subset: the full L7 route.
+export function meshYaml({ host, portName = 'http', protocol = 'HTTP', ports, prefix }) {
+  const eps = ports.map((p) => `  - {address: 127.0.0.1, ports: {${portName}: ${p}}, labels: {version: v1}}`);
+  return `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: bench, namespace: default}
+spec:
+  hosts: [${host}]
+  location: MESH_INTERNAL
+  ports: [{number: 80, name: ${portName}, protocol: ${protocol}}]
+  resolution: STATIC
+  endpoints:
+${eps.join('\n')}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: bench, namespace: default}
+spec:
+  host: ${host}
+  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: bench, namespace: default}
+spec:
+  hosts: [${host}]
+  http:
+  - match: [{uri: {prefix: ${prefix}}}]
+    route: [{destination: {host: ${host}, subset: v1}}]
+`;
+}

@@ -115,6 +115,26 @@ std::shared_ptr<const MeshSnapshot> snapshotOf(const std::string& yaml,
   return control::buildSnapshot(in);
 }
 
+// Raw bytes to the proxy, then everything it answers until it closes (bounded reads).
+struct RawExchange {
+  std::string answer;
+  asio::error_code end;  // how the reading ended (eof: the proxy closed)
+};
+RawExchange rawExchange(uint16_t port, const std::string& request, bool half_close = false) {
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), port});
+  asio::write(s, asio::buffer(request));
+  if (half_close) s.shutdown(asio::ip::tcp::socket::shutdown_send);
+  RawExchange out;
+  char buf[4096];
+  for (int i = 0; i < 100 && !out.end; ++i) {
+    size_t n = s.read_some(asio::buffer(buf), out.end);
+    out.answer.append(buf, n);
+  }
+  return out;
+}
+
 class SidecarTest : public ::testing::Test {
  protected:
   void start(const std::string& yaml, int concurrency = 1) {
@@ -364,24 +384,12 @@ spec:
 
 TEST_F(SidecarTest, ClientGoneMidBodyIsFlaggedDownstreamConnectionTermination) {
   start("");
-  {
-    asio::io_context io;
-    asio::ip::tcp::socket s(io);
-    s.connect({asio::ip::make_address("127.0.0.1"), proxy_.port});
-    std::string req =
-        "POST http://service-provider/post HTTP/1.1\r\nHost: service-provider\r\n"
-        "Content-Length: 10\r\n\r\nabc";
-    asio::write(s, asio::buffer(req));
-    s.shutdown(asio::ip::tcp::socket::shutdown_send);
-    std::string all;
-    asio::error_code ec;
-    char buf[4096];
-    for (int i = 0; i < 100 && !ec; ++i) {
-      size_t n = s.read_some(asio::buffer(buf), ec);
-      all.append(buf, n);
-    }
-    EXPECT_TRUE(all.starts_with("HTTP/1.1 400")) << all;
-  }
+  RawExchange r =
+      rawExchange(proxy_.port,
+                  "POST http://service-provider/post HTTP/1.1\r\nHost: service-provider\r\n"
+                  "Content-Length: 10\r\n\r\nabc",
+                  /*half_close=*/true);
+  EXPECT_TRUE(r.answer.starts_with("HTTP/1.1 400")) << r.answer;
   std::string prom = admin("/stats/prometheus");
   EXPECT_NE(prom.find("response_code=\"400\",response_flags=\"DC\""), std::string::npos) << prom;
 }
@@ -482,22 +490,12 @@ TEST_F(SidecarTest, LargeBodyStreamsAndExpectContinueIsAnswered) {
 
 TEST_F(SidecarTest, MalformedRequestGets400AndClose) {
   start("");
-  asio::io_context io;
-  asio::ip::tcp::socket s(io);
-  s.connect({asio::ip::make_address("127.0.0.1"), proxy_.port});
-  std::string req =
-      "POST http://service-provider/x HTTP/1.1\r\nHost: service-provider\r\n"
-      "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
-  asio::write(s, asio::buffer(req));
-  std::string all;
-  asio::error_code ec;
-  char buf[4096];
-  for (int i = 0; i < 100 && !ec; ++i) {
-    size_t n = s.read_some(asio::buffer(buf), ec);
-    all.append(buf, n);
-  }
-  EXPECT_TRUE(all.starts_with("HTTP/1.1 400")) << all;
-  EXPECT_EQ(ec, asio::error::eof);
+  RawExchange r =
+      rawExchange(proxy_.port,
+                  "POST http://service-provider/x HTTP/1.1\r\nHost: service-provider\r\n"
+                  "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_TRUE(r.answer.starts_with("HTTP/1.1 400")) << r.answer;
+  EXPECT_EQ(r.end, asio::error::eof);
 }
 
 TEST_F(SidecarTest, AdminEndpoints) {
