@@ -98,7 +98,13 @@ int codeForHttpStatus(int s) {
 
 LocalReply asGrpcReply(const LocalReply& reply, int grpc_code) {
   LocalReply g = reply;
-  int code = grpc_code >= 0 ? grpc_code : codeForHttpStatus(reply.status);
+  // A timeout the proxy enforced (route timeout, perTryTimeout, grpc-timeout) is the call's
+  // deadline passing: DEADLINE_EXCEEDED, as Envoy answers since it stopped mapping its 504 to
+  // UNAVAILABLE (which told clients to retry a call whose deadline had gone).
+  int code = grpc_code >= 0 ? grpc_code
+             : reply.flag == ResponseFlag::kUpstreamRequestTimeout
+                 ? 4
+                 : codeForHttpStatus(reply.status);
   g.status = 200;
   g.body.clear();
   g.headers.set("content-type", "application/grpc");

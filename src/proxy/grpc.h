@@ -30,7 +30,8 @@ int codeForName(std::string_view name);
 // HTTP status -> gRPC status for local replies.
 int codeForHttpStatus(int http_status);
 
-// `reply` as a trailers-only gRPC answer (`grpc_code` < 0: mapped from reply.status).
+// `reply` as a trailers-only gRPC answer (`grpc_code` < 0: DEADLINE_EXCEEDED for a timeout the
+// proxy enforced, else mapped from reply.status).
 LocalReply asGrpcReply(const LocalReply& reply, int grpc_code = -1);
 
 }  // namespace sluice::proxy::grpc

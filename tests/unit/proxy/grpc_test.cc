@@ -56,9 +56,10 @@ TEST(Grpc, LocalReplyBecomesATrailersOnlyGrpcAnswer) {
   EXPECT_EQ(g.status, 200);
   EXPECT_TRUE(g.body.empty());
   EXPECT_EQ(*g.headers.get("content-type"), "application/grpc");
-  EXPECT_EQ(*g.headers.get("grpc-status"), "14");
+  EXPECT_EQ(*g.headers.get("grpc-status"), "4") << "the proxy's timeout is DEADLINE_EXCEEDED";
   EXPECT_FALSE(g.headers.get("grpc-message")->empty());
   EXPECT_EQ(g.flag, r.flag);
+  EXPECT_EQ(*grpc::asGrpcReply(LocalReply::upstreamReset()).headers.get("grpc-status"), "14");
   LocalReply text;
   text.status = 500;
   text.body = "50% bad\n";
