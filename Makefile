@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build spring-apps demo test unit e2e sanitize fuzz fuzz-smoke bench clean format format-check
+.PHONY: all deps build spring-apps demo test unit e2e sanitize e2e-sanitized fuzz fuzz-smoke bench clean format format-check
 
 all: build
 
@@ -30,11 +30,15 @@ demo: build $(if $(APPS)$(REGISTRY),spring-apps)
 	$(BUILD_DIR)/sluice demo --examples examples/seed $(if $(APPS),--apps $(APPS)) $(if $(REGISTRY),--registry $(REGISTRY)) $(DEMO_ARGS)
 
 # The format check, every test, a short smoke of the fuzz targets, then the unit tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# AddressSanitizer + UndefinedBehaviorSanitizer; in CI (CI=true) also the e2e suite against the
+# sanitized binary.
 test: format-check build spring-apps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) fuzz-smoke
 	$(MAKE) sanitize
+ifeq ($(CI),true)
+	$(MAKE) e2e-sanitized
+endif
 
 # clang-format --dry-run -Werror over src/ and tests/ (.clang-format), part of `make test`;
 # `make format` fixes.
@@ -56,6 +60,11 @@ sanitize: deps
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS) --target $(SANITIZE_TARGETS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
+
+# The e2e suite against build-asan's ASan/UBSan sluice (scripts/e2e-sanitized.sh: any sanitizer
+# report fails it; tests labelled jvm are left out, E2E_SANITIZED_EXCLUDE overrides).
+e2e-sanitized: deps spring-apps
+	JOBS=$(JOBS) ./scripts/e2e-sanitized.sh
 
 # libFuzzer targets (tests/fuzz, clang + ASan/UBSan in build-fuzz): `make fuzz` runs each for
 # FUZZ_SECONDS; `make fuzz-smoke` (part of `make test`) runs all of them in FUZZ_SMOKE_SECONDS total.

@@ -117,7 +117,12 @@ test('1 GiB download streams through byte-exact', { timeout: 180_000 }, async ()
   assert.deepEqual(got, { status: 200, n: GIB, sha: SHA, length: String(GIB) });
 });
 
-test('the proxy never held a body in memory (peak RSS < 64 MiB after 3 GiB)', () => {
+// Under ASan/UBSan (make e2e-sanitized) the allocator keeps freed blocks in a quarantine (256 MiB
+// by default) and maps shadow memory, so the peak is higher; still well under one body, which is
+// what buffering would cost.
+const MAX_PEAK_MIB = process.env.SLUICE_E2E_SANITIZED ? 512 : 64;
+
+test(`the proxy never held a body in memory (peak RSS < ${MAX_PEAK_MIB} MiB after 3 GiB)`, () => {
   const peak = peakRssMiB();
-  assert.ok(peak < 64, `peak RSS ${peak.toFixed(1)} MiB`);
+  assert.ok(peak < MAX_PEAK_MIB, `peak RSS ${peak.toFixed(1)} MiB`);
 });

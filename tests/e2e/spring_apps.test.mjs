@@ -8,6 +8,7 @@
 // The Nacos flavour needs a Nacos gRPC server (nacos-client 3.x speaks gRPC only): it is tested
 // against `sluice registry`'s gRPC API in nacos_grpc.test.mjs, not here.
 // JVM start-ups dominate the runtime: the three apps of a scenario start in parallel.
+// ctest-label: jvm (no sluice process at all: make e2e-sanitized leaves it out)
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
