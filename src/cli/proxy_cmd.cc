@@ -78,7 +78,7 @@ void addCommon(CLI::App& cmd, CommonFlags& f, bool config_required) {
       ->capture_default_str();
   cmd.add_option("--workload-labels", f.workload_labels,
                  "This workload's labels, KEY=VALUE (repeatable or comma-separated): what "
-                 "VirtualService sourceLabels select on")
+                 "VirtualService sourceLabels and Sidecar workloadSelector select on")
       ->delimiter(',')
       ->check([](const std::string& kv) -> std::string {
         auto eq = kv.find('=');
@@ -233,6 +233,7 @@ void addProxyCommands(CLI::App& app, int& exit_code) {
     cmd->callback([f, port_offset, listen_host, ephemeral_ports, &exit_code] {
       auto o = baseOptions(*f, "sluice gateway");
       o.proxy.mode = proxy::ProxyOptions::Mode::kGateway;
+      o.controller.gateway = true;
       o.proxy.port_offset = *port_offset;
       o.proxy.listen_host = *listen_host;
       o.proxy.ephemeral_gateway_ports = *ephemeral_ports;

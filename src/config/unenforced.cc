@@ -95,8 +95,18 @@ constexpr std::array kTable = {
     UnenforcedField{"ServiceEntry.spec.endpoints.network", kNotYet},
     UnenforcedField{"ServiceEntry.spec.endpoints.locality", kNotYet},
     UnenforcedField{"ServiceEntry.spec.endpoints.weight", kNotYet},
+    // Sidecar: workloadSelector and egress.hosts are enforced (what a sidecar materialises).
+    UnenforcedField{"Sidecar.spec.ingress",
+                    "inbound listeners come from --inbound-listen, not from Sidecar"},
+    UnenforcedField{"Sidecar.spec.inboundConnectionPool", kNotYet},
+    UnenforcedField{"Sidecar.spec.egress.port",
+                    "the hosts of a port's egress listener apply to every port"},
+    UnenforcedField{"Sidecar.spec.egress.bind", kNotYet},
+    UnenforcedField{"Sidecar.spec.egress.captureMode", kNotYet},
+    UnenforcedField{"Sidecar.spec.outboundTrafficPolicy.mode=REGISTRY_ONLY",
+                    "unknown destinations pass through as with ALLOW_ANY"},
+    UnenforcedField{"Sidecar.spec.outboundTrafficPolicy.egressProxy", kNotYet},
     // Whole kinds parsed for later.
-    UnenforcedField{"Sidecar.spec", "Sidecar resources are not implemented yet"},
     UnenforcedField{"WorkloadEntry.spec", "WorkloadEntry resources are not implemented yet"},
 };
 

@@ -152,7 +152,9 @@ ConfigStore::Update ConfigStore::update(const config::ConfigSet& loaded) {
   return u;
 }
 
-ConfigStore::Resolved ConfigStore::resolve(const config::HostKnown& host_known) {
+ConfigStore::Resolved ConfigStore::resolve(
+    const config::HostKnown& host_known,
+    const std::function<bool(const config::VirtualService&)>& in_scope) {
   Resolved out;
   out.config = accepted_;
   out.config.virtual_services.clear();
@@ -160,6 +162,10 @@ ConfigStore::Resolved ConfigStore::resolve(const config::HostKnown& host_known) 
   held_ = 0;
   for (const auto& vs : accepted_.virtual_services) {
     const std::string key = resourceKey("VirtualService", vs.meta);
+    if (in_scope && !in_scope(vs)) {
+      out.config.virtual_services.push_back(vs);
+      continue;
+    }
     std::vector<config::Diagnostic> findings;
     config::checkVirtualServiceReferences(accepted_, vs, findings, host_known);
     auto last = applied_vs_.find(key);

@@ -19,6 +19,7 @@
 // io_context thread owns it.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -50,7 +51,10 @@ class ConfigStore {
     bool differs = false;                // config is not accepted() as it is
   };
   // `host_known` tells whether a destination host is a service now (registries, ServiceEntries).
-  Resolved resolve(const config::HostKnown& host_known);
+  // VirtualServices `in_scope` rejects (outside this sidecar's Sidecar egress hosts: the snapshot
+  // leaves them out anyway) are passed through unchecked; null: every one is checked.
+  Resolved resolve(const config::HostKnown& host_known,
+                   const std::function<bool(const config::VirtualService&)>& in_scope = nullptr);
 
   // VirtualServices held back by the last resolve().
   size_t heldBack() const { return held_; }

@@ -6,6 +6,7 @@
 #include <system_error>
 #include <utility>
 
+#include "control/snapshot/sidecar_scope.h"
 #include "core/log.h"
 
 namespace sluice::control {
@@ -172,6 +173,8 @@ void MeshController::reloadConfig() {
 
 void MeshController::onRegistryChange(size_t index, std::vector<registry::Service> services) {
   if (index >= sources_.size()) return;
+  // A list read before the watcher took the latest interest in may still carry others.
+  registry::keepWanted(services, interest_);
   Source& s = sources_[index];
   s.synced = true;
   if (s.services == services) {
@@ -264,15 +267,24 @@ std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
   for (const auto& st : registryStatus()) inputs.registry_status.push_back(statusLine(st));
   inputs.vip_range = options_.vip_range;
   inputs.workload_labels = options_.workload_labels;
+  inputs.gateway = options_.gateway;
   inputs.previous_vips = vips_;
+  applyInterest(snapshot::registryInterest(inputs));
   auto snapshot = deps_.build_snapshot(inputs);
   // The services do not depend on VirtualServices, so this snapshot tells which destination
-  // hosts exist; a second build is needed only when a VirtualService is held back.
-  auto resolved = store_.resolve([&](const config::Destination& d) {
-    if (!snapshot) return true;
-    return snapshot->findService(d.host_fqdn) != nullptr ||
-           snapshot->findService(d.host) != nullptr;
-  });
+  // hosts exist; a second build is needed only when a VirtualService is held back. Outside the
+  // Sidecar's egress hosts a VirtualService is not built at all, so its references do not count.
+  auto scope = snapshot::scopeOf(inputs);
+  std::function<bool(const config::VirtualService&)> in_scope;
+  if (scope)
+    in_scope = [&](const config::VirtualService& vs) { return scope->admitsVirtualService(vs); };
+  auto resolved = store_.resolve(
+      [&](const config::Destination& d) {
+        if (!snapshot) return true;
+        return snapshot->findService(d.host_fqdn) != nullptr ||
+               snapshot->findService(d.host) != nullptr;
+      },
+      in_scope);
   if (resolved.differs) {
     inputs.config = std::move(resolved.config);
     inputs.held_back = std::move(resolved.held_back);
@@ -287,6 +299,24 @@ std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
     pushConfigCounts();
   }
   return snapshot;
+}
+
+void MeshController::applyInterest(registry::Interest interest) {
+  if (interest == interest_) return;
+  if (interest.all) {
+    SLUICE_LOG_INFO("registries: every service is materialised (no Sidecar egress limit)");
+  } else {
+    SLUICE_LOG_INFO(
+        "registries: the Sidecar's egress hosts need {} registry service(s); only "
+        "those are subscribed to",
+        interest.names.size());
+  }
+  interest_ = std::move(interest);
+  for (auto& s : sources_) {
+    registry::keepWanted(s.services, interest_);
+    s.damper.keepOnly(interest_);
+    if (s.watcher) s.watcher->setInterest(interest_);
+  }
 }
 
 // Snapshot diagnostics (a route to an unknown host, tcp routes bound only to gateways, an address

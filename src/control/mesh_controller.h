@@ -23,6 +23,9 @@
 // - Every publish carries a version one higher than the previous one (starting at 1).
 // - A registry change is rebuilt and published on the next turn of the io_context (changes that
 //   arrive together are coalesced into one publish), well within the 1 s budget.
+// - With a Sidecar resource limiting this sidecar's egress hosts, the watchers subscribe to / keep
+//   only the registry services those hosts (and the in-scope VirtualServices' destinations) name
+//   (registry::Watcher::setInterest, recomputed on every rebuild); others are never materialised.
 // - Registry status (reachable, last error) is polled from each watcher every
 //   `registry_status_interval` and pushed to the sink when it changes.
 //
@@ -88,8 +91,11 @@ struct ControllerOptions {
   std::chrono::milliseconds registry_status_interval{250};
   // Virtual IPs for mesh services (the sidecar's DNS answers with them); unset = none.
   std::optional<net::Cidr> vip_range;
-  // This proxy's workload labels (sourceLabels matches); its namespace is default_namespace.
+  // This proxy's workload labels (sourceLabels matches, Sidecar workloadSelector); its namespace
+  // is default_namespace.
   std::map<std::string, std::string> workload_labels;
+  // A gateway: Sidecar resources do not apply.
+  bool gateway = false;
 };
 
 class MeshController {
@@ -162,6 +168,8 @@ class MeshController {
   void pollRegistryStatus();
   void checkSynced();
   std::vector<std::string> configPaths() const;
+  // Hands the registry services the snapshot can use (Sidecar egress hosts) to the watchers.
+  void applyInterest(registry::Interest interest);
 
   asio::io_context& io_;
   ControllerOptions options_;
@@ -176,6 +184,7 @@ class MeshController {
   std::vector<std::string> config_errors_;
   std::vector<Source> sources_;
   uint64_t version_ = 0;
+  registry::Interest interest_;              // what the watchers were asked for
   std::map<std::string, std::string> vips_;  // FQDN -> VIP of the last snapshot (kept stable)
   std::set<std::string> logged_findings_;    // snapshot diagnostics already logged
   uint64_t reloads_applied_ = 0;

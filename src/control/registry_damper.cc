@@ -89,6 +89,16 @@ std::optional<RegistryDamper::Clock::time_point> RegistryDamper::nextExpiry() co
   return next;
 }
 
+void RegistryDamper::keepOnly(const registry::Interest& interest) {
+  if (interest.all) return;
+  auto unwanted = [&](const registry::Service& s) { return !interest.wants(s.name); };
+  std::erase_if(raw_, unwanted);
+  std::erase_if(effective_, unwanted);
+  std::erase_if(protected_, [&](const auto& entry) { return unwanted(entry.second.service); });
+  std::erase_if(retired_,
+                [&](const auto& entry) { return !interest.wants(entry.second.instance.service); });
+}
+
 std::vector<std::string> RegistryDamper::protectedServices() const {
   std::vector<std::string> out;
   for (const auto& [key, p] : protected_) out.push_back(key);

@@ -42,6 +42,9 @@ class RegistryDamper {
   const std::vector<registry::Service>& effective() const { return effective_; }
   std::vector<RetiredInstance> retired() const;
   std::optional<Clock::time_point> nextExpiry() const;
+  // Forgets the services `interest` does not want (no protection: they were not lost, this
+  // proxy stopped asking for them).
+  void keepOnly(const registry::Interest& interest);
   // Services currently served from protection (for logs and /clusters).
   std::vector<std::string> protectedServices() const;
 

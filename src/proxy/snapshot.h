@@ -129,6 +129,10 @@ struct MeshSnapshot {
   // VirtualServices held back because a reference (subset, gateway, host) does not resolve yet:
   // one IST0101 line each, saying what serves instead. Copied from the inputs.
   std::vector<std::string> config_held_back;
+  // The Istio Sidecar resource that limits this sidecar's egress ("ns/name"; empty: none, the
+  // whole mesh is materialised) and its egress hosts as written.
+  std::string sidecar_resource;
+  std::vector<std::string> sidecar_egress_hosts;
 
   // Canonical IP text -> service: every allocated VIP and every ServiceEntry single address
   // (the first ServiceEntry declaring an address keeps it).

@@ -199,6 +199,11 @@ nlohmann::json MeshSnapshot::toJson() const {
   j["unenforced"] = unenforced;
   j["registry_status"] = registry_status;
   j["config_held_back"] = config_held_back;
+  if (sidecar_resource.empty()) {
+    j["sidecar"] = nullptr;
+  } else {
+    j["sidecar"] = {{"resource", sidecar_resource}, {"egress_hosts", sidecar_egress_hosts}};
+  }
   return j;
 }
 

@@ -70,6 +70,16 @@ SourceStatus WatcherCore::status() const {
   return status_;
 }
 
+void WatcherCore::setInterest(Interest interest) {
+  std::lock_guard lock(status_mu_);
+  interest_ = std::move(interest);
+}
+
+Interest WatcherCore::interest() const {
+  std::lock_guard lock(status_mu_);
+  return interest_;
+}
+
 void WatcherCore::reportSuccess() {
   {
     std::lock_guard lock(status_mu_);
@@ -96,6 +106,7 @@ void WatcherCore::reportFailure(const std::string& error) {
 }
 
 void WatcherCore::publish(std::vector<Service> services) {
+  keepWanted(services, interest());
   if (have_last_ && services == last_) return;
   last_ = std::move(services);
   have_last_ = true;
@@ -153,7 +164,7 @@ asio::awaitable<void> PollingWatcher::run(std::shared_ptr<State> st) {
     // registry before what they ask about registered.
     std::vector<OnRefreshed> refreshed = std::move(st->refresh_waiting);
     st->refresh_waiting.clear();
-    Result<std::vector<Service>> polled = co_await st->poll();
+    Result<std::vector<Service>> polled = co_await st->poll(core.interest());
     if (core.stopped()) break;
     std::chrono::milliseconds delay = st->options.poll_interval;
     if (polled) {
@@ -185,6 +196,13 @@ void PollingWatcher::refreshNow(OnRefreshed done) {
     if (st->core->stopped()) return;
     st->refresh_waiting.push_back(std::move(done));
     st->core->wake();  // poll now, not at the next tick
+  });
+}
+
+void PollingWatcher::setInterest(Interest interest) {
+  state_->core->setInterest(std::move(interest));
+  asio::post(state_->core->io(), [st = state_] {
+    if (!st->core->stopped()) st->core->wake();
   });
 }
 

@@ -85,6 +85,9 @@ class WatcherCore : public std::enable_shared_from_this<WatcherCore> {
   // detached: then the state is left to it). For the watcher's destructor.
   void shutdown();
   SourceStatus status() const;
+  // Watcher::setInterest: stored for interest() and publish(); any thread.
+  void setInterest(Interest interest);
+  Interest interest() const;
 
   // io thread only from here on.
 
@@ -93,8 +96,9 @@ class WatcherCore : public std::enable_shared_from_this<WatcherCore> {
   void reportSuccess();
   // A failed read: status unreachable with `error`; logs a warning when it was reachable.
   void reportFailure(const std::string& error);
-  // Calls on_change with `services` unless they equal the last published set (the first call
-  // always publishes, even an empty set); logs the service and endpoint counts on change.
+  // Calls on_change with the wanted ones of `services` (interest()) unless they equal the last
+  // published set (the first call always publishes, even an empty set); logs the service and
+  // endpoint counts on change.
   void publish(std::vector<Service> services);
   const std::vector<Service>& lastPublished() const { return last_; }
   // Runs refreshNow() callbacks under the callback lock, stopping early once stopped.
@@ -119,6 +123,7 @@ class WatcherCore : public std::enable_shared_from_this<WatcherCore> {
 
   mutable std::mutex status_mu_;
   SourceStatus status_;
+  Interest interest_;  // guarded by status_mu_
 
   // io thread only
   bool was_reachable_ = true;
@@ -132,9 +137,10 @@ struct PollingOptions {
   std::chrono::milliseconds max_backoff{2000};
 };
 
-// A Watcher that reads its registry by polling. Poll reads the whole registry once and returns
-// every service (sorted the same way each time, so an unchanged registry is no change) or the
-// error; it runs on the watcher's io thread, one call at a time, and may keep state between
+// A Watcher that reads its registry by polling. Poll reads the registry once (only the services
+// the interest it is given wants, where the protocol allows: the rest are dropped anyway) and
+// returns every service (sorted the same way each time, so an unchanged registry is no change) or
+// the error; it runs on the watcher's io thread, one call at a time, and may keep state between
 // calls in what it captures. The first successful poll is always published.
 //
 // refreshNow(): polls now instead of at the next tick; `done` runs after that poll (after
@@ -143,7 +149,7 @@ struct PollingOptions {
 // before what the caller asks about registered.
 class PollingWatcher : public Watcher {
  public:
-  using Poll = std::function<asio::awaitable<Result<std::vector<Service>>>()>;
+  using Poll = std::function<asio::awaitable<Result<std::vector<Service>>>(const Interest&)>;
 
   // `io`: see WatcherCore. Starts polling on start().
   PollingWatcher(asio::io_context* io, std::string source_name, PollingOptions options, Poll poll);
@@ -153,6 +159,8 @@ class PollingWatcher : public Watcher {
   void stop() override;
   SourceStatus status() const override;
   void refreshNow(OnRefreshed done) override;
+  // Takes effect at once: a poll starts now (what is no longer wanted leaves its report).
+  void setInterest(Interest interest) override;
 
  private:
   struct State;

@@ -7,7 +7,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::registry {
@@ -52,6 +54,20 @@ inline std::string describeScope(const Service& s) {
   return out;
 }
 
+// Which services of a registry the mesh needs (the Istio Sidecar resource of this proxy limits its
+// egress hosts): `all`, or only the services whose lower-cased name is in `names`. A watcher
+// subscribes to / fetches / keeps only the wanted services where its protocol allows and never
+// reports others.
+struct Interest {
+  bool all = true;
+  std::set<std::string> names;  // lower-cased
+  bool wants(std::string_view name) const;
+  bool operator==(const Interest&) const = default;
+};
+
+// Drops the services `interest` does not want.
+void keepWanted(std::vector<Service>& services, const Interest& interest);
+
 // A watcher keeps the service list of one registry current. `on_change` receives the full set of
 // services every time anything changes; on an outage the last known set stays (no callback).
 // Threads: start/stop/refreshNow/status may be called from any thread; on_change and the
@@ -75,6 +91,10 @@ class Watcher {
   virtual void refreshNow(OnRefreshed done) {
     if (done) done();
   }
+  // Limits the services the watcher subscribes to and reports (default: every one). May be called
+  // from any thread, before or after start(); a change is read and reported (on_change) as soon
+  // as the watcher can, services no longer wanted leave the next report.
+  virtual void setInterest(Interest interest) = 0;
 };
 
 }  // namespace sluice::registry

@@ -1,7 +1,10 @@
 // Sidecar: workload selector, egress listeners and the outbound traffic policy mode; the whole
 // spec is also kept as JSON.
 
+#include <fmt/format.h>
+
 #include "config/decode/decoder.h"
+#include "config/names.h"
 
 namespace sluice::config::decode {
 
@@ -19,7 +22,26 @@ constexpr Field<Sidecar::Egress> kEgressFields[] = {
      [](Decoder& d, const At& v, Sidecar::Egress& e) { d.object(v, kEgressPortFields, e); }},
     {"bind", ignoreString<Sidecar::Egress>},
     {"captureMode", ignoreString<Sidecar::Egress>},
-    {"hosts", [](Decoder& d, const At& v, Sidecar::Egress& e) { e.hosts = d.stringList(v); }},
+    {"hosts",
+     [](Decoder& d, const At& v, Sidecar::Egress& e) {
+       e.hosts = d.stringList(v);
+       // Istio's validation: every host is namespace/dnsName, the namespace `*`, `.`, `~` or a
+       // namespace name.
+       for (const auto& h : e.hosts) {
+         auto slash = h.find('/');
+         if (slash == std::string::npos) {
+           d.error(v, fmt::format("host '{}' must be of form namespace/dnsName", h));
+           continue;
+         }
+         std::string ns = h.substr(0, slash);
+         if (ns != "*" && ns != "." && ns != "~" && !isDns1123Label(ns)) {
+           d.error(v, fmt::format("invalid namespace value \"{}\" in sidecar", ns));
+         }
+         if (slash + 1 == h.size()) {
+           d.error(v, fmt::format("host '{}' has no dnsName after the '/'", h));
+         }
+       }
+     }},
 };
 
 constexpr Field<Sidecar> kOutboundTrafficPolicyFields[] = {

@@ -3,6 +3,7 @@
 #include "control/snapshot/build_snapshot.h"
 
 #include "control/snapshot/builder.h"
+#include "control/snapshot/sidecar_scope.h"
 #include "control/snapshot/visibility.h"
 
 namespace sluice::control {
@@ -39,9 +40,17 @@ std::shared_ptr<const proxy::MeshSnapshot> Builder::build() {
 }  // namespace snapshot
 
 std::shared_ptr<const proxy::MeshSnapshot> buildSnapshot(const SnapshotInputs& inputs) {
-  // Objects not exported to this proxy's namespace do not exist for it.
-  if (auto visible = snapshot::withoutInvisible(inputs)) return snapshot::Builder(*visible).build();
-  return snapshot::Builder(inputs).build();
+  // Objects not exported to this proxy's namespace do not exist for it, nor, for a sidecar with a
+  // Sidecar resource, what its egress hosts leave out.
+  const SnapshotInputs* in = &inputs;
+  auto visible = snapshot::withoutInvisible(*in);
+  if (visible) in = &*visible;
+  auto scoped = snapshot::withinEgress(*in);
+  if (scoped) {
+    visible.reset();
+    in = &*scoped;
+  }
+  return snapshot::Builder(*in).build();
 }
 
 }  // namespace sluice::control

@@ -44,6 +44,11 @@ struct SnapshotInputs {
   // FQDN -> VIP of the previous snapshot (MeshSnapshot::vipAssignments()), so a service keeps its
   // VIP when others appear or leave (applications cache DNS answers). Empty on the first build.
   std::map<std::string, std::string> previous_vips;
+  // A gateway's snapshot (Sidecar resources do not apply to gateways).
+  bool gateway = false;
+  // Istio's mesh root namespace: its Sidecar without a selector is the default of every
+  // namespace that has none.
+  std::string root_namespace = "istio-system";
 
   // The namespace exportTo and sourceNamespace are decided for.
   const std::string& proxyNamespace() const {

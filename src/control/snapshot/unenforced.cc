@@ -1,5 +1,8 @@
 // Config fields that are accepted but not enforced, listed on /config_dump and logged once.
+#include <fmt/format.h>
+
 #include "control/snapshot/builder.h"
+#include "control/snapshot/sidecar_scope.h"
 
 namespace sluice::control::snapshot {
 
@@ -28,7 +31,43 @@ void Builder::noteUnenforced() {
     if (!dr.export_to.empty()) unenforced_.insert(n + ".exportTo");
     if (!dr.workload_selector.empty()) unenforced_.insert(n + ".workloadSelector");
   }
-  if (!in_.config.sidecars.empty()) unenforced_.insert("Sidecar resources");
+  // The Sidecar of this proxy: its egress hosts are enforced (sidecar_scope.h), the rest not.
+  if (auto scope = scopeOf(in_)) {
+    snap_->sidecar_resource = scope->resource;
+    snap_->sidecar_egress_hosts = scope->written;
+    for (const auto& sc : in_.config.sidecars) {
+      if (sc.meta.ns + "/" + sc.meta.name != scope->resource) continue;
+      const std::string n = "Sidecar " + scope->resource;
+      const auto& spec = sc.spec;
+      if (spec.contains("ingress")) unenforced_.insert(n + ".ingress");
+      if (spec.contains("inboundConnectionPool")) unenforced_.insert(n + ".inboundConnectionPool");
+      if (sc.outbound_traffic_policy_mode == "REGISTRY_ONLY") {
+        unenforced_.insert(n +
+                           ".outboundTrafficPolicy.mode REGISTRY_ONLY (unknown destinations pass "
+                           "through as with ALLOW_ANY)");
+      }
+      if (spec.contains("outboundTrafficPolicy") &&
+          spec["outboundTrafficPolicy"].contains("egressProxy")) {
+        unenforced_.insert(n + ".outboundTrafficPolicy.egressProxy");
+      }
+      if (spec.contains("egress") && spec["egress"].is_array()) {
+        for (size_t i = 0; i < spec["egress"].size(); ++i) {
+          const auto& e = spec["egress"][i];
+          const std::string at = n + ".egress[" + std::to_string(i) + "]";
+          if (e.contains("port")) unenforced_.insert(at + ".port (its hosts apply to every port)");
+          if (e.contains("bind")) unenforced_.insert(at + ".bind");
+          if (e.contains("captureMode")) unenforced_.insert(at + ".captureMode");
+        }
+      }
+      for (const auto& h : scope->written) {
+        if (!parseEgressHost(h, in_.proxyNamespace())) {
+          diag(fmt::format("{}: egress host '{}' is not namespace/dnsName; it admits nothing", n,
+                           h));
+        }
+      }
+      break;
+    }
+  }
   snap_->unenforced.assign(unenforced_.begin(), unenforced_.end());
 }
 

@@ -173,6 +173,7 @@ struct ConsulWatcher::State {
   bool have_catalog = false;
   std::string catalog_error;
   std::map<std::string, Watch> watches;
+  std::vector<std::string> catalog;  // the last catalog's names, wanted or not
   std::vector<OnRefreshed> refresh_waiting;
   bool refreshing = false;
 
@@ -225,8 +226,15 @@ struct ConsulWatcher::State {
     return "/v1/health/service/" + http::percentEncode(name) + "?passing=true";
   }
 
-  // Adds watches for new names, drops the others; returns the names to start.
-  std::vector<std::string> applyCatalog(const std::vector<std::string>& names) {
+  // Adds watches for new wanted names (a blocking health query each: only the services the mesh
+  // needs are watched), drops the others; returns the names to start.
+  std::vector<std::string> applyCatalog(const std::vector<std::string>& all_names) {
+    catalog = all_names;
+    const Interest interest = core->interest();
+    std::vector<std::string> names;
+    for (const auto& n : all_names) {
+      if (interest.wants(n)) names.push_back(n);
+    }
     std::vector<std::string> fresh;
     for (auto it = watches.begin(); it != watches.end();) {
       if (std::find(names.begin(), names.end(), it->first) == names.end()) {
@@ -367,6 +375,7 @@ struct ConsulWatcher::State {
           asio::co_spawn(st->core->io(), runService(st, n, st->watches[n].alive), asio::detached);
         }
         for (const auto& n : *names) {
+          if (st->watches.find(n) == st->watches.end()) continue;  // not wanted
           auto health = co_await st->get(healthPath(n), 0, false);
           if (st->core->stopped()) co_return;
           auto it = st->watches.find(n);
@@ -416,6 +425,18 @@ void ConsulWatcher::refreshNow(OnRefreshed done) {
 }
 
 SourceStatus ConsulWatcher::status() const { return state_->core->status(); }
+
+void ConsulWatcher::setInterest(Interest interest) {
+  state_->core->setInterest(std::move(interest));
+  asio::post(state_->core->io(), [st = state_] {
+    if (st->core->stopped() || !st->have_catalog) return;
+    for (const auto& n : st->applyCatalog(std::vector<std::string>(st->catalog))) {
+      asio::co_spawn(st->core->io(), State::runService(st, n, st->watches[n].alive),
+                     asio::detached);
+    }
+    st->publish();
+  });
+}
 
 Result<std::unique_ptr<Watcher>> makeWatcher(const std::string& url) {
   SLUICE_ASSIGN_OR_RETURN(ConsulSource source, parseConsulUrl(url));

@@ -57,6 +57,8 @@ class ConsulWatcher : public Watcher {
   void stop() override;
   SourceStatus status() const override;
   void refreshNow(OnRefreshed done) override;
+  // Only the wanted services get a health watch; the catalog query stays (it is the name list).
+  void setInterest(Interest interest) override;
 
   struct State;
 

@@ -59,9 +59,15 @@ Result<EurekaSource> parseEurekaUrl(std::string_view url) {
 }
 
 std::vector<Service> toServices(const std::vector<EurekaApplication>& applications) {
+  return toServices(applications, Interest{});
+}
+
+std::vector<Service> toServices(const std::vector<EurekaApplication>& applications,
+                                const Interest& interest) {
   std::map<std::string, Service> by_name;
   for (const auto& app : applications) {
     std::string name = toLower(app.name);
+    if (!interest.wants(name)) continue;
     Service& service = by_name[name];
     service.name = name;
     for (const auto& inst : app.instances) {
@@ -164,7 +170,8 @@ asio::awaitable<Result<EurekaApplications>> fetchApplications(const EurekaSource
 
 // A delta applied to the local copy when possible and consistent, a full fetch otherwise;
 // st->local stays untouched on error.
-asio::awaitable<Result<std::vector<Service>>> EurekaWatcher::poll(std::shared_ptr<Poller> st) {
+asio::awaitable<Result<std::vector<Service>>> EurekaWatcher::poll(std::shared_ptr<Poller> st,
+                                                                  Interest interest) {
   const WatcherOptions& options = st->source.options;
   bool need_full = !st->have_local || !options.use_delta;
   if (!need_full) {
@@ -203,7 +210,9 @@ asio::awaitable<Result<std::vector<Service>>> EurekaWatcher::poll(std::shared_pt
     st->have_local = true;
     st->count(&FetchCounters::full_fetches);
   }
-  co_return toServices(st->local);
+  // The fetch is always the whole registry (Eureka has no per-application delta), and the local
+  // copy stays whole for the deltas' hash code; only the wanted applications become services.
+  co_return toServices(st->local, interest);
 }
 
 EurekaWatcher::EurekaWatcher(asio::io_context& io, EurekaSource source)
@@ -215,7 +224,7 @@ EurekaWatcher::EurekaWatcher(EurekaSource source)
 EurekaWatcher::EurekaWatcher(asio::io_context* io, std::shared_ptr<Poller> poller)
     : PollingWatcher(io, poller->name,
                      {poller->source.options.poll_interval, poller->source.options.max_backoff},
-                     [poller] { return poll(poller); }),
+                     [poller](const Interest& interest) { return poll(poller, interest); }),
       poller_(std::move(poller)) {}
 
 EurekaWatcher::~EurekaWatcher() = default;

@@ -60,6 +60,9 @@ Result<EurekaSource> parseEurekaUrl(std::string_view url);
 
 // The mesh's view of a registry: one Service per application (lower-cased name), sorted.
 std::vector<Service> toServices(const std::vector<EurekaApplication>& applications);
+// Only the applications `interest` wants.
+std::vector<Service> toServices(const std::vector<EurekaApplication>& applications,
+                                const Interest& interest);
 
 // What the watcher has done, for tests and logs.
 struct FetchCounters {
@@ -84,7 +87,8 @@ class EurekaWatcher : public PollingWatcher {
  private:
   struct Poller;
   EurekaWatcher(asio::io_context* io, std::shared_ptr<Poller> poller);
-  static asio::awaitable<Result<std::vector<Service>>> poll(std::shared_ptr<Poller> st);
+  static asio::awaitable<Result<std::vector<Service>>> poll(std::shared_ptr<Poller> st,
+                                                            Interest interest);
   std::shared_ptr<Poller> poller_;
 };
 

@@ -42,6 +42,10 @@ Result<Service> toService(const Json& info, const NacosSource& source, const std
 
 }  // namespace
 
+// How often the service list is read when only named services are wanted (they are subscribed by
+// name, so the list only finds names whose case differs).
+constexpr std::chrono::milliseconds kNamedListInterval{10'000};
+
 struct NacosGrpcWatcher::State {
   NacosSource source;
   GrpcWatcherOptions options;
@@ -54,6 +58,8 @@ struct NacosGrpcWatcher::State {
   bool stopped = false;
   bool refresh_requested = false;
   std::vector<OnRefreshed> refresh_waiting;
+  Interest interest;                // which services to subscribe to (setInterest)
+  bool relist = false;              // the interest changed: list and (un)subscribe now
   std::vector<GrpcMessage> pushes;  // from the connection's reader thread
   bool connection_lost = false;
   std::string lost_why;
@@ -216,14 +222,18 @@ struct NacosGrpcWatcher::State {
   // list_interval. Returns why it ended (an error) or ok when stopped.
   Status session(GrpcNamingConnection& conn) {
     std::map<std::string, Service> services;
+    std::set<std::string> listed;  // wanted names the last service list had
     auto next_list = std::chrono::steady_clock::now();
     while (true) {
       std::vector<OnRefreshed> refreshed;
       bool refresh = false;
+      Interest wanted;
       {
         std::lock_guard lock(mu);
         if (stopped) return ok();
-        refresh = refresh_requested;
+        refresh = refresh_requested || relist;
+        relist = false;
+        wanted = interest;
       }
       if (refresh || std::chrono::steady_clock::now() >= next_list) {
         refreshed = takeRefreshes();
@@ -232,9 +242,19 @@ struct NacosGrpcWatcher::State {
           runRefreshes(std::move(refreshed));
           return tl::unexpected(names.error());
         }
-        std::set<std::string> listed(names->begin(), names->end());
+        // Subscribed (and so pushed and kept) are only the services the mesh wants: with a
+        // Sidecar naming 10 of 10,000 services, 10 subscriptions. Those are also subscribed by
+        // name whether listed or not, as nacos-client does, so the server pushes a service that
+        // registers later at once and the list is read only now and then (it still finds a name
+        // whose case differs from the lower-cased one asked for).
+        listed.clear();
+        for (const auto& n : *names) {
+          if (wanted.wants(n)) listed.insert(n);
+        }
+        std::set<std::string> targets = listed;
+        if (!wanted.all) targets.insert(wanted.names.begin(), wanted.names.end());
         for (auto it = services.begin(); it != services.end();) {
-          if (listed.count(it->first) != 0) {
+          if (targets.count(it->first) != 0) {
             ++it;
             continue;
           }
@@ -242,7 +262,7 @@ struct NacosGrpcWatcher::State {
           it = services.erase(it);
         }
         std::vector<std::string> fresh;
-        for (const std::string& name : listed) {
+        for (const std::string& name : targets) {
           if (services.count(name) == 0) fresh.push_back(name);
         }
         auto infos = subscribeAll(conn, fresh);
@@ -260,7 +280,9 @@ struct NacosGrpcWatcher::State {
           }
           services[name] = std::move(*service);
         }
-        next_list = std::chrono::steady_clock::now() + options.list_interval;
+        next_list = std::chrono::steady_clock::now() +
+                    (wanted.all ? options.list_interval
+                                : std::max(options.list_interval * 20, kNamedListInterval));
       }
       std::vector<GrpcMessage> pushed;
       {
@@ -285,13 +307,17 @@ struct NacosGrpcWatcher::State {
       markReachable();
       std::vector<Service> out;
       out.reserve(services.size());
-      for (const auto& [name, service] : services) out.push_back(service);
+      for (const auto& [name, service] : services) {
+        // Subscribed by name only: absent until the registry has it.
+        if (service.instances.empty() && listed.count(name) == 0) continue;
+        out.push_back(service);
+      }
       emit(std::move(out));
       runRefreshes(std::move(refreshed));
 
       std::unique_lock lock(mu);
       cv.wait_until(lock, next_list, [&] {
-        return stopped || refresh_requested || !pushes.empty() || connection_lost;
+        return stopped || refresh_requested || relist || !pushes.empty() || connection_lost;
       });
       if (stopped) return ok();
       if (connection_lost && pushes.empty()) {
@@ -320,6 +346,7 @@ struct NacosGrpcWatcher::State {
     {
       std::lock_guard lock(mu);
       if (stopped) return;
+      raw->setInterest(interest);
       http = std::move(watcher);
     }
     setTransport("http");
@@ -462,6 +489,19 @@ void NacosGrpcWatcher::refreshNow(OnRefreshed done) {
     }
   }
   http->refreshNow(std::move(done));
+}
+
+void NacosGrpcWatcher::setInterest(Interest interest) {
+  std::shared_ptr<NacosWatcher> http;
+  {
+    std::lock_guard lock(state_->mu);
+    if (state_->interest == interest) return;
+    state_->interest = interest;
+    state_->relist = true;
+    state_->cv.notify_all();
+    http = state_->http;
+  }
+  if (http) http->setInterest(std::move(interest));
 }
 
 std::string NacosGrpcWatcher::transportInUse() const {

@@ -2,7 +2,9 @@
 // The nacos:// watcher against Nacos 2.x/3.x servers: subscribe with server push over gRPC, the
 // way nacos-client 2.x/3.x learns about changes, so a registry change reaches on_change within
 // milliseconds instead of a poll interval. The service list itself has no push in 2.x: it is
-// read (ServiceListRequest) every list_interval, and each new service is subscribed.
+// read (ServiceListRequest) every list_interval, and each new service is subscribed. With an
+// Interest naming services (setInterest), only those are subscribed, by name (a service that
+// registers later is pushed at once), and the list is read every 10 s only.
 //
 // Transport (NacosSource::transport):
 //   auto  gRPC on grpc_port (default HTTP port + 1000) when it answers ServerCheck; when it does
@@ -43,6 +45,8 @@ class NacosGrpcWatcher : public Watcher {
   void stop() override;
   SourceStatus status() const override;
   void refreshNow(OnRefreshed done) override;
+  // Subscribes to the wanted services only (unsubscribes the others) at once.
+  void setInterest(Interest interest) override;
 
   // Which transport is in use now: "grpc", "http" (v1 fallback) or "" (not decided yet).
   std::string transportInUse() const;

@@ -79,9 +79,12 @@ bool instanceLess(const Instance& a, const Instance& b) {
 }
 
 asio::awaitable<Result<std::vector<Service>>> pollOnce(NamingClient& client,
-                                                       const NacosSource& source, int page_size) {
+                                                       const NacosSource& source, int page_size,
+                                                       Interest interest) {
   auto names = co_await client.listServices(source.group, page_size);
   if (!names) co_return tl::unexpected(names.error());
+  // The names are one cheap list; only the wanted services' instances are read.
+  std::erase_if(*names, [&](const std::string& n) { return !interest.wants(n); });
   std::sort(names->begin(), names->end());
   names->erase(std::unique(names->begin(), names->end()), names->end());
   std::vector<Service> services;
@@ -109,8 +112,10 @@ NacosWatcher::NacosWatcher(asio::io_context* io, std::shared_ptr<Poller> poller)
     : PollingWatcher(io,
                      poller->source.url.empty() ? "nacos://" + poller->source.server.toString()
                                                 : poller->source.url,
-                     {poller->options.poll_interval, poller->options.max_backoff}, [poller] {
-                       return pollOnce(poller->client, poller->source, poller->options.page_size);
+                     {poller->options.poll_interval, poller->options.max_backoff},
+                     [poller](const Interest& interest) {
+                       return pollOnce(poller->client, poller->source, poller->options.page_size,
+                                       interest);
                      }) {}
 
 NacosWatcher::~NacosWatcher() = default;

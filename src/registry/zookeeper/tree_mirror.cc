@@ -32,6 +32,18 @@ void TreeMirror::resyncAll() {
   root_deep_ = true;
 }
 
+void TreeMirror::setInterest(Interest interest) {
+  interest_ = std::move(interest);
+  auto unwanted = [&](const std::string& name) { return !interest_.wants(name); };
+  std::erase_if(services_, [&](const auto& entry) { return unwanted(entry.first); });
+  std::erase_if(service_pending_, [&](const auto& entry) { return unwanted(entry.first); });
+  std::erase_if(instance_pending_, [&](const auto& item) { return unwanted(item.first); });
+  for (const std::string& name : root_children_) {
+    if (unwanted(name)) continue;
+    if (services_.try_emplace(name).second) service_pending_[name] = true;
+  }
+}
+
 bool TreeMirror::hasWork() const {
   return root_pending_ || !service_pending_.empty() || !instance_pending_.empty();
 }
@@ -103,6 +115,7 @@ ZkStatus TreeMirror::readRoot(ZkSession& session) {
                       services_.size());
     }
     services_.clear();
+    root_children_.clear();
     service_pending_.clear();
     instance_pending_.clear();
     // Arms a watch for the root's creation; if it appeared meanwhile, list it again.
@@ -121,7 +134,11 @@ ZkStatus TreeMirror::readRoot(ZkSession& session) {
     return ZkStatus::kOk;
   }
   last_read_error_.clear();
-  std::set<std::string> names(reply.children.begin(), reply.children.end());
+  root_children_ = std::set<std::string>(reply.children.begin(), reply.children.end());
+  std::set<std::string> names;
+  for (const auto& n : root_children_) {
+    if (interest_.wants(n)) names.insert(n);
+  }
   std::erase_if(services_, [&](const auto& entry) { return !names.contains(entry.first); });
   std::erase_if(service_pending_, [&](const auto& entry) { return !names.contains(entry.first); });
   std::erase_if(instance_pending_, [&](const auto& item) { return !names.contains(item.first); });

@@ -39,6 +39,11 @@ class TreeMirror {
   TreeMirror(std::string root, std::string source_name);
 
   void resyncAll();
+  // Only the wanted services below the root are read and watched (a getChildren watch on
+  // <root>/<name> each); the root's listing is still read and watched, as the list of names.
+  // Services no longer wanted leave the view at once; newly wanted ones are read by the next
+  // sync().
+  void setInterest(Interest interest);
   void onNodeEvent(const ZkEvent& event);
   bool hasWork() const;
   // Returns kOk when all work is done (or `should_stop` said so between reads), else the
@@ -70,6 +75,8 @@ class TreeMirror {
   std::string root_;
   std::string source_name_;
   std::map<std::string, ServiceNode> services_;
+  Interest interest_;
+  std::set<std::string> root_children_;  // the root's last listing, wanted or not
 
   // Pending reads. "deep": re-read what lies below even if already known (a resync).
   bool root_pending_ = false;

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/log.h"
@@ -80,6 +81,7 @@ struct ZooKeeperWatcher::State {
   std::condition_variable queue_cv;
   std::deque<Queued> queue;
   std::vector<OnRefreshed> refresh_requests;  // refreshNow() callbacks not yet taken up
+  std::optional<Interest> new_interest;       // setInterest() not yet taken up
 };
 
 void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
@@ -197,7 +199,8 @@ void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
     {
       std::unique_lock lock(st->queue_mu);
       auto wake = [&] {
-        return st->stopped.load() || !st->queue.empty() || !st->refresh_requests.empty();
+        return st->stopped.load() || !st->queue.empty() || !st->refresh_requests.empty() ||
+               st->new_interest.has_value();
       };
       if (!session) {
         st->queue_cv.wait_until(lock, reopen_at, wake);
@@ -213,6 +216,10 @@ void ZooKeeperWatcher::run(std::shared_ptr<State> st) {
       events.swap(st->queue);
       for (auto& fn : st->refresh_requests) refreshing.push_back(std::move(fn));
       st->refresh_requests.clear();
+      if (st->new_interest) {
+        mirror.setInterest(std::move(*st->new_interest));
+        st->new_interest.reset();
+      }
     }
     if (st->stopped) break;
 
@@ -323,6 +330,14 @@ void ZooKeeperWatcher::refreshNow(OnRefreshed done) {
   {
     std::lock_guard lock(state_->queue_mu);
     state_->refresh_requests.push_back(std::move(done));
+  }
+  state_->queue_cv.notify_one();
+}
+
+void ZooKeeperWatcher::setInterest(Interest interest) {
+  {
+    std::lock_guard lock(state_->queue_mu);
+    state_->new_interest = std::move(interest);
   }
   state_->queue_cv.notify_one();
 }

@@ -54,6 +54,8 @@ class ZooKeeperWatcher : public Watcher {
   void refreshNow(OnRefreshed done) override;
   // Thread-safe.
   SourceStatus status() const override;
+  // Only the wanted services' znodes are read and watched (TreeMirror::setInterest); thread-safe.
+  void setInterest(Interest interest) override;
 
  private:
   struct State;

@@ -97,14 +97,19 @@ TEST(UnenforcedTest, NestedFieldsOfAListedParentAreNotRepeated) {
 kind: Sidecar
 metadata: {name: default}
 spec:
+  ingress:
+  - port: {number: 9080, protocol: HTTP, name: http}
+    defaultEndpoint: 127.0.0.1:8080
   egress:
   - hosts: ["./*"]
   outboundTrafficPolicy: {mode: REGISTRY_ONLY}
 )";
   ConfigSet set = loadString(yaml, "sc.yaml");
   EXPECT_EQ(set.errorCount(), 0u) << dump(set);
-  EXPECT_EQ(set.warningCount(), 1u) << dump(set);
-  EXPECT_EQ(find(set, Severity::kWarning, "Sidecar resources are not implemented").size(), 1u);
+  // egress.hosts is enforced; ingress warns once (not per nested field), REGISTRY_ONLY once.
+  EXPECT_EQ(set.warningCount(), 2u) << dump(set);
+  EXPECT_EQ(find(set, Severity::kWarning, "spec.ingress").size(), 1u) << dump(set);
+  EXPECT_EQ(find(set, Severity::kWarning, "REGISTRY_ONLY").size(), 1u) << dump(set);
   ASSERT_EQ(set.sidecars.size(), 1u);
   EXPECT_EQ(set.sidecars[0].outbound_traffic_policy_mode, "REGISTRY_ONLY");
 }

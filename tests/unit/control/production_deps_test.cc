@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "control/mesh_controller.h"
 #include "control/registry_factory.h"
@@ -170,6 +171,8 @@ class ManualWatcher : public registry::Watcher {
   void start(OnChange on_change) override { on_change_ = std::move(on_change); }
   void stop() override { on_change_ = nullptr; }
   registry::SourceStatus status() const override { return {}; }
+  void setInterest(registry::Interest interest) override { this->interest = std::move(interest); }
+  registry::Interest interest;
   void emit(const std::vector<registry::Service>& services) {
     if (on_change_) on_change_(services);
   }
@@ -219,6 +222,68 @@ spec:
   ASSERT_TRUE(runUntil([&] { return !sink.published.empty(); }));
   EXPECT_TRUE(sink.published.back()->config_held_back.empty()) << dump(*sink.published.back());
   EXPECT_EQ(c.configStore().heldBack(), 0u);
+}
+
+// A Sidecar naming one registry service: the watcher is asked for it alone (before it starts), the
+// VirtualServices of other hosts are neither built nor held back, and a reload widening the
+// Sidecar asks for everything.
+TEST_F(ProductionDeps, ASidecarLimitsWhatTheWatchersAreAskedFor) {
+  write("sidecar.yaml", R"(apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec:
+  egress: [{hosts: ["./service-provider.default.svc.cluster.local"]}]
+)");
+  write("vs.yaml", R"(apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: other, namespace: default}
+spec:
+  hosts: [other]
+  http:
+  - route:
+    - destination: {host: other}
+)");
+  ControllerOptions opts;
+  opts.config_dir = dir_;
+  opts.registry_urls = {"manual://"};
+  opts.watch.debounce = 20ms;
+  ControllerDeps deps = ControllerDeps::production();
+  ManualWatcher* watcher = nullptr;
+  deps.make_watcher = [&](const std::string&) -> Result<std::unique_ptr<registry::Watcher>> {
+    auto w = std::make_unique<ManualWatcher>();
+    watcher = w.get();
+    return std::unique_ptr<registry::Watcher>(std::move(w));
+  };
+  MeshController c(io_, opts, deps);
+  auto initial = c.initialize();
+  ASSERT_TRUE(initial) << initial.error().describe();
+  ASSERT_NE(watcher, nullptr);
+  EXPECT_FALSE(watcher->interest.all);
+  EXPECT_EQ(watcher->interest.names, (std::set<std::string>{"service-provider"}));
+  EXPECT_TRUE((*initial)->config_held_back.empty()) << dump(**initial);
+  RecordingSink sink;
+  std::vector<bool> reloads;
+  c.setOnReload([&](bool applied) { reloads.push_back(applied); });
+  ASSERT_TRUE(c.start(&sink));
+
+  registry::Instance instance;
+  instance.ip = "10.0.0.1";
+  instance.port = 8080;
+  registry::Service provider{"service-provider", "", "", {instance}};
+  registry::Service other{"other", "", "", {instance}};
+  watcher->emit({other, provider});  // a list read before the interest: the rest is dropped
+  ASSERT_TRUE(runUntil([&] { return !sink.published.empty(); }));
+  EXPECT_NE(sink.published.back()->findService("service-provider"), nullptr);
+  EXPECT_EQ(sink.published.back()->findService("other"), nullptr);
+
+  write("sidecar.yaml", R"(apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec:
+  egress: [{hosts: ["./*"]}]
+)");
+  ASSERT_TRUE(runUntil([&] { return !reloads.empty(); }));
+  EXPECT_TRUE(watcher->interest.all);
 }
 
 TEST(RegistryFactory, SchemeIsParsedCaseInsensitively) {

@@ -139,6 +139,36 @@ TEST(NacosGrpcWatcherTest, NewServicesAreFoundByTheServiceListAndRefreshNow) {
       recorder.waitFor([](const auto& s) { return hasInstanceIp(s, "late", "10.0.0.30"); }, 100ms));
 }
 
+// A Sidecar naming a few services: only those are subscribed to and reported; widening the
+// interest later subscribes to the rest at once.
+TEST(NacosGrpcWatcherTest, OnlyWantedServicesAreSubscribedAndReported) {
+  Registry registry;
+  registry.registerOverHttpSide("wanted", "10.0.0.41");
+  registry.registerOverHttpSide("other", "10.0.0.42");
+  GrpcWatcherOptions options;
+  options.list_interval = 10s;
+  NacosGrpcWatcher watcher(source(registry.url()), options);
+  Interest interest;
+  interest.all = false;
+  interest.names = {"wanted"};
+  watcher.setInterest(interest);
+  ServiceRecorder recorder;
+  watcher.start(recorder.onChange());
+  ASSERT_TRUE(recorder.waitFor(
+      [](const auto& s) { return s.size() == 1 && hasInstanceIp(s, "wanted", "10.0.0.41"); }));
+  watcher.setInterest(Interest{});
+  ASSERT_TRUE(recorder.waitFor(
+      [](const auto& s) {
+        return hasInstanceIp(s, "wanted", "10.0.0.41") && hasInstanceIp(s, "other", "10.0.0.42");
+      },
+      2s));
+  interest.names = {"other"};
+  watcher.setInterest(interest);
+  ASSERT_TRUE(recorder.waitFor(
+      [](const auto& s) { return s.size() == 1 && hasInstanceIp(s, "other", "10.0.0.42"); }, 2s));
+  watcher.stop();
+}
+
 TEST(NacosGrpcWatcherTest, FallsBackToV1PollingWhenNoGrpcIsOffered) {
   Registry registry(/*grpc=*/false);
   registry.registerOverHttpSide("service-provider", "10.0.0.11");

@@ -45,4 +45,14 @@ void FakeWatcher::setNextRefresh(std::vector<registry::Service> services) {
   next_ = std::move(services);
 }
 
+void FakeWatcher::setInterest(registry::Interest interest) {
+  std::lock_guard lock(mu_);
+  interest_ = std::move(interest);
+}
+
+registry::Interest FakeWatcher::interest() const {
+  std::lock_guard lock(mu_);
+  return interest_;
+}
+
 }  // namespace sluice::testutil

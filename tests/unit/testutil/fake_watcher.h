@@ -18,6 +18,8 @@ class FakeWatcher : public registry::Watcher {
   // From another thread (joined before it returns): on_change with the list setNextRefresh()
   // gave, if any, then `done`. Counts the calls in refreshes.
   void refreshNow(OnRefreshed done) override;
+  void setInterest(registry::Interest interest) override;
+  registry::Interest interest() const;
 
   // Calls on_change with `services` from another thread; returns after it ran.
   void emitFromThread(std::vector<registry::Service> services);
@@ -32,6 +34,7 @@ class FakeWatcher : public registry::Watcher {
   OnChange on_change_;
   registry::SourceStatus status_;
   std::vector<registry::Service> next_;
+  registry::Interest interest_;
 };
 
 }  // namespace sluice::testutil

@@ -77,6 +77,37 @@ TEST(TreeMirror, FirstReadMirrorsEveryServiceAndInstance) {
                                       "service-provider 10.0.0.2:8070 v2"}));
 }
 
+// A Sidecar naming one service: only its znodes are read (and watched); widening the interest
+// reads the others, narrowing drops them at once.
+TEST(TreeMirror, OnlyWantedServicesAreReadAndKept) {
+  FakeZooKeeper zk;
+  zk.create("/services/wanted/a", record("10.0.0.1", 80));
+  for (int i = 0; i < 20; ++i)
+    zk.create(fmt::format("/services/other{}/a", i), record("10.0.1.1", 80));
+  MirrorHarness h(zk);
+  Interest interest;
+  interest.all = false;
+  interest.names = {"wanted"};
+  h.mirror().setInterest(interest);
+  const int before = zk.reads();
+  ASSERT_EQ(h.pump(), ZkStatus::kOk);
+  EXPECT_TRUE(h.mirror().complete());
+  EXPECT_EQ(endpoints(h.mirror().services()), (std::vector<std::string>{"wanted 10.0.0.1:80"}));
+  EXPECT_LE(zk.reads() - before, 4);  // the root, the service, its instance (not 20 others)
+  zk.create("/services/other0/b", record("10.0.1.2", 80));  // no watch there: no read
+  EXPECT_EQ(h.pump(), ZkStatus::kOk);
+  EXPECT_EQ(h.mirror().services().size(), 1u);
+
+  interest.names = {"wanted", "other3"};
+  h.mirror().setInterest(interest);
+  ASSERT_EQ(h.pump(), ZkStatus::kOk);
+  EXPECT_EQ(endpoints(h.mirror().services()),
+            (std::vector<std::string>{"other3 10.0.1.1:80", "wanted 10.0.0.1:80"}));
+  interest.names = {"other3"};
+  h.mirror().setInterest(interest);
+  EXPECT_EQ(endpoints(h.mirror().services()), (std::vector<std::string>{"other3 10.0.1.1:80"}));
+}
+
 TEST(TreeMirror, WatchesFollowCreateChangeAndDelete) {
   FakeZooKeeper zk;
   zk.create("/services/p/a", record("10.0.0.1", 80, "v1"));

@@ -1,0 +1,65 @@
+#pragma once
+// The Istio Sidecar resource of this proxy and what its egress hosts let in: the services,
+// VirtualServices, DestinationRules and ServiceEntries a sidecar's snapshot is built from, and
+// the registry services the watchers need to subscribe to.
+//
+// Selection (Istio's): in the proxy's namespace, the first Sidecar whose workloadSelector labels
+// this workload's labels contain; else that namespace's Sidecar without a selector; else the
+// root namespace's Sidecar without a selector (the mesh default). Gateways have none.
+//
+// Egress hosts are "namespace/dnsName": namespace `*` (any), `.` (the proxy's namespace), `~`
+// (none) or a name; dnsName `*`, `*.suffix` or an exact FQDN (never expanded: Istio requires
+// FQDNs here). The hosts of every egress listener count; what a listener's `port` limits is
+// not enforced (a warning says so). A VirtualService is in scope when one of its hosts is; the
+// services its destinations name come with it (as Istio adds them); a DestinationRule when its
+// host is an in-scope service or VirtualService host.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.h"
+#include "control/snapshot/inputs.h"
+#include "registry/registry.h"
+
+namespace sluice::control::snapshot {
+
+struct EgressHost {
+  std::string ns;    // "*", "~" or a namespace ("." already replaced by the proxy's)
+  std::string host;  // lower-cased dnsName
+  bool matches(std::string_view object_ns, std::string_view object_host) const;
+};
+
+// Parses "ns/dnsName" ("." taken as `proxy_ns`); nullopt when there is no '/'.
+std::optional<EgressHost> parseEgressHost(std::string_view text, const std::string& proxy_ns);
+
+struct SidecarScope {
+  std::string resource;              // "ns/name" of the Sidecar
+  std::vector<std::string> written;  // its egress hosts as written, for /config_dump
+  std::vector<EgressHost> hosts;
+  bool admits(std::string_view object_ns, std::string_view host) const;
+  bool admitsVirtualService(const config::VirtualService& vs) const;
+};
+
+// The Sidecar that applies to a sidecar proxy in `proxy_ns` with `labels`, or nullopt (no
+// Sidecar: the whole mesh is in scope).
+std::optional<SidecarScope> selectSidecar(const config::ConfigSet& config,
+                                          const std::string& proxy_ns,
+                                          const std::map<std::string, std::string>& labels,
+                                          const std::string& root_ns);
+
+// The scope of `inputs` (nullopt for gateways and sidecars without a Sidecar).
+std::optional<SidecarScope> scopeOf(const SnapshotInputs& inputs);
+
+// A copy of `inputs` with only what `scope` admits, or nullopt when there is no scope.
+std::optional<SnapshotInputs> withinEgress(const SnapshotInputs& inputs);
+
+// The registry services a snapshot of `inputs` can use (registry services live in
+// default_namespace as NAME.<ns>.<domain_suffix>): everything without a scope or when a wildcard
+// egress host covers registry names, else the names of exact egress hosts and of in-scope
+// VirtualServices' destinations.
+registry::Interest registryInterest(const SnapshotInputs& inputs);
+
+}  // namespace sluice::control::snapshot
