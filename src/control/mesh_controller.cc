@@ -130,7 +130,18 @@ void MeshController::checkSynced() {
   asio::post(io_, std::move(fn));
 }
 
-bool MeshController::acceptConfig(const config::ConfigSet& loaded) {
+bool MeshController::acceptConfig(const config::ConfigSet& all) {
+  SnapshotInputs identity;
+  identity.default_namespace = options_.default_namespace;
+  identity.domain_suffix = options_.domain_suffix;
+  identity.workload_labels = options_.workload_labels;
+  identity.gateway = options_.gateway;
+  auto scoped = snapshot::configWithinEgress(all, identity);
+  if (scoped && scoped->resourceCount() != all.resourceCount()) {
+    SLUICE_LOG_INFO("config: {} of {} resource(s) are outside the Sidecar's egress hosts: not kept",
+                    all.resourceCount() - scoped->resourceCount(), all.resourceCount());
+  }
+  const config::ConfigSet& loaded = scoped ? *scoped : all;
   auto update = store_.update(loaded);
   for (const auto& e : update.errors) SLUICE_LOG_ERROR("config: {}", e);
   for (const auto& r : update.rejections) SLUICE_LOG_ERROR("config: {}", r);

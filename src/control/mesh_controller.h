@@ -160,8 +160,9 @@ class MeshController {
   void armDamperTimer();
   std::shared_ptr<const proxy::MeshSnapshot> rebuild();
   void logNewFindings(const proxy::MeshSnapshot& snapshot);
-  // Folds a fresh load into store_, logs and reports its errors; true when the accepted config
-  // changed.
+  // Folds a fresh load into store_ (only what this sidecar's Sidecar egress hosts can use: every
+  // reload re-reads every file, so a Sidecar change finds the rest again), logs and reports its
+  // errors; true when the accepted config changed.
   bool acceptConfig(const config::ConfigSet& loaded);
   void pushConfigCounts();
   std::vector<registry::SourceStatus> registryStatus() const;

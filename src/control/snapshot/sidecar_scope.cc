@@ -188,6 +188,51 @@ std::optional<SnapshotInputs> withinEgress(const SnapshotInputs& in) {
   return out;
 }
 
+std::optional<config::ConfigSet> configWithinEgress(const config::ConfigSet& c,
+                                                    const SnapshotInputs& identity) {
+  if (identity.gateway || c.sidecars.empty()) return std::nullopt;
+  auto scope = selectSidecar(c, identity.proxyNamespace(), identity.workload_labels,
+                             identity.root_namespace);
+  if (!scope) return std::nullopt;
+  const std::set<std::string> sent_to = destinationsOf(*scope, c);
+  auto referenced = [&](const std::string& host) { return sent_to.count(toLower(host)) != 0; };
+  config::ConfigSet out;
+  out.gateways = c.gateways;
+  out.envoy_filters = c.envoy_filters;
+  out.sidecars = c.sidecars;
+  out.workload_entries = c.workload_entries;
+  out.reverse_dns = c.reverse_dns;
+  out.registry_interception = c.registry_interception;
+  out.diagnostics = c.diagnostics;
+  out.io_errors = c.io_errors;
+  out.files_read = c.files_read;
+  std::vector<std::string> kept_hosts;
+  for (const auto& vs : c.virtual_services) {
+    if (!scope->admitsVirtualService(vs)) continue;
+    out.virtual_services.push_back(vs);
+    for (const auto& h : vs.hosts_fqdn.empty() ? vs.hosts : vs.hosts_fqdn) {
+      kept_hosts.push_back(toLower(h));
+    }
+  }
+  for (const auto& se : c.service_entries) {
+    bool in_scope = false;
+    for (const auto& h : se.hosts) {
+      in_scope = in_scope || scope->admits(se.meta.ns, h) || referenced(h);
+    }
+    if (!in_scope) continue;
+    out.service_entries.push_back(se);
+    for (const auto& h : se.hosts) kept_hosts.push_back(toLower(h));
+  }
+  for (const auto& dr : c.destination_rules) {
+    const std::string host = toLower(dr.host_fqdn.empty() ? dr.host : dr.host_fqdn);
+    bool in_scope = scope->admits(dr.meta.ns, host) ||
+                    scope->admits(identity.default_namespace, host) || referenced(host);
+    for (const auto& k : kept_hosts) in_scope = in_scope || hostsOverlap(k, host);
+    if (in_scope) out.destination_rules.push_back(dr);
+  }
+  return out;
+}
+
 registry::Interest registryInterest(const SnapshotInputs& inputs) {
   registry::Interest interest;
   auto scope = scopeOf(inputs);

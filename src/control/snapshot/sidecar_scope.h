@@ -56,6 +56,16 @@ std::optional<SidecarScope> scopeOf(const SnapshotInputs& inputs);
 // A copy of `inputs` with only what `scope` admits, or nullopt when there is no scope.
 std::optional<SnapshotInputs> withinEgress(const SnapshotInputs& inputs);
 
+// What a sidecar can ever build from a freshly loaded `config` (nullopt: no Sidecar applies, or
+// a gateway): the VirtualServices and ServiceEntries withinEgress keeps, and the
+// DestinationRules whose host the egress hosts admit (in the rule's namespace or the registry
+// services' `default_namespace`), an in-scope route sends to, or an in-scope VirtualService or
+// ServiceEntry has: a superset of what withinEgress keeps once the registry is known. The
+// controller keeps only this, so a 4,000-resource config directory costs a sidecar what its
+// Sidecar names.
+std::optional<config::ConfigSet> configWithinEgress(const config::ConfigSet& config,
+                                                    const SnapshotInputs& identity);
+
 // The registry services a snapshot of `inputs` can use (registry services live in
 // default_namespace as NAME.<ns>.<domain_suffix>): everything without a scope or when a wildcard
 // egress host covers registry names, else the names of exact egress hosts and of in-scope

@@ -261,6 +261,8 @@ spec:
   EXPECT_FALSE(watcher->interest.all);
   EXPECT_EQ(watcher->interest.names, (std::set<std::string>{"service-provider"}));
   EXPECT_TRUE((*initial)->config_held_back.empty()) << dump(**initial);
+  // Not even kept: the sidecar holds only what its Sidecar can use.
+  EXPECT_TRUE(c.configStore().accepted().virtual_services.empty());
   RecordingSink sink;
   std::vector<bool> reloads;
   c.setOnReload([&](bool applied) { reloads.push_back(applied); });
@@ -284,6 +286,7 @@ spec:
 )");
   ASSERT_TRUE(runUntil([&] { return !reloads.empty(); }));
   EXPECT_TRUE(watcher->interest.all);
+  EXPECT_EQ(c.configStore().accepted().virtual_services.size(), 1u);
 }
 
 TEST(RegistryFactory, SchemeIsParsedCaseInsensitively) {

@@ -225,6 +225,30 @@ spec:
   EXPECT_NE(snap->findService("hidden"), nullptr);  // ./* admits the whole namespace
 }
 
+TEST(SidecarScopeConfig, OnlyWhatTheSidecarCanUseIsKept) {
+  auto all = load(kMesh);
+  SnapshotInputs identity;
+  auto kept = snapshot::configWithinEgress(all, identity);
+  ASSERT_TRUE(kept);
+  auto names = [](const auto& list) {
+    std::vector<std::string> out;
+    for (const auto& r : list) out.push_back(r.meta.name);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names(kept->virtual_services), (V{"provider"}));
+  EXPECT_EQ(names(kept->destination_rules), (V{"provider"}));
+  EXPECT_EQ(names(kept->service_entries), (V{"api"}));
+  EXPECT_EQ(kept->sidecars.size(), 1u);
+  // What is kept builds the same snapshot as the whole config.
+  SnapshotInputs in = meshInputs();
+  SnapshotInputs small = meshInputs();
+  small.config = *kept;
+  EXPECT_EQ(buildSnapshot(in)->toJson().dump(), buildSnapshot(small)->toJson().dump());
+  identity.gateway = true;
+  EXPECT_FALSE(snapshot::configWithinEgress(all, identity));
+}
+
 TEST(SidecarScopeInterest, RegistryNamesFromExactHostsAndRouteDestinations) {
   auto in = meshInputs();
   auto interest = snapshot::registryInterest(in);
