@@ -212,7 +212,7 @@ ${hosts.join('\n')}
   const what = SIDECAR ? `the ${USED} used services routable` : 'whole registry in its view';
   console.log(`sidecar ready after ${readySeconds.toFixed(1)} s; ${what} after ${loadedSeconds.toFixed(1)} s${loaded ? '' : ' (NOT loaded within 600 s)'}`);
   console.log(`sidecar RSS: ${(rssLoaded / 1024).toFixed(1)} MiB loaded, ${(rssTraffic / 1024).toFixed(1)} MiB after traffic to ${USED} services (${failures} of ${20 * USED} requests failed), peak ${(hwm / 1024).toFixed(1)} MiB`);
-  console.log(`/config_dump: ${(dump.length / 1048576).toFixed(1)} MiB; idle CPU ${(idleCpu * 100).toFixed(1)} % of a core over ${IDLE_SECONDS} s with no changes`);
+  console.log(`/config_dump: ${(dump.length / 1048576).toFixed(1)} MiB (${Math.round(dump.length / 1024)} KiB); idle CPU ${(idleCpu * 100).toFixed(1)} % of a core over ${IDLE_SECONDS} s with no changes`);
   upstream.close();
   // A graceful stop (SIGTERM, bounded), so a wrapper such as valgrind's massif writes its output.
   for (const c of children) c.kill('SIGTERM');
