@@ -81,6 +81,23 @@ TEST(EurekaToServices, LowerCasesNamesLabelsWithMetadataAndOnlyUpIsHealthy) {
   EXPECT_EQ(services[0].instances[2].port, 8443);
 }
 
+// The full fetch cannot be narrowed, but only the wanted applications become services
+// (case-insensitively: Eureka upper-cases application names).
+TEST(EurekaToServices, OnlyWantedApplicationsBecomeServices) {
+  EurekaInstance up;
+  up.instance_id = "1";
+  up.ip_addr = "127.0.0.11";
+  up.port = 8070;
+  Interest interest;
+  interest.all = false;
+  interest.names = {"service-provider"};
+  auto services =
+      toServices({{"SERVICE-PROVIDER", {up}}, {"CONSUMER", {up}}, {"OTHER", {up}}}, interest);
+  ASSERT_EQ(services.size(), 1u);
+  EXPECT_EQ(services[0].name, "service-provider");
+  EXPECT_EQ(toServices({{"SERVICE-PROVIDER", {up}}, {"CONSUMER", {up}}}).size(), 2u);
+}
+
 class EmbeddedEureka {
  public:
   EmbeddedEureka() : server_(io_.io()) {

@@ -141,6 +141,29 @@ TEST(NacosWatcher, ReportsEveryServicePagedWithEnabledWeightedInstancesAndTheirH
   watcher.stop();
 }
 
+// With an interest (a Sidecar naming services) only those are read and reported; a change of
+// interest applies at the next poll, which starts at once.
+TEST(NacosWatcher, OnlyWantedServicesAreReadAndReported) {
+  RegistryProcess registry;
+  const std::string base = "/nacos/v1/ns/instance?serviceName=";
+  registry.call("POST", base + "wanted&ip=127.0.0.11&port=8070");
+  registry.call("POST", base + "other&ip=127.0.0.12&port=8070");
+  WatcherOptions slow = fastOptions();
+  slow.poll_interval = 10s;
+  NacosWatcher watcher(sourceFor(registry.address()), slow);
+  Interest interest;
+  interest.all = false;
+  interest.names = {"wanted"};
+  watcher.setInterest(interest);
+  ServiceRecorder recorder;
+  watcher.start(recorder.onChange());
+  ASSERT_TRUE(recorder.waitFor(
+      [](const auto& s) { return s.size() == 1 && findService(s, "wanted") != nullptr; }));
+  watcher.setInterest(Interest{});
+  ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.size() == 2; }, 3s));
+  watcher.stop();
+}
+
 TEST(NacosWatcher, TheFirstSuccessfulPollIsReportedEvenWhenEmpty) {
   RegistryProcess registry;
   ServiceRecorder recorder;
