@@ -253,6 +253,34 @@ TEST(ConsulWatcher, FollowsRegistrationsHealthAndDeregistrationQuickly) {
   watcher.stop();
 }
 
+// With an interest only the wanted services get a health watch and are reported; a new interest
+// re-reads the last catalog at once (the catalog's blocking query may wait for minutes).
+TEST(ConsulWatcher, OnlyWantedServicesAreWatchedAndReported) {
+  EmbeddedConsul consul;
+  consul.call("PUT", "/v1/agent/service/register",
+              R"({"ID":"w1","Name":"wanted","Address":"127.0.0.1","Port":9001})");
+  consul.call("PUT", "/v1/agent/service/register",
+              R"({"ID":"o1","Name":"other","Address":"127.0.0.1","Port":9002})");
+  auto source = parseConsulUrl("consul://" + consul.address().toString());
+  ASSERT_TRUE(source);
+  ConsulWatcher watcher(*source);
+  Interest interest;
+  interest.all = false;
+  interest.names = {"wanted"};
+  watcher.setInterest(interest);
+  ServiceRecorder rec;
+  watcher.start(rec.onChange());
+  EXPECT_TRUE(rec.waitFor([](const auto& s) {
+    return s.size() == 1 && s[0].name == "wanted" && s[0].instances.size() == 1;
+  }));
+  watcher.setInterest(Interest{});
+  EXPECT_TRUE(rec.waitFor([](const auto& s) { return s.size() == 2; }, 2s));
+  interest.names = {"other"};
+  watcher.setInterest(interest);
+  EXPECT_TRUE(rec.waitFor([](const auto& s) { return s.size() == 1 && s[0].name == "other"; }, 2s));
+  watcher.stop();
+}
+
 TEST(ConsulWatcher, MalformedAnswersKeepTheLastGoodViewAndShowInStatus) {
   asio::io_context io;
   std::atomic<bool> broken{false};
