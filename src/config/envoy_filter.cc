@@ -153,36 +153,42 @@ class Recogniser {
     return std::nullopt;
   }
 
-  bool outboundHttpFilter(const EnvoyFilterPatch& p) {
-    if (p.apply_to != "HTTP_FILTER") return false;
+  // An HTTP filter inserted on the outbound side, or (`network`) a network filter there: how a
+  // registry spoken over its own TCP protocol (ZooKeeper) is declared in Envoy's terms.
+  bool outboundFilter(const EnvoyFilterPatch& p, bool network) {
+    if (p.apply_to != (network ? "NETWORK_FILTER" : "HTTP_FILTER")) return false;
     const std::string context = stringAt(p.match, {"context"});
     if (!context.empty() && context != "SIDECAR_OUTBOUND" && context != "ANY") return false;
     const std::string op = stringAt(p.patch, {"operation"});
     return op == "INSERT_BEFORE" || op == "INSERT_AFTER" || op == "INSERT_FIRST" || op == "ADD";
   }
 
-  // One recogniser per shape, tried in order on outbound HTTP filter patches whose filter name
-  // (patch.value.name) it claims; the first that does not answer kNotRecognised decides. A new
-  // shape is one line here and one member function.
+  // One recogniser per shape, tried in order on outbound HTTP filter patches (and network filter
+  // patches, for shapes that say so) whose filter name (patch.value.name) it claims; the first
+  // that does not answer kNotRecognised decides. A new shape is one line here and one member
+  // function.
   struct Shape {
     std::array<std::string_view, 2> filter_names;  // unused slots empty
     Outcome (Recogniser::*recognise)(const EnvoyFilterPatch&, const std::string& path,
                                      const std::string& filter_name);
+    bool network_filter = false;  // also recognised as an outbound NETWORK_FILTER patch
   };
   static std::span<const Shape> shapes() {
     static const Shape kShapes[] = {
         {{"com.aliyun.reverse_dns"}, &Recogniser::reverseDns},
         {{"envoy.lua", "envoy.filters.http.lua"}, &Recogniser::registryLua},
-        {{"sluice.registry_interception"}, &Recogniser::nativeInterception},
+        {{"sluice.registry_interception"}, &Recogniser::nativeInterception, true},
     };
     return kShapes;
   }
 
   Outcome recognise(const EnvoyFilterPatch& p, const std::string& path,
                     const std::string& filter_name) {
-    if (!outboundHttpFilter(p)) return Outcome::kNotRecognised;
+    const bool network = outboundFilter(p, true);
+    if (!network && !outboundFilter(p, false)) return Outcome::kNotRecognised;
     const std::string name = stringAt(p.patch, {"value", "name"});
     for (const Shape& shape : shapes()) {
+      if (network && !shape.network_filter) continue;
       const bool claimed = std::any_of(shape.filter_names.begin(), shape.filter_names.end(),
                                        [&](std::string_view n) { return !n.empty() && n == name; });
       if (!claimed) continue;
@@ -292,7 +298,8 @@ class Recogniser {
     const json* registry = at(p.patch, {"value", "typed_config", "value", "registry"});
     if (registry == nullptr || !registry->is_string() || registry->get<std::string>().empty()) {
       error(p.pos, field,
-            "sluice.registry_interception needs the registry's name (nacos, eureka, consul, ...)");
+            "sluice.registry_interception needs the registry's name (nacos, eureka, consul, "
+            "zookeeper, ...)");
       return Outcome::kInvalid;
     }
     return addInterception(p, path, filter_name, registry->get<std::string>(), field);

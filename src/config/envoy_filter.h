@@ -16,7 +16,9 @@
 //     naming inlineCode.
 //   * Sluice's own: a patch value named `sluice.registry_interception` with
 //     `typed_config.value.registry: NAME` (missing: an error naming the field; a name without a
-//     rewriting plug-in: control warns, naming the field).
+//     rewriting plug-in: control warns, naming the field), as an HTTP_FILTER or, for a registry
+//     spoken over its own TCP protocol (ZooKeeper), a NETWORK_FILTER patch (either is accepted
+//     for any registry: the plug-in decides whether requests or connections are intercepted).
 // Anything else (other filter names, Lua that touches no instance list, missing pod_cidrs)
 // is not recognised: the filter gets a warning "not applied". A bad CIDR or port inside a
 // recognised shape is an error naming the field path. The shapes are tables in envoy_filter.cc

@@ -110,9 +110,9 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
         onEachWorker<std::vector<RequestSeries>>([](Worker& w) { return w.stats().collect(); });
     std::string source = options.service_node.empty() ? "unknown" : options.service_node;
     std::string body = renderPrometheus(per_worker, source, "source");
-    auto totals = onEachWorker<std::array<uint64_t, 11>>([](Worker& w) {
+    auto totals = onEachWorker<std::array<uint64_t, 14>>([](Worker& w) {
       const WorkerStats& s = w.stats();
-      return std::array<uint64_t, 11>{s.downstream_connections_total,
+      return std::array<uint64_t, 14>{s.downstream_connections_total,
                                       s.downstream_requests_total,
                                       s.upstream_connections_total,
                                       s.tcp_connections_total,
@@ -122,9 +122,12 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
                                       s.idle_closed_max_connections_total,
                                       s.overload_refused_connections_total,
                                       s.idle_closed_overload_total,
-                                      w.idleConnections().size()};
+                                      w.idleConnections().size(),
+                                      s.registry_stream_connections_total,
+                                      s.registry_stream_records_rewritten_total,
+                                      s.registry_stream_passthrough_total};
     });
-    std::array<uint64_t, 11> sum{};
+    std::array<uint64_t, 14> sum{};
     for (const auto& t : totals) {
       for (size_t i = 0; i < sum.size(); ++i) sum[i] += t[i];
     }
@@ -155,6 +158,14 @@ asio::awaitable<http::Response> ProxyServer::Impl::handleAdmin(http::Request req
         sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], connection_budget->open(), sum[10],
         sum[7], sum[9], sum[8]);
     body += overloadMetrics();
+    body += fmt::format(
+        "# TYPE sluice_registry_stream_connections_total counter\n"
+        "sluice_registry_stream_connections_total {}\n"
+        "# TYPE sluice_registry_stream_records_rewritten_total counter\n"
+        "sluice_registry_stream_records_rewritten_total {}\n"
+        "# TYPE sluice_registry_stream_passthrough_total counter\n"
+        "sluice_registry_stream_passthrough_total {}\n",
+        sum[11], sum[12], sum[13]);
     {
       std::lock_guard lock(mu);
       body += fmt::format("# TYPE sluice_snapshot_version gauge\nsluice_snapshot_version {}\n",

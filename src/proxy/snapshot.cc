@@ -64,9 +64,22 @@ bool TcpRoute::applies(const net::IpAddress& dialled, uint32_t port) const {
 
 const MeshSnapshot::InterceptionRule* MeshSnapshot::interceptionFor(uint32_t port) const {
   for (const auto& r : interception_rules) {
-    if (!r.port || *r.port == port) return &r;
+    if (r.stream == nullptr && (!r.port || *r.port == port)) return &r;
   }
   return nullptr;
+}
+
+const MeshSnapshot::InterceptionRule* MeshSnapshot::streamInterceptionFor(uint32_t port) const {
+  for (const auto& r : interception_rules) {
+    if (r.stream != nullptr && (!r.port || *r.port == port)) return &r;
+  }
+  return nullptr;
+}
+
+std::string_view MeshSnapshot::InterceptionRule::registry() const {
+  if (rewriter) return rewriter->registry();
+  if (stream) return stream->registry();
+  return {};
 }
 
 namespace {

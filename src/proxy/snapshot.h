@@ -33,6 +33,7 @@
 
 #include "http/interception.h"
 #include "net/address.h"
+#include "net/stream_interception.h"
 #include "proxy/cluster.h"
 #include "proxy/route_table.h"
 
@@ -110,18 +111,28 @@ struct MeshSnapshot {
   std::vector<ReverseDnsRule> reverse_dns_rules;  // empty = method 1 disabled
 
   // Registry interception (method 2): the listener ports of recognised registry-interception
-  // EnvoyFilters (the seed's Nacos Lua filter and its Eureka/Consul spellings), each with the
-  // rewriter of the registry plug-in that answers there. Empty = method 2 disabled.
+  // EnvoyFilters (the seed's Nacos Lua filter and its Eureka/Consul spellings, or
+  // sluice.registry_interception), each with the rewriter of the registry plug-in that answers
+  // there: an HTTP one (requests to the port) or, for a registry with its own TCP protocol
+  // (ZooKeeper), a stream one (connections to the port, relayed through it). Empty = method 2
+  // disabled.
   struct InterceptionRule {
     std::optional<uint16_t> port;  // EnvoyFilter listener portNumber; nullopt = every port
     std::string filter_name;
-    // The registry's rewriter, shared by every worker (const, stateless: http/interception.h).
-    // Control never publishes a rule without one; null only in hand-made test snapshots.
+    // The registry's HTTP rewriter, shared by every worker (const, stateless:
+    // http/interception.h). Control never publishes a rule with neither this nor `stream`; null
+    // only in hand-made test snapshots.
     std::shared_ptr<const http::InterceptionRewriter> rewriter;
+    // The registry's stream interception (net/stream_interception.h); when set, `rewriter` is
+    // null and the rule applies to TCP connections only.
+    std::shared_ptr<const net::StreamInterception> stream;
+    std::string_view registry() const;  // "" when neither is set
   };
   std::vector<InterceptionRule> interception_rules;
-  // The rule that applies to a request to `port`, or nullptr.
+  // The HTTP rule that applies to a request to `port`, or nullptr.
   const InterceptionRule* interceptionFor(uint32_t port) const;
+  // The stream rule that applies to a TCP connection to `port`, or nullptr.
+  const InterceptionRule* streamInterceptionFor(uint32_t port) const;
 
   std::vector<std::string> diagnostics;      // problems found while building
   std::vector<std::string> unenforced;       // config fields accepted but not enforced

@@ -191,7 +191,8 @@ nlohmann::json MeshSnapshot::toJson() const {
   for (const auto& r : interception_rules) {
     nr.push_back({{"filter", r.filter_name},
                   {"port", r.port ? nlohmann::json(*r.port) : nlohmann::json("all")},
-                  {"registry", r.rewriter ? std::string(r.rewriter->registry()) : ""}});
+                  {"registry", std::string(r.registry())},
+                  {"protocol", r.stream ? "tcp" : "http"}});
   }
   rd["addresses"] = nlohmann::json::object();
   for (const auto& [addr, idx] : reverse_dns) rd["addresses"][addr] = services[idx].fqdn;

@@ -68,6 +68,12 @@ class WorkerStats {
   uint64_t tcp_connections_total = 0;
   uint64_t tcp_connect_failures_total = 0;
   uint64_t inbound_connections_total = 0;  // relayed to the local application
+  // Registry interception over TCP (method 2 for ZooKeeper), counted when a connection ends:
+  // connections relayed through a stream rewriter, the instance records it rewrote, and the
+  // connections it gave up on (an unknown or malformed frame: the rest relayed unmodified).
+  uint64_t registry_stream_connections_total = 0;
+  uint64_t registry_stream_records_rewritten_total = 0;
+  uint64_t registry_stream_passthrough_total = 0;
 
  private:
   std::unordered_map<uint64_t, std::vector<RequestSeries>> series_;  // hash -> collisions

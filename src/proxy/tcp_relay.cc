@@ -5,6 +5,8 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <string>
+#include <string_view>
 
 namespace sluice::proxy {
 
@@ -44,6 +46,92 @@ awaitable<bool> relayOneWay(tcp::socket& from, tcp::socket& to) {
     to.shutdown(tcp::socket::shutdown_send, ignored);  // half-close travels on
   }
   co_return !failed;
+}
+
+namespace {
+
+// Where a relay direction stopped: the side that failed (or both) is closed, else the half-close
+// travels on.
+void finish(tcp::socket& from, tcp::socket& to, bool failed) {
+  asio::error_code ignored;
+  if (failed) {
+    from.close(ignored);
+    to.close(ignored);
+  } else {
+    to.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+}
+
+awaitable<bool> relayClientObserved(tcp::socket& client, tcp::socket& server,
+                                    net::StreamRewriter& rewriter,
+                                    const std::function<void()>& progress) {
+  std::array<char, 16 * 1024> buf;
+  bool failed = false;
+  for (;;) {
+    asio::error_code ec;
+    size_t n = co_await client.async_read_some(asio::buffer(buf), withEc(ec));
+    if (n > 0) {
+      // Seen before the server can answer it: replies are matched with their requests.
+      rewriter.fromClient(std::string_view(buf.data(), n));
+      if (progress) progress();
+      asio::error_code wec;
+      co_await asio::async_write(server, asio::buffer(buf.data(), n), withEc(wec));
+      if (wec) {
+        failed = true;
+        break;
+      }
+    }
+    if (ec) {
+      if (ec != asio::error::eof) failed = true;
+      break;
+    }
+  }
+  finish(client, server, failed);
+  co_return !failed;
+}
+
+}  // namespace
+
+awaitable<bool> relayServerRewriting(tcp::socket& server, tcp::socket& client,
+                                     net::StreamRewriter& rewriter,
+                                     const std::function<void()>& progress) {
+  std::array<char, 16 * 1024> buf;
+  std::string scratch;
+  bool failed = false;
+  for (;;) {
+    asio::error_code ec;
+    size_t n = co_await server.async_read_some(asio::buffer(buf), withEc(ec));
+    std::string_view out = rewriter.fromServer(std::string_view(buf.data(), n), scratch);
+    std::string last;
+    if (ec) {
+      // Held back bytes (an incomplete frame) still reach the client, as they came.
+      last.assign(out);
+      last += rewriter.flushServer();
+      out = last;
+    }
+    if (progress) progress();
+    if (!out.empty()) {
+      asio::error_code wec;
+      co_await asio::async_write(client, asio::buffer(out.data(), out.size()), withEc(wec));
+      if (wec) {
+        failed = true;
+        break;
+      }
+    }
+    if (ec) {
+      if (ec != asio::error::eof) failed = true;
+      break;
+    }
+  }
+  finish(server, client, failed);
+  co_return !failed;
+}
+
+awaitable<void> relayRewriting(tcp::socket& client, tcp::socket& server,
+                               net::StreamRewriter& rewriter,
+                               const std::function<void()>& progress) {
+  co_await (relayClientObserved(client, server, rewriter, progress) &&
+            relayServerRewriting(server, client, rewriter, progress));
 }
 
 awaitable<void> relayBothWays(tcp::socket& a, tcp::socket& b) {

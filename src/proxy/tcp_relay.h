@@ -7,6 +7,9 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <functional>
+
+#include "net/stream_interception.h"
 
 namespace sluice::proxy {
 
@@ -16,5 +19,21 @@ asio::awaitable<void> relayBothWays(asio::ip::tcp::socket& a, asio::ip::tcp::soc
 // Copies from -> to until `from` ends (EOF passed on as a half-close). On a failure of either
 // side both sockets are closed and the result is false.
 asio::awaitable<bool> relayOneWay(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to);
+
+// Registry interception over TCP (method 2 for ZooKeeper): like relayBothWays, with every
+// client -> server byte shown to `rewriter` before it is forwarded unchanged, and the server ->
+// client bytes forwarded as the rewriter returns them (what it held back is flushed, unchanged,
+// when the server's side ends). Once the rewriter is in passthrough, bytes go straight through.
+// `progress` (may be empty) runs after each piece either way was handed to the rewriter, on the
+// relay's thread: the caller's live counters and log.
+asio::awaitable<void> relayRewriting(asio::ip::tcp::socket& client, asio::ip::tcp::socket& server,
+                                     net::StreamRewriter& rewriter,
+                                     const std::function<void()>& progress);
+
+// The server -> client half of relayRewriting alone (the client already finished sending).
+asio::awaitable<bool> relayServerRewriting(asio::ip::tcp::socket& server,
+                                           asio::ip::tcp::socket& client,
+                                           net::StreamRewriter& rewriter,
+                                           const std::function<void()>& progress);
 
 }  // namespace sluice::proxy

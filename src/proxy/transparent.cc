@@ -12,12 +12,14 @@
 #include <asio/write.hpp>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/log.h"
 #include "net/outbound_connect.h"
+#include "net/socket_owner.h"
 #include "proxy/connection_manager.h"
 #include "proxy/filters/registry_interception.h"
 #include "proxy/protocol_sniffer.h"
@@ -128,9 +130,40 @@ std::optional<TcpUpstream> planTcp(Worker& w, const std::shared_ptr<const MeshSn
   return up;
 }
 
+// Registry interception over TCP: the state of the one connection, and what it did for the stats
+// and the log when the connection ends.
+struct StreamInterception {
+  std::unique_ptr<net::StreamRewriter> rewriter;
+  std::string registry;
+};
+
 awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool client_done,
-                         TcpUpstream target) {
+                         TcpUpstream target, StreamInterception intercept = {}) {
   ++w.stats().tcp_connections_total;
+  net::StreamRewriter* rw = intercept.rewriter.get();
+  // Counted as it happens (a registry session lasts as long as its application).
+  int counted = 0;
+  bool gave_up = false;
+  std::function<void()> progress;
+  if (rw != nullptr) {
+    ++w.stats().registry_stream_connections_total;
+    progress = [&w, rw, &counted, &gave_up, &intercept, &target] {
+      int now = rw->rewritten();
+      w.stats().registry_stream_records_rewritten_total += static_cast<uint64_t>(now - counted);
+      counted = now;
+      if (gave_up || !rw->passthrough()) return;
+      gave_up = true;
+      ++w.stats().registry_stream_passthrough_total;
+      // Never a broken session: from the first frame the rewriter could not follow on, the
+      // bytes go through as they came.
+      SLUICE_LOG_WARN(
+          "{} interception: connection to {}: an unknown or malformed frame; relayed unmodified "
+          "from here on ({} instance records rewritten before)",
+          intercept.registry, target.label, now);
+    };
+    rw->fromClient(received);  // the sniffed bytes are the first requests
+    progress();
+  }
   struct Release {
     const TcpUpstream& t;
     ~Release() {
@@ -166,7 +199,13 @@ awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool
     // The client already finished sending: pass its EOF on, relay the answer.
     asio::error_code ignored;
     up.shutdown(tcp::socket::shutdown_send, ignored);
-    co_await relayOneWay(up, down);
+    if (rw != nullptr) {
+      co_await relayServerRewriting(up, down, *rw, progress);
+    } else {
+      co_await relayOneWay(up, down);
+    }
+  } else if (rw != nullptr) {
+    co_await relayRewriting(down, up, *rw, progress);
   } else {
     co_await relayBothWays(down, up);
   }
@@ -283,7 +322,19 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
     socket.close(ec);
     co_return;
   }
-  co_await proxyTcp(w, std::move(socket), std::move(received), client_done, *target);
+  // Method 2 for a registry with its own TCP protocol: the rule for the dialled port relays the
+  // connection through the registry's stream rewriter.
+  // The sidecar's own registry session is left alone: it must see the registry as it is.
+  StreamInterception intercept;
+  if (const auto* rule = snap->streamInterceptionFor(dst->port())) {
+    auto peer = socket.remote_endpoint(ec);
+    if (!ec && !net::peerSocketIsOurs(peer.address().to_string(), peer.port())) {
+      intercept.rewriter = rule->stream->start();
+      intercept.registry = std::string(rule->stream->registry());
+    }
+  }
+  co_await proxyTcp(w, std::move(socket), std::move(received), client_done, *target,
+                    std::move(intercept));
 }
 
 }  // namespace sluice::proxy

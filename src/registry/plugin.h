@@ -7,7 +7,8 @@
 //
 //   watcher       required: `--registry <name>://...` -> a Watcher (instances + metadata)
 //   server        optional: `sluice registry --protocol <name>` -> an embedded server
-//   rewriter      optional: method 2, the instance-list rewrite a sidecar applies
+//   rewriter      optional: method 2 over HTTP, the instance-list rewrite a sidecar applies
+//   stream_rewriter  optional: method 2 over the registry's own TCP protocol (ZooKeeper)
 //
 // Threads: a Plugin is immutable and built once (function-local static); the factories may be
 // called from any thread. Errors are Results naming what was wrong; nothing throws.
@@ -24,6 +25,7 @@
 #include "core/result.h"
 #include "http/interception.h"
 #include "net/address.h"
+#include "net/stream_interception.h"
 #include "registry/registry.h"
 
 namespace sluice::registry {
@@ -94,6 +96,9 @@ struct Plugin {
   // Method 2: the instance-list rewriter; null when the registry has none. Shared by every
   // worker (see http/interception.h).
   std::shared_ptr<const http::InterceptionRewriter> rewriter;
+  // Method 2 for a registry spoken over its own TCP protocol: the per-connection rewriter of the
+  // sidecar's TCP relay; null when the registry has none (see net/stream_interception.h).
+  std::shared_ptr<const net::StreamInterception> stream_rewriter;
 };
 
 }  // namespace sluice::registry

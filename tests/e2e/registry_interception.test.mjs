@@ -170,11 +170,11 @@ test('Consul blocking query through the sidecar: waits out its wait, wakes on a 
   assert.deepEqual(JSON.parse(later.body).map((e) => e.Service.Address), ['service-provider', 'service-provider', 'service-provider']);
 });
 
-test('sluice analyze: the examples are clean; a Lua handling /eureka/apps that rewrites nothing is named', () => {
+test('sluice analyze: the examples (Eureka, Consul, ZooKeeper) are clean; a Lua handling /eureka/apps that rewrites nothing is named', () => {
   const clean = spawnSync(e2e.sluiceBin(), ['analyze', '-f', join(e2e.sourceDir(), 'examples/registry-interception')],
     { encoding: 'utf8', timeout: 60_000 });
   assert.equal(clean.status, 0, `${clean.stdout}${clean.stderr}`);
-  assert.match(clean.stdout, /0 errors, 0 warnings in 4 resources/);
+  assert.match(clean.stdout, /0 errors, 0 warnings in 6 resources/);  // Eureka, Consul, ZooKeeper
 
   const dir = e2e.makeTempDir('sluice-ri-analyze-');
   e2e.writeAtomic(dir, 'bad.yaml', example('eureka-subscribe-lua.yaml')

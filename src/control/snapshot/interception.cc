@@ -60,10 +60,10 @@ void Builder::buildInterceptionRules() {
   // (what the seed's Lua did for Nacos).
   for (const auto& ri : in_.config.registry_interception) {
     const registry::Plugin* plugin = registry::findPlugin(ri.registry);
-    if (plugin == nullptr || plugin->rewriter == nullptr) {
+    if (plugin == nullptr || (plugin->rewriter == nullptr && plugin->stream_rewriter == nullptr)) {
       std::string offered;
       for (const registry::Plugin* p : registry::plugins()) {
-        if (p->rewriter == nullptr) continue;
+        if (p->rewriter == nullptr && p->stream_rewriter == nullptr) continue;
         offered += (offered.empty() ? "" : ", ") + p->name;
       }
       diag(
@@ -73,7 +73,10 @@ void Builder::buildInterceptionRules() {
                       plugin == nullptr ? "unknown registry" : "registry", ri.registry, offered));
       continue;
     }
-    snap_->interception_rules.push_back({ri.port, ri.filter_name, plugin->rewriter});
+    // A registry with its own TCP protocol is intercepted on the connection (the sidecar's TCP
+    // relay), one spoken over HTTP per request.
+    snap_->interception_rules.push_back({ri.port, ri.filter_name, plugin->rewriter,
+                                         plugin->rewriter ? nullptr : plugin->stream_rewriter});
   }
 }
 

@@ -21,7 +21,8 @@ const http::InterceptionRewriter* interceptedBy(const FilterContext& ctx) {
 }  // namespace
 
 bool registryInterceptionPort(const MeshSnapshot& snapshot, uint32_t port) {
-  return snapshot.interceptionFor(port) != nullptr;
+  return snapshot.interceptionFor(port) != nullptr ||
+         snapshot.streamInterceptionFor(port) != nullptr;
 }
 
 void RegistryInterceptionFilter::onUpstreamRequest(FilterContext& ctx) const {

@@ -49,6 +49,7 @@ const Plugin& plugin() {
               .make = makeServer,
           },
       .rewriter = std::make_shared<const ServiceLookupRewriter>(),
+      .stream_rewriter = nullptr,
   };
   return kPlugin;
 }

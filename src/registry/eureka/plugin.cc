@@ -73,6 +73,7 @@ const Plugin& plugin() {
       .make_watcher = makeWatcher,
       .server = serverPlugin(),
       .rewriter = std::make_shared<const AppsRewriter>(),
+      .stream_rewriter = nullptr,
   };
   return kPlugin;
 }

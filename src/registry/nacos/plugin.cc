@@ -106,6 +106,7 @@ const Plugin& plugin() {
       .make_watcher = makeWatcher,
       .server = serverPlugin(),
       .rewriter = std::make_shared<const InstanceListRewriter>(),
+      .stream_rewriter = nullptr,
   };
   return kPlugin;
 }

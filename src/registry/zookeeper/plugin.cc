@@ -1,6 +1,7 @@
 #include "registry/zookeeper/plugin.h"
 
 #include "registry/zookeeper/watcher.h"
+#include "registry/zookeeper/wire_rewriter.h"
 
 namespace sluice::registry::zookeeper {
 
@@ -12,7 +13,8 @@ const Plugin& plugin() {
           "/services)",
       .make_watcher = makeWatcher,
       .server = std::nullopt,  // none: run the real ZooKeeper
-      .rewriter = nullptr,     // none yet
+      .rewriter = nullptr,     // not HTTP: method 2 is on the ZooKeeper wire protocol
+      .stream_rewriter = streamInterception(),
   };
   return kPlugin;
 }

@@ -11,6 +11,26 @@ constexpr size_t kStatBytes = 68;
 constexpr size_t kStatDataLengthOffset = 52;
 constexpr size_t kReplyHeaderBytes = 16;  // xid(4) zxid(8) err(4)
 
+// ZooDefs.OpCode (ZooKeeper 3.9): every request type a client may send after the handshake.
+bool knownOpCode(int32_t type) {
+  switch (type) {
+    case -11:  // closeSession
+    case -10:  // createSession
+    case 100:  // auth
+    case 101:  // setWatches
+    case 102:  // sasl
+    case 103:  // getEphemerals
+    case 104:  // getAllChildrenNumber
+    case 105:  // setWatches2
+    case 106:  // addWatch
+    case 107:  // whoAmI
+      return true;
+    default:
+      // 1..22: create .. multiRead (10 is unassigned; 0 and -1 are never requests)
+      return type >= 1 && type <= 22 && type != 10;
+  }
+}
+
 uint32_t readU32(std::string_view b, size_t at) {
   return (uint32_t(uint8_t(b[at])) << 24) | (uint32_t(uint8_t(b[at + 1])) << 16) |
          (uint32_t(uint8_t(b[at + 2])) << 8) | uint32_t(uint8_t(b[at + 3]));
@@ -65,15 +85,15 @@ void WireRewriter::giveUp() {
   client_buf_.clear();
 }
 
-std::string WireRewriter::fromClient(std::string_view bytes) {
-  if (passthrough_) return std::string(bytes);
+void WireRewriter::fromClient(std::string_view bytes) {
+  if (passthrough_) return;
   client_buf_.append(bytes);
   size_t at = 0;
   while (client_buf_.size() - at >= 4) {
     uint32_t len = readU32(client_buf_, at);
     if (len > options_.max_frame_bytes) {
       giveUp();
-      return std::string(bytes);
+      return;
     }
     if (client_buf_.size() - at - 4 < len) break;
     std::string_view frame(client_buf_.data() + at + 4, len);
@@ -84,106 +104,153 @@ std::string WireRewriter::fromClient(std::string_view bytes) {
     }
     if (frame.size() < 8) {
       giveUp();
-      return std::string(bytes);
+      return;
     }
     int32_t xid = readI32(frame, 0);
     int32_t type = readI32(frame, 4);
+    if (!knownOpCode(type)) {
+      // A request this parser does not know may be answered in a shape it does not know either.
+      giveUp();
+      return;
+    }
     if (type != kOpGetData) continue;
     // GetDataRequest{ustring path; bool watch}
     if (frame.size() < 12) {
       giveUp();
-      return std::string(bytes);
+      return;
     }
     int32_t path_len = readI32(frame, 8);
     if (path_len < 0 || frame.size() < 12 + static_cast<size_t>(path_len)) {
       giveUp();
-      return std::string(bytes);
+      return;
     }
     std::string service = serviceOfInstancePath(options_.root, frame.substr(12, path_len));
     if (!service.empty()) pending_[xid] = std::move(service);
   }
   client_buf_.erase(0, at);
-  return std::string(bytes);
 }
 
-std::string WireRewriter::rewriteAnswer(std::string frame) {
+std::optional<std::string> WireRewriter::rewriteAnswer(std::string_view frame) {
   // frame: 4-byte length + ReplyHeader + body.
-  std::string_view body(frame);
-  body.remove_prefix(4);
+  std::string_view body = frame.substr(4);
   if (body.size() < kReplyHeaderBytes) {
     giveUp();
-    return frame;
+    return std::nullopt;
   }
   int32_t xid = readI32(body, 0);
   int32_t err = readI32(body, 12);
   auto it = pending_.find(xid);
-  if (it == pending_.end()) return frame;  // not a getData on an instance (or a notification)
+  if (it == pending_.end())
+    return std::nullopt;  // not a getData on an instance (or a notification)
   std::string service = std::move(it->second);
   pending_.erase(it);
-  if (err != 0) return frame;  // e.g. NONODE: no body
+  if (err != 0) return std::nullopt;  // e.g. NONODE: no body
   // GetDataResponse{buffer data; Stat stat}
   size_t data_at = 4 + kReplyHeaderBytes;
   if (frame.size() < data_at + 4) {
     giveUp();
-    return frame;
+    return std::nullopt;
   }
   int32_t data_len = readI32(frame, data_at);
   size_t data_bytes = data_len < 0 ? 0 : static_cast<size_t>(data_len);
   if (frame.size() != data_at + 4 + data_bytes + kStatBytes) {
     giveUp();
-    return frame;
+    return std::nullopt;
   }
-  if (data_len <= 0) return frame;
-  std::string rewritten =
-      rewriteRecord(std::string_view(frame).substr(data_at + 4, data_bytes), service);
-  if (rewritten.empty()) return frame;
-  std::string out = frame.substr(0, data_at);
+  if (data_len <= 0) return std::nullopt;
+  std::string rewritten = rewriteRecord(frame.substr(data_at + 4, data_bytes), service);
+  if (rewritten.empty()) return std::nullopt;
+  std::string out(frame.substr(0, data_at));
   out.append(4, '\0');
   writeU32(out, data_at, static_cast<uint32_t>(rewritten.size()));
   out += rewritten;
   size_t stat_at = out.size();
-  out.append(frame, data_at + 4 + data_bytes, kStatBytes);
+  out.append(frame.substr(data_at + 4 + data_bytes, kStatBytes));
   writeU32(out, stat_at + kStatDataLengthOffset, static_cast<uint32_t>(rewritten.size()));
   writeU32(out, 0, static_cast<uint32_t>(out.size() - 4));
   ++rewritten_;
   return out;
 }
 
-std::string WireRewriter::fromServer(std::string_view bytes) {
+std::string_view WireRewriter::fromServer(std::string_view bytes, std::string& scratch) {
+  scratch.clear();
   if (passthrough_) {
-    std::string out = std::move(server_buf_);
+    if (server_buf_.empty()) return bytes;
+    scratch = std::move(server_buf_);
     server_buf_.clear();
-    out.append(bytes);
-    return out;
+    scratch.append(bytes);
+    return scratch;
   }
-  server_buf_.append(bytes);
-  std::string out;
+  // Frames are read in place: from `bytes` when nothing was held back, else from the held bytes
+  // with `bytes` appended. `scratch` is only written once a frame is rewritten (or the input was
+  // held): [0, copied) of `data` is in it by then.
+  const bool held = !server_buf_.empty();
+  if (held) server_buf_.append(bytes);
+  std::string_view data = held ? std::string_view(server_buf_) : bytes;
+  bool owned = held;
+  size_t copied = 0;
   size_t at = 0;
-  while (server_buf_.size() - at >= 4) {
-    uint32_t len = readU32(server_buf_, at);
+  while (data.size() - at >= 4) {
+    uint32_t len = readU32(data, at);
     if (len > options_.max_frame_bytes) {
       giveUp();
       break;
     }
-    if (server_buf_.size() - at - 4 < len) break;
-    std::string frame = server_buf_.substr(at, 4 + len);
+    if (data.size() - at - 4 < len) break;
+    size_t frame_at = at;
     at += 4 + len;
     if (!server_handshake_done_) {
       server_handshake_done_ = true;  // ConnectResponse
-      out += frame;
       continue;
     }
-    out += rewriteAnswer(std::move(frame));
+    auto replaced = rewriteAnswer(data.substr(frame_at, 4 + len));
+    if (replaced) {
+      scratch.append(data.substr(copied, frame_at - copied));
+      scratch += *replaced;
+      copied = at;
+      owned = true;
+    }
     if (passthrough_) break;
   }
-  if (passthrough_) {
-    // Whatever was not forwarded yet goes out as it came.
-    out.append(server_buf_, at, std::string::npos);
-    server_buf_.clear();
-    return out;
+  // In passthrough whatever was not forwarded yet goes out as it came; else an incomplete frame
+  // waits for its rest.
+  const size_t forward_end = passthrough_ ? data.size() : at;
+  if (!owned) {
+    server_buf_.assign(data.substr(forward_end));
+    return bytes.substr(0, forward_end);
   }
-  server_buf_.erase(0, at);
+  scratch.append(data.substr(copied, forward_end - copied));
+  std::string rest(data.substr(forward_end));  // `data` may view server_buf_
+  server_buf_ = std::move(rest);
+  return scratch;
+}
+
+std::string WireRewriter::fromServer(std::string_view bytes) {
+  std::string scratch;
+  return std::string(fromServer(bytes, scratch));
+}
+
+std::string WireRewriter::flushServer() {
+  std::string out = std::move(server_buf_);
+  server_buf_.clear();
   return out;
+}
+
+namespace {
+
+class ZooKeeperStreamInterception final : public net::StreamInterception {
+ public:
+  std::string_view registry() const override { return "zookeeper"; }
+  std::unique_ptr<net::StreamRewriter> start() const override {
+    return std::make_unique<WireRewriter>(WireRewriter::Options{});
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const net::StreamInterception> streamInterception() {
+  static const auto kInterception = std::make_shared<const ZooKeeperStreamInterception>();
+  return kInterception;
 }
 
 }  // namespace sluice::registry::zookeeper

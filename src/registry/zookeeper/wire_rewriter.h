@@ -13,24 +13,30 @@
 // (Stat: 68 bytes, dataLength at offset 52). The rewrite re-encodes the data buffer and fixes the
 // buffer length, Stat.dataLength and the frame length.
 //
-// Anything it cannot follow — a frame length out of range, a request header cut short, a
-// getData answer that does not add up — switches the connection to plain relaying from that
-// byte on (never a broken session): passthrough() turns true and stays true. A record that is not
-// a Curator instance (not JSON, no string `address`) is forwarded unchanged.
+// Anything it cannot follow — a frame length out of range, a request header cut short, a request
+// type ZooKeeper does not define, a getData answer that does not add up — switches the connection
+// to plain relaying from that byte on (never a broken session): passthrough() turns true and stays
+// true. A record that is not a Curator instance (not JSON, no string `address`) is forwarded
+// unchanged.
 //
-// Not yet applied by the proxy: the sidecar's transparent TCP relay has no per-connection stream
-// hook for registry protocols (the HTTP rewriters of http/interception.h are per message).
+// Applied by the sidecar's transparent TCP relay (net/stream_interception.h) on the ports of the
+// interception rules that name `zookeeper`; streamInterception() is what control puts there.
+// Frames nothing is rewritten in are forwarded without a copy when they arrive whole.
 //
 // Not thread-safe: one per connection, driven by the connection's relay.
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "net/stream_interception.h"
+
 namespace sluice::registry::zookeeper {
 
-class WireRewriter {
+class WireRewriter final : public net::StreamRewriter {
  public:
   struct Options {
     std::string root = "/services";  // as ZooKeeperSource::root
@@ -39,15 +45,19 @@ class WireRewriter {
   };
   explicit WireRewriter(Options options);
 
-  // Client -> server bytes, in order, as they arrive; returns what to forward now. Requests are
-  // never changed (the return value is `bytes`); they are read to know which answers to rewrite.
-  std::string fromClient(std::string_view bytes);
+  // Client -> server bytes, in order, as they arrive. Requests are never changed; they are read
+  // to know which answers to rewrite.
+  void fromClient(std::string_view bytes) override;
   // Server -> client bytes; returns what to forward now: whole frames (rewritten where they are
   // instance records), a partial frame held back until complete; in passthrough, `bytes` as is.
+  // The result is `bytes` itself (or a prefix of it) when nothing was rewritten or held before.
+  std::string_view fromServer(std::string_view bytes, std::string& scratch) override;
+  // The same, as a copy (tests).
   std::string fromServer(std::string_view bytes);
+  std::string flushServer() override;
 
-  bool passthrough() const { return passthrough_; }
-  int rewritten() const { return rewritten_; }  // instance records rewritten so far
+  bool passthrough() const override { return passthrough_; }
+  int rewritten() const override { return rewritten_; }  // instance records rewritten so far
 
   // The service name of an instance znode path under `root` ("" when `path` is not one).
   static std::string serviceOfInstancePath(std::string_view root, std::string_view path);
@@ -57,7 +67,8 @@ class WireRewriter {
 
  private:
   void giveUp();
-  std::string rewriteAnswer(std::string frame);
+  // The rewritten frame (4-byte length included), or nullopt to forward `frame` unchanged.
+  std::optional<std::string> rewriteAnswer(std::string_view frame);
 
   Options options_;
   bool passthrough_ = false;
@@ -69,5 +80,9 @@ class WireRewriter {
   bool server_handshake_done_ = false;
   std::map<int32_t, std::string> pending_;  // getData xid -> service name, until answered
 };
+
+// The zookeeper plug-in's method 2 (registry/plugin.h `stream_rewriter`): a WireRewriter with
+// the default root per intercepted connection.
+std::shared_ptr<const net::StreamInterception> streamInterception();
 
 }  // namespace sluice::registry::zookeeper

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "config/loader.h"
 #include "test_util.h"
 
@@ -255,6 +258,43 @@ TEST(RegistryInterceptionTest, SluicesOwnShapeNamesTheRegistry) {
                        "spec.configPatches[0].patch.value.typed_config.value.registry: "
                        "sluice.registry_interception needs the registry's name"))
       << dump(missing);
+}
+
+TEST(RegistryInterceptionTest, SluicesOwnShapeAsANetworkFilterForATcpRegistry) {
+  std::string yaml = nativeInterception("registry: zookeeper");
+  auto replace = [&yaml](std::string_view from, std::string_view to) {
+    auto at = yaml.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    yaml.replace(at, from.size(), to);
+  };
+  replace("applyTo: HTTP_FILTER", "applyTo: NETWORK_FILTER");
+  replace("portNumber: 8761", "portNumber: 2181");
+  ConfigSet set = loadString(yaml, "zk.yaml");
+  EXPECT_EQ(set.errorCount(), 0u) << dump(set);
+  EXPECT_EQ(set.warningCount(), 0u) << dump(set);
+  ASSERT_EQ(set.registry_interception.size(), 1u) << dump(set);
+  EXPECT_EQ(set.registry_interception[0].registry, "zookeeper");
+  EXPECT_EQ(set.registry_interception[0].port, 2181);
+
+  // The seed's Lua shape is an HTTP filter only: as a network filter it is not recognised.
+  std::string lua = nacosLua("envoy.lua", "/nacos/v1/ns/instance/list", kSeedIpRewrite);
+  auto at = lua.find("applyTo: HTTP_FILTER");
+  ASSERT_NE(at, std::string::npos);
+  lua.replace(at, std::string_view("applyTo: HTTP_FILTER").size(), "applyTo: NETWORK_FILTER");
+  ConfigSet network_lua = loadString(lua, "lua.yaml");
+  EXPECT_TRUE(network_lua.registry_interception.empty()) << dump(network_lua);
+  EXPECT_TRUE(hasWarning(network_lua, "not applied")) << dump(network_lua);
+}
+
+TEST(RegistryInterceptionTest, TheZooKeeperExampleLoadsCleanly) {
+  for (const char* name : {"external-zookeeper-svc.yaml", "zookeeper-interception.yaml"}) {
+    std::ifstream in(std::string(SLUICE_SOURCE_DIR) + "/examples/registry-interception/" + name);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    ConfigSet set = loadString(ss.str(), name);
+    EXPECT_EQ(set.errorCount(), 0u) << name << dump(set);
+    EXPECT_EQ(set.warningCount(), 0u) << name << dump(set);
+  }
 }
 
 TEST(EnvoyFilterTest, BasicRules) {

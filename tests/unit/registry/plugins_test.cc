@@ -22,6 +22,10 @@ TEST(RegistryPlugins, NamesAreUniqueLowercaseAndEachHasAWatcherAndAUrlSyntax) {
     if (p->rewriter) {
       EXPECT_EQ(p->rewriter->registry(), p->name);
     }
+    if (p->stream_rewriter) {
+      EXPECT_EQ(p->stream_rewriter->registry(), p->name);
+      EXPECT_EQ(p->rewriter, nullptr) << p->name << ": one way of intercepting per registry";
+    }
   }
 }
 

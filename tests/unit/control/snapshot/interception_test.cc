@@ -65,6 +65,41 @@ TEST(Snapshot, EurekaAndConsulFiltersGetTheirPluginsRewriters) {
   }
 }
 
+TEST(Snapshot, ZooKeeperInterceptionIsAStreamRuleOnItsPort) {
+  auto snap = build(readExample("external-zookeeper-svc.yaml") + "\n---\n" +
+                    readExample("zookeeper-interception.yaml"));
+  ASSERT_EQ(snap->interception_rules.size(), 1u);
+  const auto* rule = snap->streamInterceptionFor(2181);
+  ASSERT_NE(rule, nullptr);
+  ASSERT_NE(rule->stream, nullptr);
+  EXPECT_EQ(rule->rewriter, nullptr);
+  EXPECT_EQ(rule->stream->registry(), "zookeeper");
+  EXPECT_EQ(rule->filter_name, "istio-system/zookeeper-interception");
+  // Connections are intercepted, not HTTP requests; other ports are not.
+  EXPECT_EQ(snap->interceptionFor(2181), nullptr);
+  EXPECT_EQ(snap->streamInterceptionFor(2182), nullptr);
+  auto dumped = snap->toJson()["registry_interception"][0];
+  EXPECT_EQ(dumped["registry"], "zookeeper");
+  EXPECT_EQ(dumped["protocol"], "tcp");
+  EXPECT_EQ(dumped["port"], 2181);
+}
+
+TEST(Snapshot, StreamAndHttpRulesDoNotShadowEachOther) {
+  // A ZooKeeper rule on every port next to Eureka's on 8761: requests to 8761 keep Eureka's
+  // rewriter, TCP connections anywhere get ZooKeeper's.
+  std::string zk = readExample("zookeeper-interception.yaml");
+  auto pos = zk.find("        portNumber: 2181\n");
+  ASSERT_NE(pos, std::string::npos);
+  zk.erase(pos, std::string("        portNumber: 2181\n").size());
+  auto snap = build(zk + "\n---\n" + readExample("eureka-subscribe-lua.yaml"));
+  ASSERT_EQ(snap->interception_rules.size(), 2u);
+  ASSERT_NE(snap->interceptionFor(8761), nullptr);
+  EXPECT_EQ(snap->interceptionFor(8761)->registry(), "eureka");
+  ASSERT_NE(snap->streamInterceptionFor(2181), nullptr);
+  EXPECT_EQ(snap->streamInterceptionFor(2181)->registry(), "zookeeper");
+  EXPECT_EQ(snap->interceptionFor(2181), nullptr);
+}
+
 TEST(Snapshot, AnInterceptionForARegistryWithoutRewriterIsADiagnosticNamingTheField) {
   const std::string yaml = R"(apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
@@ -94,6 +129,7 @@ spec:
             std::string::npos)
       << d;
   EXPECT_NE(d.find("nacos, eureka"), std::string::npos) << d;
+  EXPECT_NE(d.find("zookeeper"), std::string::npos) << d;
 }
 
 }  // namespace

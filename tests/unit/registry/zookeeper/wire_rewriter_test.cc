@@ -83,11 +83,10 @@ TEST(ZooKeeperWireRewriter, RewritesInstanceAddressesAndNothingElseAtEverySplit)
   Session s;
   for (size_t split = 0; split <= s.server.size(); ++split) {
     WireRewriter rw({});
-    // Requests pass unchanged, however they are cut.
+    // Requests are read however they are cut.
     size_t csplit = split % (s.client.size() + 1);
-    std::string forwarded = rw.fromClient(s.client.substr(0, csplit));
-    forwarded += rw.fromClient(s.client.substr(csplit));
-    EXPECT_EQ(forwarded, s.client);
+    rw.fromClient(s.client.substr(0, csplit));
+    rw.fromClient(s.client.substr(csplit));
     std::string out = rw.fromServer(s.server.substr(0, split));
     out += rw.fromServer(s.server.substr(split));
     ASSERT_EQ(out, s.expected_server) << "split at " << split;
@@ -164,16 +163,85 @@ TEST(ZooKeeperWireRewriter, InconsistentGetDataAnswerIsForwardedAsIsAndStopsRewr
   std::string server = connectResponse() + broken + getDataReply(2, kRecord);
   EXPECT_EQ(rw.fromServer(server), server);
   EXPECT_TRUE(rw.passthrough());
-  EXPECT_EQ(rw.fromClient("anything"), "anything");
+  rw.fromClient("anything");
+  EXPECT_EQ(rw.fromServer("more"), "more");
 }
 
 TEST(ZooKeeperWireRewriter, TruncatedRequestHeaderStopsRewriting) {
   WireRewriter rw({});
   std::string client = connectRequest() + frame("abc") + getDataRequest(2, "/services/p/b");
-  EXPECT_EQ(rw.fromClient(client), client);
+  rw.fromClient(client);
   EXPECT_TRUE(rw.passthrough());
   std::string server = connectResponse() + getDataReply(2, kRecord);
   EXPECT_EQ(rw.fromServer(server), server);
+}
+
+TEST(ZooKeeperWireRewriter, UnknownRequestTypeStopsRewriting) {
+  WireRewriter rw({});
+  // Op 999 is no ZooKeeper request: its answer's shape is unknown, so nothing is rewritten any
+  // more, not even the instance record asked for before it.
+  std::string client = connectRequest() + getDataRequest(1, "/services/p/a") +
+                       frame(i32(2) + i32(999) + "??") + getDataRequest(3, "/services/p/b");
+  rw.fromClient(client);
+  EXPECT_TRUE(rw.passthrough());
+  std::string server =
+      connectResponse() + getDataReply(1, kRecord) + reply(2, -6, "") + getDataReply(3, kRecord);
+  EXPECT_EQ(rw.fromServer(server), server);
+  EXPECT_EQ(rw.rewritten(), 0);
+}
+
+TEST(ZooKeeperWireRewriter, EveryZooKeeperRequestTypeIsFollowed) {
+  for (int32_t type : {1,  2,  3,  5,  6,  7,   8,   9,   11,  12,  13,  14,  15,  16,  17,
+                       18, 19, 20, 21, 22, 100, 101, 102, 103, 104, 105, 106, 107, -10, -11}) {
+    WireRewriter rw({});
+    rw.fromClient(connectRequest() + frame(i32(1) + i32(type) + buffer("/x")));
+    EXPECT_FALSE(rw.passthrough()) << type;
+  }
+}
+
+TEST(ZooKeeperWireRewriter, WholeFramesWithNothingToRewriteAreForwardedWithoutACopy) {
+  WireRewriter rw({});
+  rw.fromClient(connectRequest() + getChildrenRequest(1, "/services/p") +
+                getDataRequest(2, "/services/p/a"));
+  std::string scratch;
+  std::string hello = connectResponse() + reply(1, 0, i32(1) + buffer("a"));
+  std::string_view out = rw.fromServer(hello, scratch);
+  EXPECT_EQ(out.data(), hello.data());
+  EXPECT_EQ(out.size(), hello.size());
+  // A partial frame: the whole frames before it go out in place, the rest waits.
+  std::string ping_and_part = reply(-2, 0, "") + getDataReply(2, kRecord).substr(0, 9);
+  out = rw.fromServer(ping_and_part, scratch);
+  EXPECT_EQ(out.data(), ping_and_part.data());
+  EXPECT_EQ(out, reply(-2, 0, ""));
+  // Completing the instance record: rewritten, from the scratch buffer.
+  out = rw.fromServer(getDataReply(2, kRecord).substr(9), scratch);
+  EXPECT_EQ(out, getDataReply(2, rewrittenRecordFor("p")));
+  EXPECT_EQ(out.data(), scratch.data());
+}
+
+TEST(ZooKeeperWireRewriter, HeldBackBytesAreFlushedUnchangedWhenTheServerEnds) {
+  WireRewriter rw({});
+  rw.fromClient(connectRequest() + getDataRequest(2, "/services/p/a"));
+  std::string part = getDataReply(2, kRecord).substr(0, 30);
+  EXPECT_EQ(rw.fromServer(connectResponse() + part), connectResponse());
+  EXPECT_EQ(rw.flushServer(), part);
+  EXPECT_EQ(rw.flushServer(), "");
+}
+
+TEST(ZooKeeperWireRewriter, PluginStreamInterceptionStartsOneRewriterPerConnection) {
+  auto interception = streamInterception();
+  ASSERT_NE(interception, nullptr);
+  EXPECT_EQ(interception->registry(), "zookeeper");
+  auto a = interception->start();
+  auto b = interception->start();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(a.get(), b.get());
+  a->fromClient(connectRequest() + getDataRequest(1, "/services/service-provider/2f1b"));
+  std::string scratch;
+  std::string server = connectResponse() + getDataReply(1, kRecord);
+  EXPECT_EQ(a->fromServer(server, scratch), connectResponse() + getDataReply(1, rewrittenRecord()));
+  EXPECT_EQ(a->rewritten(), 1);
+  EXPECT_EQ(b->rewritten(), 0);
 }
 
 TEST(ZooKeeperWireRewriter, InstancePathsUnderTheRoot) {
@@ -227,11 +295,10 @@ TEST_P(RecordedSession, OnlyInstanceRecordsChangeAndTheClientSeesServiceNames) {
   auto chunks = loadSession(GetParam());
   ASSERT_FALSE(chunks.empty()) << GetParam();
   WireRewriter rw({});
-  std::string client_in, client_out, server_in, server_out;
+  std::string server_in, server_out;
   for (const auto& c : chunks) {
     if (c.from_client) {
-      client_in += c.bytes;
-      client_out += rw.fromClient(c.bytes);
+      rw.fromClient(c.bytes);
     } else {
       server_in += c.bytes;
       server_out += rw.fromServer(c.bytes);
@@ -239,7 +306,6 @@ TEST_P(RecordedSession, OnlyInstanceRecordsChangeAndTheClientSeesServiceNames) {
   }
   EXPECT_FALSE(rw.passthrough()) << GetParam();
   EXPECT_GT(rw.rewritten(), 0) << GetParam();
-  EXPECT_EQ(client_out, client_in);
   auto in = frames(server_in);
   auto out = frames(server_out);
   ASSERT_EQ(in.size(), out.size());

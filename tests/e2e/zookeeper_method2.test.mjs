@@ -1,0 +1,283 @@
+// The seed's scenario by method 2 (registry interception) over the ZooKeeper protocol, with the
+// Spring Cloud Zookeeper apps (examples/spring-cloud demo-zookeeper, `make spring-apps`) in pods
+// with transparent sidecars, against Debian's real ZooKeeper in its own pod:
+// examples/registry-interception's external-zookeeper-svc.yaml + zookeeper-interception.yaml make
+// every pod's connection to ZooKeeper's port pass its sidecar's ZooKeeper wire rewriter, which
+// rewrites the `address` of each instance record the app reads (getData on
+// /services/<name>/<id>) to the service name. Curator's instance list then names
+// service-provider; Spring Cloud LoadBalancer dials service-provider:8070, the sidecar's DNS gives
+// it a mesh VIP and the VirtualService decides: round robin before the routing rules,
+// /echo/hello -> v1 and the rest -> v2 after. No reverse DNS (method 1) is configured, so a call
+// routed as service-provider proves the app used the rewritten address. Two start-up orders: (a)
+// the filter written before anything starts, (b) applied to running apps, then the consumer
+// restarted, as the seed's FAQ says (its ZooKeeper connection was opened before the sidecar
+// intercepted the port).
+// Then the never-a-broken-session rule, without JVM apps: a four-letter word to the real
+// ZooKeeper through the intercepted port, and a scripted server (lib/zk_stub_server.mjs) whose
+// malformed answer, or a client's unknown request type, make the sidecar relay the rest of that
+// connection byte for byte while the session keeps working.
+// Method 1 on the same topology: zookeeper_pods.test.mjs.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as e2e from './lib/index.mjs';
+import { PodNet, podsUnavailable } from './lib/pods.mjs';
+import {
+  CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertRoundRobin, consumerAdmin, consumerCounter,
+  describeAll, echo, hello, meshCalls, waitForConfig,
+} from './lib/seed_scenario.mjs';
+import { springSkipReason, startDemoApp } from './lib/spring.mjs';
+import { startZooKeeper, zookeeperSkipReason } from './lib/zookeeper.mjs';
+import {
+  connectResponse, curatorRecord, getDataOf, getDataReply, malformedGetDataReply, reply,
+} from './lib/zk_wire.mjs';
+
+after(e2e.cleanupAll);
+
+const REGISTRY_IP = '10.0.130.2';
+const ZK_PORT = 2181;
+const CONNECT = `${REGISTRY_IP}:${ZK_PORT}`;
+const METHOD_FILES = [['registry-interception', 'external-zookeeper-svc.yaml'],
+  ['registry-interception', 'zookeeper-interception.yaml']];
+const METHOD_MARKER = 'zookeeper-interception';
+const ROUTING_FILES = [['seed', 'service-provider.yaml'], ['seed', 'service-provider-vs.yaml']];
+
+function exampleFile(dir, name) {
+  return readFileSync(join(e2e.sourceDir(), 'examples', dir, name), 'utf8');
+}
+
+const libScript = (name) => new URL(`./lib/${name}`, import.meta.url).pathname;
+
+// Runs one of lib/'s pod scripts in `pod` with a JSON spec; resolves its JSON output.
+async function podScript(pod, name, spec, timeoutMs = 20_000) {
+  const r = await pod.run(process.execPath, [libScript(name), JSON.stringify(spec)], { timeoutMs });
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`${name} in ${pod.name} printed no JSON (code ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+// Sidecars (init-netfilter + transparent proxy reading ZooKeeper) in `pods`, config dirs in
+// topo.dirs (with the method's files when `configFirst`).
+async function startSidecars(topo, pods, configFirst) {
+  for (const pod of pods) {
+    const dir = e2e.makeTempDir(`sluice-zk-m2-${pod.name}-`);
+    topo.dirs.push(dir);
+    if (configFirst) for (const [d, f] of METHOD_FILES) e2e.writeAtomic(dir, f, exampleFile(d, f));
+    const nf = await pod.run(e2e.sluiceBin(), ['init-netfilter', '--outbound-port', '15001',
+      '--dns-port', '15053', '--proxy-mark', '1337']);
+    assert.equal(nf.code, 0, `init-netfilter in ${pod.name}: ${nf.stdout}${nf.stderr}`);
+    await pod.startSluice(['proxy', '--transparent-listen', '127.0.0.1:15001',
+      '--dns-listen', '127.0.0.1:15053', '--vip-cidr', '240.240.0.0/16', '--upstream-mark', '1337',
+      '--config', dir, '--registry', `zookeeper://${CONNECT}`,
+      '--admin', '127.0.0.1:15000', '--service-node', pod.name], { name: 'sidecar' });
+  }
+}
+
+// ---- the seed's scenario ------------------------------------------------------------------------
+
+async function startTopology(tag, { configFirst }) {
+  const net = new PodNet(tag);
+  const topo = { net, skip: await net.create(), dirs: [], apps: [] };
+  if (topo.skip) return topo;
+  const registry = await net.addPod('zookeeper');
+  const v1 = await net.addPod('provider-v1');
+  const v2 = await net.addPod('provider-v2');
+  const consumer = await net.addPod('consumer');
+  const client = await net.addPod('client');
+  assert.equal(registry.ip, REGISTRY_IP);
+  Object.assign(topo, { registry, v1, v2, consumer, client, mesh: [v1, v2, consumer] });
+
+  const zkReady = startZooKeeper({ pod: registry, port: ZK_PORT });
+  zkReady.catch(() => {});  // awaited below, after the sidecars started
+  await startSidecars(topo, topo.mesh, configFirst);
+  topo.zk = await zkReady;
+  const props = { 'server.port': PROVIDER_PORT };
+  // Registered as `consumer`, like zookeeper_pods.test.mjs.
+  topo.startConsumer = () => startDemoApp('zookeeper', { role: 'consumer', registry: CONNECT,
+    pod: consumer, props: { 'server.port': CONSUMER_PORT, 'spring.application.name': 'consumer' } });
+  topo.apps = await Promise.all([
+    startDemoApp('zookeeper', { role: 'provider', version: 'v1', registry: CONNECT, pod: v1, props }),
+    startDemoApp('zookeeper', { role: 'provider', version: 'v2', registry: CONNECT, pod: v2, props }),
+    topo.startConsumer(),
+  ]);
+  console.log(`# ZooKeeper pods (method 2, order ${configFirst ? 'a' : 'b'}): start-up ` +
+    `${topo.apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')}`);
+  await waitForBothProviders(topo);
+  return topo;
+}
+
+// Ready when the consumer has seen both providers (registration, its reads and LB cache converged).
+async function waitForBothProviders(topo) {
+  await e2e.waitFor(async () => {
+    const lines = await echo(topo, 'ready', 4);
+    return lines.some((l) => l.includes('v1ready')) && lines.some((l) => l.includes('v2ready'));
+  }, { timeoutMs: 90_000, intervalMs: 500, what: 'the consumer to reach both providers' })
+    .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
+}
+
+async function restartConsumer(topo) {
+  const old = topo.apps.pop();
+  await old.stop({ timeoutMs: 10_000 });
+  topo.apps.push(await topo.startConsumer());
+  await waitForBothProviders(topo);
+}
+
+// Method 2's proof on the wire: a ZooKeeper client in the consumer pod reads both provider
+// records through its sidecar with the service name as address; port, metadata and the rest of
+// the record kept. The consumer's own Curator reads were rewritten too (the sidecar's counter).
+async function assertRecordsRewritten(topo) {
+  const out = await podScript(topo.consumer, 'zk_read_instances.mjs', { connect: CONNECT, name: 'service-provider' });
+  assert.equal(out.error, undefined, JSON.stringify(out));
+  assert.deepEqual(out.instances.map((i) => [i.address, i.port, i.name]),
+    [['service-provider', PROVIDER_PORT, 'service-provider'], ['service-provider', PROVIDER_PORT, 'service-provider']]);
+  assert.deepEqual(out.instances.map((i) => i.payload.metadata.label).sort(), ['v1', 'v2']);
+  assert.ok(out.instances.every((i) => i.payload['@class'].endsWith('ZookeeperInstance')));
+  // The registry itself still holds the pod addresses (what the sidecars route to).
+  const direct = await podScript(topo.client, 'zk_read_instances.mjs', { connect: CONNECT, name: 'service-provider' });
+  assert.deepEqual(direct.instances.map((i) => i.address).sort(), [topo.v1.ip, topo.v2.ip].sort());
+  assert.ok(await consumerCounter(topo, 'sluice_registry_stream_records_rewritten_total') > 2,
+    'the consumer app\'s own instance reads went through the rewriter');
+  assert.equal(await consumerCounter(topo, 'sluice_registry_stream_passthrough_total'), 0);
+  const dump = JSON.parse(await consumerAdmin(topo, '/config_dump'));
+  assert.deepEqual(dump.registry_interception.map((r) => [r.registry, r.port, r.protocol]),
+    [['zookeeper', ZK_PORT, 'tcp']]);
+}
+
+for (const { order, configFirst } of [{ order: 'a', configFirst: true }, { order: 'b', configFirst: false }]) {
+  describe(`Spring Cloud Zookeeper pods, method 2 (ZooKeeper wire interception), order ${order}`, () => {
+    let topo;
+    before(async () => {
+      const why = podsUnavailable() ?? springSkipReason(['demo-zookeeper']) ?? zookeeperSkipReason();
+      if (why) { topo = { skip: why }; return; }
+      topo = await startTopology(`zm${order}`, { configFirst });
+    });
+    after(async () => {
+      await Promise.all((topo?.apps ?? []).map((a) => a.stop({ timeoutMs: 10_000 }).catch(() => {})));
+      await topo?.zk?.stop().catch(() => {});
+      await topo?.net?.destroy();
+    });
+
+    test('round robin before the routing rules; /echo/hello -> v1 and the rest -> v2 after', { timeout: 300_000 }, async (t) => {
+      if (topo.skip) return t.skip(topo.skip);
+      if (!configFirst) {
+        // Empty config: the sidecars pass traffic through untouched.
+        const before = await meshCalls(topo);
+        assertRoundRobin(await echo(topo, 'world', 8), 'world', topo, { strict: false });
+        assert.equal(await meshCalls(topo), before, 'no mesh routing without the method config');
+        assert.equal(await consumerCounter(topo, 'sluice_registry_stream_connections_total'), 0);
+        applyToMesh(topo, METHOD_FILES);
+        await waitForConfig(topo, METHOD_MARKER);
+        await restartConsumer(topo);
+      }
+      await assertRecordsRewritten(topo);
+      // The method on, no routing rules: the sidecar routes each call as service-provider, and
+      // its round robin over the two ZooKeeper instances keeps the seed's "before".
+      const meshBefore = await meshCalls(topo);
+      const before = await echo(topo, 'world', 8);
+      console.log(`# ZooKeeper method 2 (order ${order}) before: ${before.map((l) => l.slice(-7)).join(' ')}`);
+      assertRoundRobin(before, 'world', topo, { strict: false });
+      assert.ok(await meshCalls(topo) >= meshBefore + 8, 'the consumer sidecar routed the calls as service-provider');
+
+      applyToMesh(topo, ROUTING_FILES);
+      await waitForConfig(topo, 'hello-v1');
+      await e2e.waitFor(async () => {
+        const hellos = await echo(topo, 'hello', 4);
+        const worlds = await echo(topo, 'world', 4);
+        return hellos.every((l) => l === hello('v1', 'hello')) && worlds.every((l) => l === hello('v2', 'world'));
+      }, { timeoutMs: 10_000, intervalMs: 200, what: 'the seed\'s routing to take effect' })
+        .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
+      const hellos = await echo(topo, 'hello', 6);
+      const worlds = await echo(topo, 'world', 6);
+      console.log(`# ZooKeeper method 2 (order ${order}) after: hello ${hellos.map((l) => l.slice(-7)).join(' ')}; ` +
+        `world ${worlds.map((l) => l.slice(-7)).join(' ')}`);
+      assert.deepEqual(hellos, hellos.map(() => hello('v1', 'hello')));
+      assert.deepEqual(worlds, worlds.map(() => hello('v2', 'world')));
+      // The sidecar's view came from ZooKeeper: both instances at their pod address:port, labelled.
+      const eps = e2e.providerEndpoints(JSON.parse(await consumerAdmin(topo, '/clusters?format=json')));
+      assert.deepEqual(eps.map((e) => `${e.address} ${e.labels.label}`).sort(),
+        [`${topo.v1.ip}:${PROVIDER_PORT} v1`, `${topo.v2.ip}:${PROVIDER_PORT} v2`]);
+    });
+  });
+}
+
+// ---- unknown or malformed frames: relayed unmodified, the session keeps working ----------------
+
+describe('ZooKeeper interception: an unknown or malformed frame makes the sidecar relay the rest unmodified', () => {
+  let topo;
+  const good = '/services/service-provider/i1';
+  const bad = '/services/service-provider/i2';
+  const records = {
+    [good]: curatorRecord({ name: 'service-provider', id: 'i1', address: '10.0.130.9', port: PROVIDER_PORT }),
+    [bad]: curatorRecord({ name: 'service-provider', id: 'i2', address: '10.0.130.8', port: PROVIDER_PORT }),
+  };
+  before(async () => {
+    const why = podsUnavailable() ?? zookeeperSkipReason();
+    if (why) { topo = { skip: why }; return; }
+    const net = new PodNet('zmx');
+    topo = { net, skip: await net.create(), dirs: [] };
+    if (topo.skip) return;
+    topo.registry = await net.addPod('zookeeper');
+    topo.stub = await net.addPod('stub');
+    topo.consumer = await net.addPod('consumer');
+    const zkReady = startZooKeeper({ pod: topo.registry, port: ZK_PORT });
+    zkReady.catch(() => {});
+    await topo.stub.start(process.execPath, [libScript('zk_stub_server.mjs'),
+      JSON.stringify({ port: ZK_PORT, records, malformed: [bad] })],
+    { name: 'zk stub', readyLine: /zk stub listening on \d+\n/ });
+    await startSidecars(topo, [topo.consumer], true);
+    topo.zk = await zkReady;
+    await waitForConfig(topo, METHOD_MARKER);
+  });
+  after(async () => {
+    await topo?.zk?.stop().catch(() => {});
+    await topo?.net?.destroy();
+  });
+
+  const counter = (name) => consumerCounter(topo, name);
+  const client = (steps) => podScript(topo.consumer, 'zk_raw_client.mjs',
+    { host: topo.stub.ip, port: ZK_PORT, steps, timeoutMs: 5_000 });
+  const hex = (b) => b.toString('hex');
+
+  test('a malformed getData answer: that answer and everything after it pass byte for byte', async (t) => {
+    if (topo.skip) return t.skip(topo.skip);
+    const gaveUp = await counter('sluice_registry_stream_passthrough_total');
+    const out = await client([{ getData: good }, { getData: bad }, { getData: good }, { ping: true }]);
+    assert.equal(out.error, undefined, JSON.stringify(out));
+    assert.equal(out.handshake, hex(connectResponse()));
+    // Before: the instance record is rewritten.
+    const first = Buffer.from(out.replies[0], 'hex');
+    assert.equal(JSON.parse(getDataOf(first)).address, 'service-provider');
+    // The malformed answer as the server sent it, and from then on nothing is rewritten.
+    assert.equal(out.replies[1], hex(malformedGetDataReply(2, records[bad])));
+    assert.equal(out.replies[2], hex(getDataReply(3, records[good])));
+    assert.equal(out.replies[3], hex(reply(-2, 0)));
+    assert.equal(await counter('sluice_registry_stream_passthrough_total'), gaveUp + 1);
+  });
+
+  test('an unknown request type: its answer and everything after it pass byte for byte', async (t) => {
+    if (topo.skip) return t.skip(topo.skip);
+    const gaveUp = await counter('sluice_registry_stream_passthrough_total');
+    const out = await client([{ getData: good }, { op: 999 }, { getData: good }, { ping: true }]);
+    assert.equal(out.error, undefined, JSON.stringify(out));
+    assert.equal(JSON.parse(getDataOf(Buffer.from(out.replies[0], 'hex'))).address, 'service-provider');
+    assert.equal(out.replies[1], hex(reply(2, -6)));
+    assert.equal(out.replies[2], hex(getDataReply(3, records[good])));
+    assert.equal(out.replies[3], hex(reply(-2, 0)));
+    assert.equal(await counter('sluice_registry_stream_passthrough_total'), gaveUp + 1);
+  });
+
+  test('the real ZooKeeper: a four-letter word on the intercepted port is answered as is', async (t) => {
+    if (topo.skip) return t.skip(topo.skip);
+    const gaveUp = await counter('sluice_registry_stream_passthrough_total');
+    // `srvr` read as a frame length is 1.9 GB: not ZooKeeper framing, so the rest is relayed.
+    const out = await topo.consumer.http({ tcp: [{ host: REGISTRY_IP, port: ZK_PORT,
+      send: Buffer.from('srvr').toString('hex'), expect: 20 }], timeoutMs: 5_000 });
+    const got = Buffer.from(out.results[0].received ?? '', 'hex').toString();
+    assert.match(got, /^Zookeeper version: 3\./, JSON.stringify(out.results[0]));
+    await e2e.waitFor(async () => (await counter('sluice_registry_stream_passthrough_total')) === gaveUp + 1,
+      { timeoutMs: 5_000, intervalMs: 100, what: 'the sidecar to count the connection it relayed unmodified' });
+  });
+});
