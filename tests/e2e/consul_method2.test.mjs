@@ -17,7 +17,7 @@ import * as e2e from './lib/index.mjs';
 import { PodNet, podsUnavailable } from './lib/pods.mjs';
 import {
   CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertRoundRobin, consumerAdmin, describeAll, echo,
-  hello, meshCalls, waitForConfig,
+  hello, meshCalls, waitForConfig, restartConsumer, waitForBothProviders,
 } from './lib/seed_scenario.mjs';
 
 after(e2e.cleanupAll);
@@ -80,23 +80,6 @@ async function startTopology(tag, { configFirst, method = 1 }) {
   console.log(`# embedded Consul pods (method ${method}): start-up ${apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')}`);
   await waitForBothProviders(topo);
   return topo;
-}
-
-// Ready when the consumer has seen both providers (registration, fetch and LB cache converged).
-async function waitForBothProviders(topo) {
-  await e2e.waitFor(async () => {
-    const lines = await echo(topo, 'ready', 4);
-    return lines.some((l) => l.includes('v1ready')) && lines.some((l) => l.includes('v2ready'));
-  }, { timeoutMs: 90_000, intervalMs: 500, what: 'the consumer to reach both providers' })
-    .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
-}
-
-// The seed's FAQ for method 2: an app started before the filter gets a rolling restart.
-async function restartConsumer(topo) {
-  const old = topo.apps.pop();
-  await old.stop({ timeoutMs: 10_000 });
-  topo.apps.push(await topo.startConsumer());
-  await waitForBothProviders(topo);
 }
 
 // GET on the agent from inside the consumer pod (through its sidecar).

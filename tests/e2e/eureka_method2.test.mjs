@@ -18,7 +18,7 @@ import * as e2e from './lib/index.mjs';
 import { PodNet, podsUnavailable } from './lib/pods.mjs';
 import {
   CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertRoundRobin, consumerAdmin, describeAll, echo,
-  hello, meshCalls, waitForConfig,
+  hello, meshCalls, waitForConfig, restartConsumer, waitForBothProviders,
 } from './lib/seed_scenario.mjs';
 
 after(e2e.cleanupAll);
@@ -84,24 +84,6 @@ async function startTopology(tag, { real, configFirst, method = 1 }) {
   console.log(`# ${real ? 'real' : 'embedded'} Eureka pods (method ${method}): start-up ${apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')}`);
   await waitForBothProviders(topo);
   return topo;
-}
-
-// Ready when the consumer has seen both providers (registration, fetch and LB cache converged).
-async function waitForBothProviders(topo) {
-  await e2e.waitFor(async () => {
-    const lines = await echo(topo, 'ready', 4);
-    return lines.some((l) => l.includes('v1ready')) && lines.some((l) => l.includes('v2ready'));
-  }, { timeoutMs: 90_000, intervalMs: 500, what: 'the consumer to reach both providers' })
-    .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
-}
-
-// The seed's FAQ for method 2: the filter must see the registry fetches from the start; an app
-// started before it gets a rolling restart.
-async function restartConsumer(topo) {
-  const old = topo.apps.pop();
-  await old.stop({ timeoutMs: 10_000 });
-  topo.apps.push(await topo.startConsumer());
-  await waitForBothProviders(topo);
 }
 
 // GET of the Eureka server's apps from inside the consumer pod (through its sidecar).

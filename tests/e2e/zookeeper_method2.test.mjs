@@ -25,7 +25,7 @@ import * as e2e from './lib/index.mjs';
 import { PodNet, podsUnavailable } from './lib/pods.mjs';
 import {
   CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertRoundRobin, consumerAdmin, consumerCounter,
-  describeAll, echo, hello, meshCalls, waitForConfig,
+  describeAll, echo, hello, meshCalls, waitForConfig, restartConsumer, waitForBothProviders,
 } from './lib/seed_scenario.mjs';
 import { springSkipReason, startDemoApp } from './lib/spring.mjs';
 import { startZooKeeper, zookeeperSkipReason } from './lib/zookeeper.mjs';
@@ -107,22 +107,6 @@ async function startTopology(tag, { configFirst }) {
     `${topo.apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')}`);
   await waitForBothProviders(topo);
   return topo;
-}
-
-// Ready when the consumer has seen both providers (registration, its reads and LB cache converged).
-async function waitForBothProviders(topo) {
-  await e2e.waitFor(async () => {
-    const lines = await echo(topo, 'ready', 4);
-    return lines.some((l) => l.includes('v1ready')) && lines.some((l) => l.includes('v2ready'));
-  }, { timeoutMs: 90_000, intervalMs: 500, what: 'the consumer to reach both providers' })
-    .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
-}
-
-async function restartConsumer(topo) {
-  const old = topo.apps.pop();
-  await old.stop({ timeoutMs: 10_000 });
-  topo.apps.push(await topo.startConsumer());
-  await waitForBothProviders(topo);
 }
 
 // Method 2's proof on the wire: a ZooKeeper client in the consumer pod reads both provider

@@ -113,6 +113,26 @@ export function applyToMesh(topo, files) {
   }
 }
 
+// Ready when the consumer has seen both providers (registration, its registry reads and its load
+// balancer's cache all converged), bounded.
+export async function waitForBothProviders(topo) {
+  await e2e.waitFor(async () => {
+    const lines = await echo(topo, 'ready', 4);
+    return lines.some((l) => l.includes('v1ready')) && lines.some((l) => l.includes('v2ready'));
+  }, { timeoutMs: 90_000, intervalMs: 500, what: 'the consumer to reach both providers' })
+    .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
+}
+
+// The seed's FAQ for method 2: the interception must see the app's registry reads from the start,
+// so an app started before it gets a rolling restart — the consumer (the last of topo.apps,
+// started again by topo.startConsumer()).
+export async function restartConsumer(topo) {
+  const old = topo.apps.pop();
+  await old.stop({ timeoutMs: 10_000 });
+  topo.apps.push(await topo.startConsumer());
+  await waitForBothProviders(topo);
+}
+
 export async function waitForConfig(topo, marker) {
   await e2e.waitFor(async () => (await consumerAdmin(topo, '/config_dump')).includes(marker),
     { timeoutMs: 10_000, intervalMs: 100, what: `the consumer sidecar's /config_dump to show ${marker}` });
