@@ -19,6 +19,8 @@
 //   worse than none).
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,6 +59,33 @@ class InterceptionRewriter {
   virtual Result<RewrittenBody> rewriteResponseBody(const RequestHead& request,
                                                     const ResponseHead& response,
                                                     std::string_view body) const = 0;
+};
+
+// Method 2 for a registry's gRPC API (Nacos 2.x/3.x clients): the sidecar terminates the
+// application's HTTP/2 connection to the registry's gRPC port, re-originates it on one upstream
+// connection of its own (the registry identifies a client by its transport), and hands every
+// gRPC message the registry sends (unary answers and pushes on a bi-directional stream) to this
+// rewriter, one message at a time, without its 5-byte length prefix. Messages the rewriter leaves
+// alone, and everything the application sends, travel byte for byte.
+//
+// Contract: shared by every worker thread, const, stateless, never throws (as above).
+class GrpcInterceptionRewriter {
+ public:
+  virtual ~GrpcInterceptionRewriter() = default;
+
+  virtual std::string_view registry() const = 0;
+
+  // The gRPC port that belongs to an interception rule's (HTTP) port; `http_port` nullopt (a rule
+  // for every port) means the registry's default port. Nacos: HTTP port + 1000.
+  virtual uint16_t grpcPort(std::optional<uint16_t> http_port) const = 0;
+
+  // True for the calls whose server messages may carry instance addresses (by `:path`).
+  virtual bool appliesTo(std::string_view path) const = 0;
+
+  // One message from the registry on a call appliesTo accepted. nullopt: pass the original bytes
+  // (not a message that carries addresses, or one this rewriter cannot read); otherwise the new
+  // message and what was rewritten.
+  virtual std::optional<RewrittenBody> rewriteServerMessage(std::string_view message) const = 0;
 };
 
 }  // namespace sluice::http

@@ -76,6 +76,13 @@ const MeshSnapshot::InterceptionRule* MeshSnapshot::streamInterceptionFor(uint32
   return nullptr;
 }
 
+const MeshSnapshot::InterceptionRule* MeshSnapshot::grpcInterceptionFor(uint32_t port) const {
+  for (const auto& r : interception_rules) {
+    if (r.grpc_rewriter != nullptr && r.grpc_rewriter->grpcPort(r.port) == port) return &r;
+  }
+  return nullptr;
+}
+
 std::string_view MeshSnapshot::InterceptionRule::registry() const {
   if (rewriter) return rewriter->registry();
   if (stream) return stream->registry();

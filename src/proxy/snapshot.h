@@ -127,12 +127,16 @@ struct MeshSnapshot {
     // null and the rule applies to TCP connections only.
     std::shared_ptr<const net::StreamInterception> stream;
     std::string_view registry() const;  // "" when neither is set
+    // The same registry's gRPC API (Nacos 2.x/3.x) on grpc_rewriter->grpcPort(port); may be null.
+    std::shared_ptr<const http::GrpcInterceptionRewriter> grpc_rewriter;
   };
   std::vector<InterceptionRule> interception_rules;
   // The HTTP rule that applies to a request to `port`, or nullptr.
   const InterceptionRule* interceptionFor(uint32_t port) const;
   // The stream rule that applies to a TCP connection to `port`, or nullptr.
   const InterceptionRule* streamInterceptionFor(uint32_t port) const;
+  // The rule whose registry's gRPC port is `port` (it has a grpc_rewriter), or nullptr.
+  const InterceptionRule* grpcInterceptionFor(uint32_t port) const;
 
   std::vector<std::string> diagnostics;      // problems found while building
   std::vector<std::string> unenforced;       // config fields accepted but not enforced

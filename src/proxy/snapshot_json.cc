@@ -189,10 +189,12 @@ nlohmann::json MeshSnapshot::toJson() const {
   }
   auto& nr = j["registry_interception"] = nlohmann::json::array();
   for (const auto& r : interception_rules) {
-    nr.push_back({{"filter", r.filter_name},
-                  {"port", r.port ? nlohmann::json(*r.port) : nlohmann::json("all")},
-                  {"registry", std::string(r.registry())},
-                  {"protocol", r.stream ? "tcp" : "http"}});
+    nlohmann::json rule = {{"filter", r.filter_name},
+                           {"port", r.port ? nlohmann::json(*r.port) : nlohmann::json("all")},
+                           {"registry", std::string(r.registry())},
+                           {"protocol", r.stream ? "tcp" : "http"}};
+    if (r.grpc_rewriter) rule["grpc_port"] = r.grpc_rewriter->grpcPort(r.port);
+    nr.push_back(std::move(rule));
   }
   rd["addresses"] = nlohmann::json::object();
   for (const auto& [addr, idx] : reverse_dns) rd["addresses"][addr] = services[idx].fqdn;

@@ -19,9 +19,11 @@
 
 #include "core/log.h"
 #include "net/outbound_connect.h"
+#include "net/own_socket.h"
 #include "net/socket_owner.h"
 #include "proxy/connection_manager.h"
 #include "proxy/filters/registry_interception.h"
+#include "proxy/grpc_interception.h"
 #include "proxy/protocol_sniffer.h"
 #include "proxy/service_resolver.h"
 #include "proxy/socket_timer.h"
@@ -274,8 +276,11 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
   }
 
   auto snap = w.snapshot();
-  auto first_wait =
-      redirected && meshHttpDestination(*snap, *dst) ? kMeshClientFirstWait : kServerFirstWait;
+  // gRPC clients speak first too.
+  auto first_wait = redirected && (meshHttpDestination(*snap, *dst) ||
+                                   snap->grpcInterceptionFor(dst->port()) != nullptr)
+                        ? kMeshClientFirstWait
+                        : kServerFirstWait;
   auto deadline = std::chrono::steady_clock::now() + kSniffLimit;
   std::string received;
   Sniffed verdict = Sniffed::kNeedMore;
@@ -299,6 +304,18 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
   // the upstream protocol. Anything else that speaks it (a registry's gRPC port, a gRPC server
   // outside the mesh) is relayed as bytes: its server speaks HTTP/2 itself, and terminating it
   // would re-originate it as HTTP/1.1, which a gRPC server refuses.
+  if (verdict == Sniffed::kHttp2 && redirected) {
+    // A registry's gRPC API under method 2: terminated and re-originated by the interception relay
+    // (its own upstream connection per client), not the request path.
+    // Not the sidecar's own registry read (grpc++ sockets carry no mark and come back here): its
+    // view must stay the registry's.
+    const auto* rule = snap->grpcInterceptionFor(dst->port());
+    if (rule != nullptr && !net::isOwnSocket(socket.remote_endpoint(ec))) {
+      co_await serveGrpcInterception(w, std::move(socket), std::move(received), *dst,
+                                     rule->grpc_rewriter);
+      co_return;
+    }
+  }
   bool serve_http =
       verdict == Sniffed::kHttp ||
       (verdict == Sniffed::kHttp2 && (!redirected || meshHttpDestination(*snap, *dst)));

@@ -9,6 +9,7 @@
 //   server        optional: `sluice registry --protocol <name>` -> an embedded server
 //   rewriter      optional: method 2 over HTTP, the instance-list rewrite a sidecar applies
 //   stream_rewriter  optional: method 2 over the registry's own TCP protocol (ZooKeeper)
+//   grpc_rewriter optional: method 2 on the registry's gRPC API (Nacos 2.x/3.x)
 //
 // Threads: a Plugin is immutable and built once (function-local static); the factories may be
 // called from any thread. Errors are Results naming what was wrong; nothing throws.
@@ -99,6 +100,8 @@ struct Plugin {
   // Method 2 for a registry spoken over its own TCP protocol: the per-connection rewriter of the
   // sidecar's TCP relay; null when the registry has none (see net/stream_interception.h).
   std::shared_ptr<const net::StreamInterception> stream_rewriter;
+  // Method 2 for the registry's gRPC API (Nacos 2.x/3.x clients); null when it has none.
+  std::shared_ptr<const http::GrpcInterceptionRewriter> grpc_rewriter;
 };
 
 }  // namespace sluice::registry

@@ -74,9 +74,10 @@ void Builder::buildInterceptionRules() {
       continue;
     }
     // A registry with its own TCP protocol is intercepted on the connection (the sidecar's TCP
-    // relay), one spoken over HTTP per request.
+    // relay), one spoken over HTTP per request; its gRPC API (Nacos) by the gRPC relay.
     snap_->interception_rules.push_back({ri.port, ri.filter_name, plugin->rewriter,
-                                         plugin->rewriter ? nullptr : plugin->stream_rewriter});
+                                         plugin->rewriter ? nullptr : plugin->stream_rewriter,
+                                         plugin->grpc_rewriter});
   }
 }
 

@@ -50,6 +50,7 @@ const Plugin& plugin() {
           },
       .rewriter = std::make_shared<const ServiceLookupRewriter>(),
       .stream_rewriter = nullptr,
+      .grpc_rewriter = nullptr,
   };
   return kPlugin;
 }

@@ -74,6 +74,7 @@ const Plugin& plugin() {
       .server = serverPlugin(),
       .rewriter = std::make_shared<const AppsRewriter>(),
       .stream_rewriter = nullptr,
+      .grpc_rewriter = nullptr,
   };
   return kPlugin;
 }

@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "core/strings.h"
+#include "registry/nacos/grpc_rewrite.h"
 #include "registry/nacos/list_rewrite.h"
 #include "registry/nacos/registry_server.h"
 #include "registry/nacos/watcher.h"
@@ -107,6 +108,7 @@ const Plugin& plugin() {
       .server = serverPlugin(),
       .rewriter = std::make_shared<const InstanceListRewriter>(),
       .stream_rewriter = nullptr,
+      .grpc_rewriter = std::make_shared<const GrpcPayloadRewriter>(),
   };
   return kPlugin;
 }

@@ -15,6 +15,7 @@ const Plugin& plugin() {
       .server = std::nullopt,  // none: run the real ZooKeeper
       .rewriter = nullptr,     // not HTTP: method 2 is on the ZooKeeper wire protocol
       .stream_rewriter = streamInterception(),
+      .grpc_rewriter = nullptr,
   };
   return kPlugin;
 }

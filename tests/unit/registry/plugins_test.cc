@@ -26,6 +26,9 @@ TEST(RegistryPlugins, NamesAreUniqueLowercaseAndEachHasAWatcherAndAUrlSyntax) {
       EXPECT_EQ(p->stream_rewriter->registry(), p->name);
       EXPECT_EQ(p->rewriter, nullptr) << p->name << ": one way of intercepting per registry";
     }
+    if (p->grpc_rewriter) {
+      EXPECT_EQ(p->grpc_rewriter->registry(), p->name);
+    }
   }
 }
 
@@ -101,6 +104,8 @@ TEST(NacosPlugin, RewriterThroughTheInterceptionInterface) {
   const Plugin* nacos = findPlugin("nacos");
   ASSERT_NE(nacos, nullptr);
   ASSERT_NE(nacos->rewriter, nullptr);
+  ASSERT_NE(nacos->grpc_rewriter, nullptr);
+  EXPECT_EQ(nacos->grpc_rewriter->grpcPort(8848), 9848);
   const http::InterceptionRewriter& rw = *nacos->rewriter;
 
   http::RequestHead list;
