@@ -140,7 +140,7 @@ struct StreamInterception {
 };
 
 awaitable<void> proxyTcp(Worker& w, tcp::socket down, std::string received, bool client_done,
-                         TcpUpstream target, StreamInterception intercept = {}) {
+                         TcpUpstream target, StreamInterception intercept) {
   ++w.stats().tcp_connections_total;
   net::StreamRewriter* rw = intercept.rewriter.get();
   // Counted as it happens (a registry session lasts as long as its application).
@@ -271,7 +271,10 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
     app.host = dst->address().to_string();
     app.port = dst->port();
     app.label = fmt::format("{}:{} (inbound)", app.host, app.port);
-    co_await proxyTcp(w, std::move(socket), {}, false, std::move(app));
+    // Named, not a default argument: GCC 12 destroys a coroutine's defaulted by-value argument
+    // twice (free(): invalid pointer on every inbound connection).
+    StreamInterception none;
+    co_await proxyTcp(w, std::move(socket), {}, false, std::move(app), std::move(none));
     co_return;
   }
 
