@@ -1,12 +1,12 @@
 #pragma once
 // Whether a connection redirected to this process's own listener was opened by this process: the
 // interception rules exempt the sidecar's sockets by their mark (socket_mark.h), but libraries
-// that create their own sockets (grpc++, the Nacos gRPC watcher) cannot be marked, so their
-// connections come back to the transparent listener like the application's. Where that matters
-// (method 2 must not rewrite what the sidecar itself reads from the registry) the listener asks
-// here. Linux only: the peer's socket is looked up in /proc/net/tcp{,6} of the current network
-// namespace and its inode among /proc/self/fd. Blocking file reads, cheap; callers use it for
-// rare connections only (to a registry's gRPC port), never per request.
+// that create their own sockets (grpc++ of the Nacos gRPC watcher, the ZooKeeper C client) cannot
+// be marked, so their connections come back to the transparent listener like the application's.
+// Where that matters (method 2 must not rewrite what the sidecar itself reads from the registry)
+// the listener asks here. Linux only: the peer's socket is looked up in /proc/net/tcp{,6} of the
+// current network namespace and its inode among /proc/self/fd. Blocking file reads, cheap;
+// callers use it for rare connections only (to an intercepted registry port), never per request.
 
 #include <asio/ip/tcp.hpp>
 

@@ -20,7 +20,6 @@
 #include "core/log.h"
 #include "net/outbound_connect.h"
 #include "net/own_socket.h"
-#include "net/socket_owner.h"
 #include "proxy/connection_manager.h"
 #include "proxy/filters/registry_interception.h"
 #include "proxy/grpc_interception.h"
@@ -348,7 +347,7 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
   StreamInterception intercept;
   if (const auto* rule = snap->streamInterceptionFor(dst->port())) {
     auto peer = socket.remote_endpoint(ec);
-    if (!ec && !net::peerSocketIsOurs(peer.address().to_string(), peer.port())) {
+    if (!ec && !net::isOwnSocket(peer)) {
       intercept.rewriter = rule->stream->start();
       intercept.registry = std::string(rule->stream->registry());
     }
