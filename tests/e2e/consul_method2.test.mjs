@@ -16,8 +16,9 @@ import { join } from 'node:path';
 import * as e2e from './lib/index.mjs';
 import { PodNet, podsUnavailable } from './lib/pods.mjs';
 import {
-  CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertRoundRobin, consumerAdmin, describeAll, echo,
-  hello, meshCalls, waitForConfig, restartConsumer, waitForBothProviders,
+  CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertRoundRobin, consumerAdmin, echo, hello,
+  meshCalls, waitForConfig, restartConsumer, waitForBothProviders, assertSeedStepsThroughTheMesh,
+  assertProviderEndpointsLabelled,
 } from './lib/seed_scenario.mjs';
 
 after(e2e.cleanupAll);
@@ -36,7 +37,6 @@ const METHOD_FILES = {
   2: [['registry-interception', 'external-consul-svc.yaml'], ['registry-interception', 'consul-subscribe-lua.yaml']],
 };
 const METHOD_MARKER = { 1: 'any-spring-cloud-support', 2: 'consul-subscribe-lua' };
-const ROUTING_FILES = [['seed', 'service-provider.yaml'], ['seed', 'service-provider-vs.yaml']];
 
 async function startTopology(tag, { configFirst, method = 1 }) {
   const net = new PodNet(tag);
@@ -148,26 +148,9 @@ for (const { method, order, configFirst } of [2].flatMap((m) => [
       if (method === 2) await assertLookupsRewritten(topo);
       // The method on, no routing rules: the sidecar routes each call as service-provider, and
       // its round robin over the two Consul instances keeps the seed's "before".
-      const meshBefore = await meshCalls(topo);
-      assertRoundRobin(await echo(topo, 'world', 8), 'world', topo, { strict: false });
-      assert.ok(await meshCalls(topo) >= meshBefore + 8, 'the consumer sidecar routed the calls as service-provider');
-
-      applyToMesh(topo, ROUTING_FILES);
-      await waitForConfig(topo, 'hello-v1');
-      await e2e.waitFor(async () => {
-        const hellos = await echo(topo, 'hello', 4);
-        const worlds = await echo(topo, 'world', 4);
-        return hellos.every((l) => l === hello('v1', 'hello')) && worlds.every((l) => l === hello('v2', 'world'));
-      }, { timeoutMs: 10_000, intervalMs: 200, what: 'the seed\'s routing to take effect' })
-        .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
-      const hellos = await echo(topo, 'hello', 6);
-      const worlds = await echo(topo, 'world', 6);
-      assert.deepEqual(hellos, hellos.map(() => hello('v1', 'hello')));
-      assert.deepEqual(worlds, worlds.map(() => hello('v2', 'world')));
+      await assertSeedStepsThroughTheMesh(topo, `Consul method ${method} (order ${order})`);
       // The sidecar's view came from Consul: both instances at their pod Service.Address:Port, labelled.
-      const eps = e2e.providerEndpoints(JSON.parse(await consumerAdmin(topo, '/clusters?format=json')));
-      assert.deepEqual(eps.map((e) => `${e.address} ${e.labels.label}`).sort(),
-        [`${topo.v1.ip}:${PROVIDER_PORT} v1`, `${topo.v2.ip}:${PROVIDER_PORT} v2`]);
+      await assertProviderEndpointsLabelled(topo);
     });
   });
 }

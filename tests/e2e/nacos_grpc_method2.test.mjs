@@ -18,8 +18,9 @@ import assert from 'node:assert/strict';
 import * as e2e from './lib/index.mjs';
 import { PodNet, podsUnavailable } from './lib/pods.mjs';
 import {
-  CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertAll, assertRoundRobin, consumerAdmin, describeAll,
-  echo, hello, meshCalls, seedFile, waitForConfig,
+  CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertRoundRobin, consumerAdmin, describeAll, echo,
+  hello, meshCalls, seedFile, waitForConfig, assertSeedStepsThroughTheMesh,
+  assertProviderEndpointsLabelled,
 } from './lib/seed_scenario.mjs';
 
 after(e2e.cleanupAll);
@@ -28,7 +29,6 @@ const REGISTRY_IP = '10.0.130.2';
 const NACOS = `${REGISTRY_IP}:8848`;
 const NACOS_GRPC = `${REGISTRY_IP}:9848`;
 const METHOD_FILES = ['external-nacos-svc.yaml', 'external-envoyfilter.yaml'];
-const ROUTING_FILES = ['service-provider.yaml', 'service-provider-vs.yaml'];
 
 async function startTopology(tag, configFirst) {
   const net = new PodNet(tag);
@@ -146,30 +146,9 @@ for (const { order, configFirst } of [{ order: 'a', configFirst: true }, { order
       assert.deepEqual(dump.registry_interception.map((r) => [r.registry, r.port, r.grpc_port]), [['nacos', 8848, 9848]]);
       await assertInstanceListRewritten(topo);
 
-      const meshBefore = await meshCalls(topo);
-      const before = await echo(topo, 'world', 8);
-      console.log(`# nacos gRPC method 2 (order ${order}) before: ${before.map((l) => l.slice(-7)).join(' ')}`);
-      assertRoundRobin(before, 'world', topo, { strict: false });
-      assert.ok(await meshCalls(topo) >= meshBefore + 8, 'the consumer sidecar routed the calls as service-provider');
-
-      applyToMesh(topo, ROUTING_FILES);
-      await waitForConfig(topo, 'hello-v1');
-      await e2e.waitFor(async () => {
-        const hellos = await echo(topo, 'hello', 4);
-        const worlds = await echo(topo, 'world', 4);
-        return hellos.every((l) => l === hello('v1', 'hello')) && worlds.every((l) => l === hello('v2', 'world'));
-      }, { timeoutMs: 10_000, intervalMs: 200, what: 'the seed\'s routing to take effect' })
-        .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
-      const hellos = await echo(topo, 'hello', 8);
-      const worlds = await echo(topo, 'world', 8);
-      console.log(`# nacos gRPC method 2 (order ${order}) after: hello ${hellos.map((l) => l.slice(-7)).join(' ')}; ` +
-        `world ${worlds.map((l) => l.slice(-7)).join(' ')}`);
-      assertAll(hellos, 'v1', 'hello', topo);
-      assertAll(worlds, 'v2', 'world', topo);
+      await assertSeedStepsThroughTheMesh(topo, `nacos gRPC method 2 (order ${order})`);
       // The sidecar's own view came from the registry (gRPC watcher): both pods, labelled.
-      const eps = e2e.providerEndpoints(JSON.parse(await consumerAdmin(topo, '/clusters?format=json')));
-      assert.deepEqual(eps.map((e) => `${e.address} ${e.labels.label}`).sort(),
-        [`${topo.v1.ip}:${PROVIDER_PORT} v1`, `${topo.v2.ip}:${PROVIDER_PORT} v2`]);
+      await assertProviderEndpointsLabelled(topo);
     });
   });
 }

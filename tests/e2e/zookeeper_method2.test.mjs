@@ -25,7 +25,9 @@ import * as e2e from './lib/index.mjs';
 import { PodNet, podsUnavailable } from './lib/pods.mjs';
 import {
   CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertRoundRobin, consumerAdmin, consumerCounter,
-  describeAll, echo, hello, meshCalls, waitForConfig, restartConsumer, waitForBothProviders,
+  echo, hello, meshCalls, waitForConfig, restartConsumer, waitForBothProviders,
+  assertSeedStepsThroughTheMesh,
+  assertProviderEndpointsLabelled,
 } from './lib/seed_scenario.mjs';
 import { springSkipReason, startDemoApp } from './lib/spring.mjs';
 import { startZooKeeper, zookeeperSkipReason } from './lib/zookeeper.mjs';
@@ -41,7 +43,6 @@ const CONNECT = `${REGISTRY_IP}:${ZK_PORT}`;
 const METHOD_FILES = [['registry-interception', 'external-zookeeper-svc.yaml'],
   ['registry-interception', 'zookeeper-interception.yaml']];
 const METHOD_MARKER = 'zookeeper-interception';
-const ROUTING_FILES = [['seed', 'service-provider.yaml'], ['seed', 'service-provider-vs.yaml']];
 
 function exampleFile(dir, name) {
   return readFileSync(join(e2e.sourceDir(), 'examples', dir, name), 'utf8');
@@ -159,30 +160,9 @@ for (const { order, configFirst } of [{ order: 'a', configFirst: true }, { order
       await assertRecordsRewritten(topo);
       // The method on, no routing rules: the sidecar routes each call as service-provider, and
       // its round robin over the two ZooKeeper instances keeps the seed's "before".
-      const meshBefore = await meshCalls(topo);
-      const before = await echo(topo, 'world', 8);
-      console.log(`# ZooKeeper method 2 (order ${order}) before: ${before.map((l) => l.slice(-7)).join(' ')}`);
-      assertRoundRobin(before, 'world', topo, { strict: false });
-      assert.ok(await meshCalls(topo) >= meshBefore + 8, 'the consumer sidecar routed the calls as service-provider');
-
-      applyToMesh(topo, ROUTING_FILES);
-      await waitForConfig(topo, 'hello-v1');
-      await e2e.waitFor(async () => {
-        const hellos = await echo(topo, 'hello', 4);
-        const worlds = await echo(topo, 'world', 4);
-        return hellos.every((l) => l === hello('v1', 'hello')) && worlds.every((l) => l === hello('v2', 'world'));
-      }, { timeoutMs: 10_000, intervalMs: 200, what: 'the seed\'s routing to take effect' })
-        .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
-      const hellos = await echo(topo, 'hello', 6);
-      const worlds = await echo(topo, 'world', 6);
-      console.log(`# ZooKeeper method 2 (order ${order}) after: hello ${hellos.map((l) => l.slice(-7)).join(' ')}; ` +
-        `world ${worlds.map((l) => l.slice(-7)).join(' ')}`);
-      assert.deepEqual(hellos, hellos.map(() => hello('v1', 'hello')));
-      assert.deepEqual(worlds, worlds.map(() => hello('v2', 'world')));
+      await assertSeedStepsThroughTheMesh(topo, `ZooKeeper method 2 (order ${order})`);
       // The sidecar's view came from ZooKeeper: both instances at their pod address:port, labelled.
-      const eps = e2e.providerEndpoints(JSON.parse(await consumerAdmin(topo, '/clusters?format=json')));
-      assert.deepEqual(eps.map((e) => `${e.address} ${e.labels.label}`).sort(),
-        [`${topo.v1.ip}:${PROVIDER_PORT} v1`, `${topo.v2.ip}:${PROVIDER_PORT} v2`]);
+      await assertProviderEndpointsLabelled(topo);
     });
   });
 }
