@@ -200,19 +200,25 @@ class FakeResolver {
  public:
   explicit FakeResolver(std::string address, bool silent = false)
       : address_(std::move(address)), silent_(silent) {
-    udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    auto any = loopback(0);
-    ::bind(udp_, reinterpret_cast<sockaddr*>(&any), sizeof any);
-    sockaddr_in bound{};
-    socklen_t len = sizeof bound;
-    ::getsockname(udp_, reinterpret_cast<sockaddr*>(&bound), &len);
-    port_ = ntohs(bound.sin_port);
-    tcp_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    auto same = loopback(port_);
-    tcp_ok_ = ::bind(tcp_, reinterpret_cast<sockaddr*>(&same), sizeof same) == 0 &&
-              ::listen(tcp_, 16) == 0;
+    // The kernel picks a free UDP port; the same number may be taken for TCP (by another test's
+    // connection), so try a few UDP ports until both bind.
+    for (int attempt = 0; attempt < 20 && !tcp_ok_; ++attempt) {
+      if (udp_ >= 0) ::close(udp_);
+      if (tcp_ >= 0) ::close(tcp_);
+      udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+      auto any = loopback(0);
+      ::bind(udp_, reinterpret_cast<sockaddr*>(&any), sizeof any);
+      sockaddr_in bound{};
+      socklen_t len = sizeof bound;
+      ::getsockname(udp_, reinterpret_cast<sockaddr*>(&bound), &len);
+      port_ = ntohs(bound.sin_port);
+      tcp_ = ::socket(AF_INET, SOCK_STREAM, 0);
+      int one = 1;
+      ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      auto same = loopback(port_);
+      tcp_ok_ = ::bind(tcp_, reinterpret_cast<sockaddr*>(&same), sizeof same) == 0 &&
+                ::listen(tcp_, 16) == 0;
+    }
     thread_ = std::thread([this] { run(); });
   }
   ~FakeResolver() {
