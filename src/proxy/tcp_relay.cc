@@ -50,6 +50,13 @@ awaitable<bool> relayOneWay(tcp::socket& from, tcp::socket& to) {
 
 namespace {
 
+// Writes all of `bytes`; false when the socket failed.
+awaitable<bool> writeAll(tcp::socket& to, std::string_view bytes) {
+  asio::error_code ec;
+  co_await asio::async_write(to, asio::buffer(bytes.data(), bytes.size()), withEc(ec));
+  co_return !ec;
+}
+
 // Where a relay direction stopped: the side that failed (or both) is closed, else the half-close
 // travels on.
 void finish(tcp::socket& from, tcp::socket& to, bool failed) {
@@ -74,9 +81,7 @@ awaitable<bool> relayClientObserved(tcp::socket& client, tcp::socket& server,
       // Seen before the server can answer it: replies are matched with their requests.
       rewriter.fromClient(std::string_view(buf.data(), n));
       if (progress) progress();
-      asio::error_code wec;
-      co_await asio::async_write(server, asio::buffer(buf.data(), n), withEc(wec));
-      if (wec) {
+      if (!co_await writeAll(server, std::string_view(buf.data(), n))) {
         failed = true;
         break;
       }
@@ -110,13 +115,9 @@ awaitable<bool> relayServerRewriting(tcp::socket& server, tcp::socket& client,
       out = last;
     }
     if (progress) progress();
-    if (!out.empty()) {
-      asio::error_code wec;
-      co_await asio::async_write(client, asio::buffer(out.data(), out.size()), withEc(wec));
-      if (wec) {
-        failed = true;
-        break;
-      }
+    if (!out.empty() && !co_await writeAll(client, out)) {
+      failed = true;
+      break;
     }
     if (ec) {
       if (ec != asio::error::eof) failed = true;
