@@ -261,6 +261,24 @@ def main():
     for p in grpc:
         write("nacos_grpc_payload", framed(p))
     write("nacos_grpc_payload", framed(*grpc))
+    for p in grpc:
+        write("nacos_payload_wire", p)
+    # The format's edges the hand-written codec must get right (payload_wire.h): merged
+    # messages, duplicate and half map entries, unknown fields of every wire type, groups.
+    entry = field(1, b"k") + field(2, b"v")
+    for p in [
+        field(2, field(3, b"A")) + field(2, field(8, b"1.2.3.4")),
+        field(2, field(7, entry) + field(7, field(1, b"k") + field(2, b"w"))),
+        field(2, field(7, field(2, b"no key"))),
+        varint(9 << 3 | 0) + b"\x01" + varint(9 << 3 | 1) + bytes(8) + varint(9 << 3 | 5) + bytes(4),
+        varint(9 << 3 | 3) + varint(1 << 3 | 0) + b"\x01" + varint(9 << 3 | 4),
+        varint(2 << 3 | 3) + varint(2 << 3 | 4),
+        field(2, varint(3 << 3 | 0) + b"\x05"),
+        field(2, field(3, "\u00e9\u4e2d\U0001f600".encode())),
+        field(3, field(1, b"type.googleapis.com/x") + field(2, b"\xff\xfe")),
+        b"\xf0\x9f\x98\x80\x61\x01",
+    ]:
+        write("nacos_payload_wire", p)
 
     eureka_lits = all_literals("registry/eureka_*.cc")
     for v in eureka_lits:

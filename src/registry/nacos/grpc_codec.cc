@@ -4,7 +4,7 @@
 #include <set>
 
 #include "core/strings.h"
-#include "nacos_grpc_service.pb.h"
+#include "registry/nacos/payload_wire.h"
 
 namespace sluice::registry::nacos {
 
@@ -17,17 +17,14 @@ tl::unexpected<Error> badPayload(std::string message) {
 }  // namespace
 
 Result<GrpcMessage> decodePayload(std::string_view bytes) {
-  ::Payload payload;
-  if (!payload.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return badPayload(fmt::format("not a Nacos Payload: {} byte(s) that do not decode as protobuf",
-                                  bytes.size()));
-  }
+  auto payload = parsePayloadWire(bytes);
+  if (!payload) return tl::unexpected(payload.error());
   GrpcMessage message;
-  message.type = payload.metadata().type();
+  message.type = std::move(payload->type);
   if (message.type.empty()) return badPayload("Payload without metadata.type (the request class)");
-  for (const auto& [key, value] : payload.metadata().headers()) message.headers[key] = value;
-  message.client_ip = payload.metadata().clientip();
-  const std::string& json = payload.body().value();
+  message.headers = std::move(payload->headers);
+  message.client_ip = std::move(payload->client_ip);
+  const std::string& json = payload->value;
   if (json.empty()) return message;
   try {
     message.body = Json::parse(json);
@@ -42,14 +39,12 @@ Result<GrpcMessage> decodePayload(std::string_view bytes) {
 }
 
 std::string encodePayload(const GrpcMessage& message) {
-  ::Payload payload;
-  auto* metadata = payload.mutable_metadata();
-  metadata->set_type(message.type);
-  if (!message.client_ip.empty()) metadata->set_clientip(message.client_ip);
-  for (const auto& [key, value] : message.headers) (*metadata->mutable_headers())[key] = value;
-  payload.mutable_body()->set_value(
-      message.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  return payload.SerializeAsString();
+  PayloadWire payload;
+  payload.type = message.type;
+  payload.client_ip = message.client_ip;
+  payload.headers = message.headers;
+  payload.value = message.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return serializePayloadWire(payload);
 }
 
 GrpcMessage makeResponse(std::string type, const GrpcMessage& request) {

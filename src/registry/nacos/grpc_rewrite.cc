@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
-#include "nacos_grpc_service.pb.h"
 #include "registry/nacos/list_rewrite.h"
+#include "registry/nacos/payload_wire.h"
 
 namespace sluice::registry::nacos {
 namespace {
@@ -59,15 +59,15 @@ Result<int> rewriteServiceInfo(OrderedJson& info, std::string_view fallback_serv
 }  // namespace
 
 Result<std::optional<GrpcRewriteResult>> rewriteServerPayload(std::string_view payload) {
-  ::Payload message;
-  if (!message.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+  auto message = parsePayloadWire(payload);
+  if (!message) {
     return unreadable(fmt::format("{} byte(s) that do not decode as a Payload", payload.size()));
   }
-  const std::string& type = message.metadata().type();
+  const std::string& type = message->type;
   bool service_info = type == "QueryServiceResponse" || type == "SubscribeServiceResponse" ||
                       type == "NotifySubscriberRequest";
   if (!service_info && type != "ConnectResetRequest") return std::nullopt;
-  OrderedJson body = OrderedJson::parse(message.body().value(), nullptr, false);
+  OrderedJson body = OrderedJson::parse(message->value, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     return unreadable(fmt::format("{} body is not a JSON object", type));
   }
@@ -88,8 +88,8 @@ Result<std::optional<GrpcRewriteResult>> rewriteServerPayload(std::string_view p
         static_cast<int>(body.erase("serverIp") + body.erase("serverPort"));
   }
   if (result.addresses_rewritten == 0) return std::nullopt;
-  message.mutable_body()->set_value(body.dump());
-  result.payload = message.SerializeAsString();
+  message->value = body.dump();
+  result.payload = serializePayloadWire(*message);
   return result;
 }
 
