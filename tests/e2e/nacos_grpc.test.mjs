@@ -6,6 +6,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
 import { NacosNamingClient } from 'nacos';
 import * as e2e from './lib/index.mjs';
 import { NacosGrpcClient, unaryRaw, encodePayloadBytes, grpcStatus } from './lib/nacos_grpc.mjs';
@@ -65,6 +67,26 @@ async function listV1(registry, service) {
   assert.equal(r.status, 200, r.body);
   return JSON.parse(r.body).hosts;
 }
+
+test('the gRPC transport is a module beside the binary: a sluice without it refuses to serve gRPC naming the file, and serves HTTP with --grpc-port off', async () => {
+  const dir = e2e.makeTempDir('sluice-nomodule-');
+  const bin = path.join(dir, 'sluice');
+  fs.copyFileSync(e2e.sluiceBin(), bin);
+  fs.chmodSync(bin, 0o755);
+  const lonely = await e2e.startProcess(bin, ['registry', '--listen', '127.0.0.1:0'],
+    { name: 'sluice registry (no module)' });
+  const exit = await lonely.waitExit(15_000);
+  assert.notEqual(exit.code, 0, lonely.describe());
+  assert.match(lonely.stderr + lonely.stdout,
+    new RegExp(`cannot load the gRPC server module ${path.join(dir, 'sluice-nacos-grpc.so')}`),
+    lonely.describe());
+  const httpOnly = await e2e.startProcess(bin, ['registry', '--listen', '127.0.0.1:0', '--grpc-port', 'off'],
+    { name: 'sluice registry (HTTP only)', readyLine: READY });
+  assert.doesNotMatch(httpOnly.stdout, GRPC_LINE);
+  const list = await fetch(`http://127.0.0.1:${httpOnly.ready[2]}/nacos/v1/ns/service/list?pageNo=1&pageSize=10`);
+  assert.equal(list.status, 200);
+  await httpOnly.stop();
+});
 
 test('bad input on the gRPC port: garbage, an oversized payload, unknown types and broken JSON get an error; the registry keeps serving the other clients', async () => {
   const registry = await startRegistry();

@@ -4,6 +4,11 @@
 // hands every decoded message to a GrpcNamingService on the registry's io_context thread (the
 // store's only thread), so the store needs no lock.
 //
+// The grpc++ half is the module sluice-nacos-grpc.so (grpc_server_module.{h,cc}), loaded by
+// start() from the directory of the running binary (/proc/self/exe), so the sidecar, which never
+// serves gRPC, does not map grpc++ and protobuf at all. A missing or foreign module is an error
+// of start() that names the file.
+//
 // Bad input never reaches the naming service: bytes that are not a Payload or whose body is not
 // a JSON object get an ErrorResponse (400) on that call; messages above max_message_bytes get
 // RESOURCE_EXHAUSTED from grpc; other methods get UNIMPLEMENTED; bytes that are not HTTP/2 close
@@ -17,21 +22,15 @@
 // io_context). The destructor stops.
 
 #include <asio/io_context.hpp>
-#include <chrono>
 #include <memory>
+#include <string>
 
 #include "core/result.h"
 #include "net/address.h"
 #include "registry/nacos/grpc_naming_service.h"
+#include "registry/nacos/grpc_server_module.h"
 
 namespace sluice::registry::nacos {
-
-struct GrpcServerOptions {
-  int max_message_bytes = 10 * 1024 * 1024;  // the real server's default inbound limit
-  std::chrono::milliseconds keepalive_time{10'000};
-  std::chrono::milliseconds keepalive_timeout{5'000};
-  std::chrono::milliseconds shutdown_grace{1'000};
-};
 
 class GrpcServer {
  public:
@@ -40,7 +39,8 @@ class GrpcServer {
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
 
-  // Binds (port 0 picks a free one) and starts serving. Errors: the address cannot be bound.
+  // Loads the module, binds (port 0 picks a free one) and starts serving. Errors: the module
+  // cannot be loaded (kUnavailable, naming the path), the address cannot be bound.
   Result<net::HostPort> start(const net::HostPort& listen);
   // Sends every client ConnectResetRequest, ends every call and shuts grpc down. Idempotent.
   void stop();
@@ -49,5 +49,8 @@ class GrpcServer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Where start() looks for the module: kGrpcServerModuleFile beside /proc/self/exe.
+std::string grpcServerModulePath();
 
 }  // namespace sluice::registry::nacos
