@@ -8,83 +8,24 @@
 // v2 after. Blocking queries (index, wait, X-Consul-Index) pass through. Two start-up orders: (a)
 // the filter written before anything starts, (b) applied to running apps, then the consumer
 // restarted, as the seed's FAQ says (its pooled agent connection was opened before the sidecar
-// intercepted the port). Method 1 on the same topology: consul_pods.test.mjs.
-import { describe, test, before, after } from 'node:test';
+// intercepted the port). Method 1 on the same topology: consul_pods.test.mjs. The skeleton is
+// lib/seed_scenario.mjs; this file says how the agent and its apps start and what method 2 sends.
+import { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as e2e from './lib/index.mjs';
-import { PodNet, podsUnavailable } from './lib/pods.mjs';
 import {
-  CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertRoundRobin, consumerAdmin, echo, hello,
-  meshCalls, waitForConfig, restartConsumer, waitForBothProviders, assertSeedStepsThroughTheMesh,
-  assertProviderEndpointsLabelled,
+  CONSUMER_PORT, PROVIDER_PORT, assertProviderEndpointsLabelled, seedScenario,
 } from './lib/seed_scenario.mjs';
 
 after(e2e.cleanupAll);
 
-function exampleFile(dir, name) {
-  return readFileSync(join(e2e.sourceDir(), 'examples', dir, name), 'utf8');
-}
-
-// ---- pods ---------------------------------------------------------------------------------------
-
 const REGISTRY_IP = '10.0.130.2';
 const CONSUL_PORT = 8500;
-// Per method: [examples dir, file]; and what the consumer sidecar's /config_dump shows once loaded.
-const METHOD_FILES = {
-  1: [['seed', 'any-spring-cloud-support.yaml']],
-  2: [['registry-interception', 'external-consul-svc.yaml'], ['registry-interception', 'consul-subscribe-lua.yaml']],
-};
-const METHOD_MARKER = { 1: 'any-spring-cloud-support', 2: 'consul-subscribe-lua' };
-
-async function startTopology(tag, { configFirst, method = 1 }) {
-  const net = new PodNet(tag);
-  const topo = { net, method, skip: await net.create(), dirs: [] };
-  if (topo.skip) return topo;
-  const registry = await net.addPod('registry');
-  const v1 = await net.addPod('provider-v1');
-  const v2 = await net.addPod('provider-v2');
-  const consumer = await net.addPod('consumer');
-  const client = await net.addPod('client');
-  assert.equal(registry.ip, REGISTRY_IP);
-  Object.assign(topo, { registry, v1, v2, consumer, client, mesh: [v1, v2, consumer] });
-
-  const agent = `${REGISTRY_IP}:${CONSUL_PORT}`;
-  const serverReady = registry.startSluice(['registry', '--protocol', 'consul', '--listen', agent],
-    { readyLine: /sluice registry listening on \S+\n/ });
-  serverReady.catch(() => {});  // awaited below, after the sidecars started
-
-  for (const pod of topo.mesh) {
-    const dir = e2e.makeTempDir(`sluice-consul-pods-${pod.name}-`);
-    topo.dirs.push(dir);
-    if (configFirst) for (const [d, f] of METHOD_FILES[method]) e2e.writeAtomic(dir, f, exampleFile(d, f));
-    const nf = await pod.run(e2e.sluiceBin(), ['init-netfilter', '--outbound-port', '15001',
-      '--dns-port', '15053', '--proxy-mark', '1337']);
-    assert.equal(nf.code, 0, `init-netfilter in ${pod.name}: ${nf.stdout}${nf.stderr}`);
-    await pod.startSluice(['proxy', '--transparent-listen', '127.0.0.1:15001',
-      '--dns-listen', '127.0.0.1:15053', '--vip-cidr', '240.240.0.0/16', '--upstream-mark', '1337',
-      '--config', dir, '--registry', `consul://${agent}`,
-      '--admin', '127.0.0.1:15000', '--service-node', pod.name], { name: 'sidecar' });
-  }
-  await serverReady;
-  const props = { 'server.port': PROVIDER_PORT };
-  topo.startConsumer = () => e2e.startDemoApp('consul', { role: 'consumer', registry: agent,
-    pod: consumer, props: { 'server.port': CONSUMER_PORT } });
-  const apps = await Promise.all([
-    e2e.startDemoApp('consul', { role: 'provider', version: 'v1', registry: agent, pod: v1, props }),
-    e2e.startDemoApp('consul', { role: 'provider', version: 'v2', registry: agent, pod: v2, props }),
-    topo.startConsumer(),
-  ]);
-  topo.apps = apps;
-  console.log(`# embedded Consul pods (method ${method}): start-up ${apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')}`);
-  await waitForBothProviders(topo);
-  return topo;
-}
+const AGENT = `${REGISTRY_IP}:${CONSUL_PORT}`;
 
 // GET on the agent from inside the consumer pod (through its sidecar).
 async function agentGet(topo, path) {
-  const out = await topo.consumer.http({ requests: [{ url: `http://${REGISTRY_IP}:${CONSUL_PORT}${path}`,
+  const out = await topo.consumer.http({ requests: [{ url: `http://${AGENT}${path}`,
     headers: { 'accept-encoding': 'gzip' } }], timeoutMs: 10_000 });
   const r = out.results[0];
   if (r.error || r.status !== 200) throw new Error(`${path}: ${r.error ?? `${r.status} ${r.body}`}`);
@@ -118,39 +59,35 @@ async function assertLookupsRewritten(topo) {
   assert.doesNotMatch(blocked.body, pods);
 }
 
-for (const { method, order, configFirst } of [2].flatMap((m) => [
-  { method: m, order: 'a', configFirst: true },
-  { method: m, order: 'b', configFirst: false },
-])) {
-  describe(`Spring Cloud Consul pods, method ${method}, sluice registry --protocol consul, order ${order}`, () => {
-    let topo;
-    before(async () => {
-      const why = podsUnavailable() ?? e2e.springSkipReason(['demo-consul']);
-      if (why) { topo = { skip: why }; return; }
-      topo = await startTopology(`cs${method}${order}`, { configFirst, method });
-    });
-    after(async () => {
-      await Promise.all((topo?.apps ?? []).map((a) => a.stop({ timeoutMs: 10_000 }).catch(() => {})));
-      await topo?.net?.destroy();
-    });
+const startConsumer = (topo) => e2e.startDemoApp('consul', { role: 'consumer', registry: AGENT,
+  pod: topo.consumer, props: { 'server.port': CONSUMER_PORT } });
 
-    test('round robin before the routing rules; /echo/hello -> v1 and the rest -> v2 after', async (t) => {
-      if (topo.skip) return t.skip(topo.skip);
-      if (!configFirst) {
-        // Empty config: the sidecars pass traffic through untouched.
-        const before = await meshCalls(topo);
-        assertRoundRobin(await echo(topo, 'world', 8), 'world', topo, { strict: false });
-        assert.equal(await meshCalls(topo), before, 'no mesh routing without the method config');
-        applyToMesh(topo, METHOD_FILES[method]);
-        await waitForConfig(topo, METHOD_MARKER[method]);
-        if (method === 2) await restartConsumer(topo);
-      }
-      if (method === 2) await assertLookupsRewritten(topo);
-      // The method on, no routing rules: the sidecar routes each call as service-provider, and
-      // its round robin over the two Consul instances keeps the seed's "before".
-      await assertSeedStepsThroughTheMesh(topo, `Consul method ${method} (order ${order})`);
-      // The sidecar's view came from Consul: both instances at their pod Service.Address:Port, labelled.
-      await assertProviderEndpointsLabelled(topo);
-    });
-  });
-}
+seedScenario({
+  title: 'Spring Cloud Consul pods, sluice registry --protocol consul',
+  tag: 'cs2',
+  label: 'embedded Consul pods',
+  skipReason: () => e2e.springSkipReason(['demo-consul']),
+  method: 2,
+  methodFiles: [['registry-interception', 'external-consul-svc.yaml'],
+    ['registry-interception', 'consul-subscribe-lua.yaml']],
+  methodMarker: 'consul-subscribe-lua',
+  startRegistry: async (topo) => {
+    assert.equal(topo.registryPod.ip, REGISTRY_IP);
+    const ready = topo.registryPod.startSluice(['registry', '--protocol', 'consul', '--listen', AGENT],
+      { readyLine: /sluice registry listening on \S+\n/ });
+    return { url: `consul://${AGENT}`, ready };
+  },
+  startApps: async (topo) => {
+    const props = { 'server.port': PROVIDER_PORT };
+    const [v1, v2, consumer] = await Promise.all([
+      e2e.startDemoApp('consul', { role: 'provider', version: 'v1', registry: AGENT, pod: topo.v1, props }),
+      e2e.startDemoApp('consul', { role: 'provider', version: 'v2', registry: AGENT, pod: topo.v2, props }),
+      startConsumer(topo),
+    ]);
+    return { v1, v2, consumer };
+  },
+  startConsumer,
+  onWire: assertLookupsRewritten,
+  // The sidecar's view came from Consul: both instances at their pod Service.Address:Port, labelled.
+  afterRouting: assertProviderEndpointsLabelled,
+});

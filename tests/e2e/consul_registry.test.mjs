@@ -170,18 +170,7 @@ test('a malformed Consul answer keeps the last good endpoints and shows on /clus
   await new Promise((resolve) => fake.listen(0, '127.0.0.1', resolve));
   after(() => new Promise((resolve) => { fake.closeAllConnections(); fake.close(resolve); }));
   const sidecar = await startSidecar(`consul://127.0.0.1:${fake.address().port}`);
-  await e2e.waitFor(async () => providerEndpoints(await clusters(sidecar)).length === 1,
-    { timeoutMs: 5_000, what: 'the endpoint from the good answer' });
-  broken = true;
-  let status;
-  await e2e.waitFor(async () => {
-    const c = await clusters(sidecar);
-    status = c.registries[0];
-    return status.reachable === false && status.last_error !== '';
-  }, { timeoutMs: 5_000, what: 'the registry error on /clusters' });
-  assert.match(status.last_error, /not JSON/);
-  assert.match(status.last_error, /\/v1\/health\/service\/service-provider/);
-  const eps = providerEndpoints(await clusters(sidecar));
-  assert.equal(eps.length, 1, 'the last good endpoint stays');
-  assert.equal(eps[0].address, '127.0.0.11:18070');
+  await e2e.assertBrokenRegistryKeepsEndpoint(sidecar, {
+    breakRegistry: () => { broken = true; }, errorPatterns: [/not JSON/, /\/v1\/health\/service\/service-provider/], address: '127.0.0.11:18070',
+  });
 });

@@ -9,82 +9,20 @@
 // rest -> v2 after. Two start-up orders: (a) the filter written before anything starts, (b) the
 // filter applied to running apps, then the consumer restarted, as the seed's FAQ says (a running
 // Eureka client only fetches deltas, which do not repeat the addresses it already knows).
-// Method 1 on the same topology: eureka_spring.test.mjs.
-import { describe, test, before, after } from 'node:test';
+// Method 1 on the same topology: eureka_spring.test.mjs. The skeleton is lib/seed_scenario.mjs;
+// this file says how the servers and their apps start and what method 2 sends.
+import { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as e2e from './lib/index.mjs';
-import { PodNet, podsUnavailable } from './lib/pods.mjs';
 import {
-  CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertRoundRobin, consumerAdmin, echo, hello,
-  meshCalls, waitForConfig, restartConsumer, waitForBothProviders, assertSeedStepsThroughTheMesh,
-  assertProviderEndpointsLabelled,
+  CONSUMER_PORT, PROVIDER_PORT, assertProviderEndpointsLabelled, seedScenario,
 } from './lib/seed_scenario.mjs';
 
 after(e2e.cleanupAll);
 
-// ---- pods ---------------------------------------------------------------------------------------
-
 const REGISTRY_IP = '10.0.130.2';
 const EUREKA_PORT = 8761;
-// Per method: [examples dir, file]; and what the consumer sidecar's /config_dump shows once loaded.
-const METHOD_FILES = {
-  1: [['seed', 'any-spring-cloud-support.yaml']],
-  2: [['registry-interception', 'external-eureka-svc.yaml'], ['registry-interception', 'eureka-subscribe-lua.yaml']],
-};
-const METHOD_MARKER = { 1: 'any-spring-cloud-support', 2: 'eureka-subscribe-lua' };
-
-function exampleFile(dir, name) {
-  return readFileSync(join(e2e.sourceDir(), 'examples', dir, name), 'utf8');
-}
-
-// `real`: the Eureka server jar in the registry pod, else `sluice registry --protocol eureka`.
-async function startTopology(tag, { real, configFirst, method = 1 }) {
-  const net = new PodNet(tag);
-  const topo = { net, method, skip: await net.create(), dirs: [] };
-  if (topo.skip) return topo;
-  const registry = await net.addPod('registry');
-  const v1 = await net.addPod('provider-v1');
-  const v2 = await net.addPod('provider-v2');
-  const consumer = await net.addPod('consumer');
-  const client = await net.addPod('client');
-  assert.equal(registry.ip, REGISTRY_IP);
-  Object.assign(topo, { registry, v1, v2, consumer, client, mesh: [v1, v2, consumer] });
-
-  const eurekaUrl = `http://${REGISTRY_IP}:${EUREKA_PORT}/eureka/`;
-  const serverReady = real
-    ? e2e.startEurekaServer({ pod: registry, props: { 'server.port': EUREKA_PORT } })
-    : registry.startSluice(['registry', '--protocol', 'eureka', '--listen', `${REGISTRY_IP}:${EUREKA_PORT}`],
-      { readyLine: /sluice registry listening on \S+\n/ });
-  serverReady.catch(() => {});  // awaited below, after the sidecars started
-
-  for (const pod of topo.mesh) {
-    const dir = e2e.makeTempDir(`sluice-eureka-pods-${pod.name}-`);
-    topo.dirs.push(dir);
-    if (configFirst) for (const [d, f] of METHOD_FILES[method]) e2e.writeAtomic(dir, f, exampleFile(d, f));
-    const nf = await pod.run(e2e.sluiceBin(), ['init-netfilter', '--outbound-port', '15001',
-      '--dns-port', '15053', '--proxy-mark', '1337']);
-    assert.equal(nf.code, 0, `init-netfilter in ${pod.name}: ${nf.stdout}${nf.stderr}`);
-    await pod.startSluice(['proxy', '--transparent-listen', '127.0.0.1:15001',
-      '--dns-listen', '127.0.0.1:15053', '--vip-cidr', '240.240.0.0/16', '--upstream-mark', '1337',
-      '--config', dir, '--registry', `eureka://${REGISTRY_IP}:${EUREKA_PORT}/eureka`,
-      '--admin', '127.0.0.1:15000', '--service-node', pod.name], { name: 'sidecar' });
-  }
-  await serverReady;
-  const props = { 'server.port': PROVIDER_PORT };
-  topo.startConsumer = () => e2e.startDemoApp('eureka', { role: 'consumer', registry: eurekaUrl,
-    pod: consumer, props: { 'server.port': CONSUMER_PORT } });
-  const apps = await Promise.all([
-    e2e.startDemoApp('eureka', { role: 'provider', version: 'v1', registry: eurekaUrl, pod: v1, props }),
-    e2e.startDemoApp('eureka', { role: 'provider', version: 'v2', registry: eurekaUrl, pod: v2, props }),
-    topo.startConsumer(),
-  ]);
-  topo.apps = apps;
-  console.log(`# ${real ? 'real' : 'embedded'} Eureka pods (method ${method}): start-up ${apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')}`);
-  await waitForBothProviders(topo);
-  return topo;
-}
+const EUREKA_URL = `http://${REGISTRY_IP}:${EUREKA_PORT}/eureka/`;
 
 // GET of the Eureka server's apps from inside the consumer pod (through its sidecar).
 async function eurekaFetch(topo, path, accept) {
@@ -117,44 +55,40 @@ async function assertFetchesRewritten(topo) {
   assert.doesNotMatch(delta.body, new RegExp(`"(${topo.v1.ip}|${topo.v2.ip})"`), delta.body);
 }
 
-const POD_RUNS = [
-  { method: 2, real: false, order: 'a', configFirst: true },
-  { method: 2, real: false, order: 'b', configFirst: false },
-  { method: 2, real: true, order: 'a', configFirst: true },
-  { method: 2, real: true, order: 'b', configFirst: false },
-];
+const startConsumer = (topo) => e2e.startDemoApp('eureka', { role: 'consumer', registry: EUREKA_URL,
+  pod: topo.consumer, props: { 'server.port': CONSUMER_PORT } });
 
-for (const { method, real, order, configFirst } of POD_RUNS) {
-  const which = real ? 'the real Eureka server' : 'sluice registry --protocol eureka';
-  describe(`Spring Cloud Netflix pods, method ${method}, ${which}, order ${order}`, () => {
-    let topo;
-    before(async () => {
-      const why = podsUnavailable() ?? e2e.springSkipReason(['eureka-server', 'demo-eureka']);
-      if (why) { topo = { skip: why }; return; }
-      topo = await startTopology(`eu${method}${real ? 'r' : 'e'}${order}`, { real, configFirst, method });
-    });
-    after(async () => {
-      await Promise.all((topo?.apps ?? []).map((a) => a.stop({ timeoutMs: 10_000 }).catch(() => {})));
-      await topo?.net?.destroy();
-    });
-
-    test('round robin before the routing rules; /echo/hello -> v1 and the rest -> v2 after', async (t) => {
-      if (topo.skip) return t.skip(topo.skip);
-      if (!configFirst) {
-        // Empty config: the sidecars pass traffic through untouched.
-        const before = await meshCalls(topo);
-        assertRoundRobin(await echo(topo, 'world', 8), 'world', topo, { strict: false });
-        assert.equal(await meshCalls(topo), before, 'no mesh routing without the method config');
-        applyToMesh(topo, METHOD_FILES[method]);
-        await waitForConfig(topo, METHOD_MARKER[method]);
-        if (method === 2) await restartConsumer(topo);
-      }
-      if (method === 2) await assertFetchesRewritten(topo);
-      // The method on, no routing rules: the sidecar routes each call as service-provider, and
-      // its round robin over the two Eureka instances keeps the seed's "before".
-      await assertSeedStepsThroughTheMesh(topo, `${real ? 'real' : 'embedded'} Eureka method ${method} (order ${order})`);
-      // The sidecar's view came from Eureka: both instances at their pod ipAddr:port, labelled.
-      await assertProviderEndpointsLabelled(topo);
-    });
+// `real`: the Eureka server jar in the registry pod, else `sluice registry --protocol eureka`.
+for (const real of [false, true]) {
+  seedScenario({
+    title: `Spring Cloud Netflix pods, ${real ? 'the real Eureka server' : 'sluice registry --protocol eureka'}`,
+    tag: `eu2${real ? 'r' : 'e'}`,
+    label: `${real ? 'real' : 'embedded'} Eureka pods`,
+    skipReason: () => e2e.springSkipReason(['eureka-server', 'demo-eureka']),
+    method: 2,
+    methodFiles: [['registry-interception', 'external-eureka-svc.yaml'],
+      ['registry-interception', 'eureka-subscribe-lua.yaml']],
+    methodMarker: 'eureka-subscribe-lua',
+    startRegistry: async (topo) => {
+      assert.equal(topo.registryPod.ip, REGISTRY_IP);
+      const ready = real
+        ? e2e.startEurekaServer({ pod: topo.registryPod, props: { 'server.port': EUREKA_PORT } })
+        : topo.registryPod.startSluice(['registry', '--protocol', 'eureka', '--listen',
+          `${REGISTRY_IP}:${EUREKA_PORT}`], { readyLine: /sluice registry listening on \S+\n/ });
+      return { url: `eureka://${REGISTRY_IP}:${EUREKA_PORT}/eureka`, ready };
+    },
+    startApps: async (topo) => {
+      const props = { 'server.port': PROVIDER_PORT };
+      const [v1, v2, consumer] = await Promise.all([
+        e2e.startDemoApp('eureka', { role: 'provider', version: 'v1', registry: EUREKA_URL, pod: topo.v1, props }),
+        e2e.startDemoApp('eureka', { role: 'provider', version: 'v2', registry: EUREKA_URL, pod: topo.v2, props }),
+        startConsumer(topo),
+      ]);
+      return { v1, v2, consumer };
+    },
+    startConsumer,
+    onWire: assertFetchesRewritten,
+    // The sidecar's view came from Eureka: both instances at their pod ipAddr:port, labelled.
+    afterRouting: assertProviderEndpointsLabelled,
   });
 }

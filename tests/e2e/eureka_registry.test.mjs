@@ -257,20 +257,10 @@ test('a malformed Eureka answer keeps the last good endpoints and shows on /clus
   await new Promise((resolve) => fake.listen(0, '127.0.0.1', resolve));
   after(() => new Promise((resolve) => fake.close(resolve)));
   const sidecar = await startSidecar(`eureka://127.0.0.1:${fake.address().port}`);
-  await e2e.waitFor(async () => providerEndpoints(await clusters(sidecar)).length === 1,
-    { timeoutMs: 5_000, what: 'the endpoint from the good answer' });
-  broken = true;
-  let status;
-  await e2e.waitFor(async () => {
-    const c = await clusters(sidecar);
-    status = c.registries[0];
-    return status.reachable === false && status.last_error !== '';
-  }, { timeoutMs: 5_000, what: 'the registry error on /clusters' });
-  assert.match(status.last_error, /malformed JSON/);
-  assert.match(status.last_error, /\/eureka\/apps\/delta/);
-  const eps = providerEndpoints(await clusters(sidecar));
-  assert.equal(eps.length, 1, 'the last good endpoint stays');
-  assert.equal(eps[0].address, '127.0.0.11:18070');
+  await e2e.assertBrokenRegistryKeepsEndpoint(sidecar, {
+    breakRegistry: () => { broken = true; }, address: '127.0.0.11:18070',
+    errorPatterns: [/malformed JSON/, /\/eureka\/apps\/delta/],
+  });
   const text = await e2e.request({ port: sidecar.admin.port, path: '/clusters' });
   assert.match(text.body, /registry::eureka:\/\/127\.0\.0\.1:\d+::reachable::false::last_error::.*malformed JSON/);
 });

@@ -19,15 +19,11 @@
 // Method 1 on the same topology: zookeeper_pods.test.mjs.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as e2e from './lib/index.mjs';
 import { PodNet, podsUnavailable } from './lib/pods.mjs';
 import {
-  CONSUMER_PORT, PROVIDER_PORT, applyToMesh, assertRoundRobin, consumerAdmin, consumerCounter,
-  echo, hello, meshCalls, waitForConfig, restartConsumer, waitForBothProviders,
-  assertSeedStepsThroughTheMesh,
-  assertProviderEndpointsLabelled,
+  CONSUMER_PORT, PROVIDER_PORT, assertProviderEndpointsLabelled, consumerAdmin, consumerCounter,
+  seedScenario, startSidecar, waitForConfig,
 } from './lib/seed_scenario.mjs';
 import { springSkipReason, startDemoApp } from './lib/spring.mjs';
 import { startZooKeeper, zookeeperSkipReason } from './lib/zookeeper.mjs';
@@ -44,10 +40,6 @@ const METHOD_FILES = [['registry-interception', 'external-zookeeper-svc.yaml'],
   ['registry-interception', 'zookeeper-interception.yaml']];
 const METHOD_MARKER = 'zookeeper-interception';
 
-function exampleFile(dir, name) {
-  return readFileSync(join(e2e.sourceDir(), 'examples', dir, name), 'utf8');
-}
-
 const libScript = (name) => new URL(`./lib/${name}`, import.meta.url).pathname;
 
 // Runs one of lib/'s pod scripts in `pod` with a JSON spec; resolves its JSON output.
@@ -60,55 +52,7 @@ async function podScript(pod, name, spec, timeoutMs = 20_000) {
   }
 }
 
-// Sidecars (init-netfilter + transparent proxy reading ZooKeeper) in `pods`, config dirs in
-// topo.dirs (with the method's files when `configFirst`).
-async function startSidecars(topo, pods, configFirst) {
-  for (const pod of pods) {
-    const dir = e2e.makeTempDir(`sluice-zk-m2-${pod.name}-`);
-    topo.dirs.push(dir);
-    if (configFirst) for (const [d, f] of METHOD_FILES) e2e.writeAtomic(dir, f, exampleFile(d, f));
-    const nf = await pod.run(e2e.sluiceBin(), ['init-netfilter', '--outbound-port', '15001',
-      '--dns-port', '15053', '--proxy-mark', '1337']);
-    assert.equal(nf.code, 0, `init-netfilter in ${pod.name}: ${nf.stdout}${nf.stderr}`);
-    await pod.startSluice(['proxy', '--transparent-listen', '127.0.0.1:15001',
-      '--dns-listen', '127.0.0.1:15053', '--vip-cidr', '240.240.0.0/16', '--upstream-mark', '1337',
-      '--config', dir, '--registry', `zookeeper://${CONNECT}`,
-      '--admin', '127.0.0.1:15000', '--service-node', pod.name], { name: 'sidecar' });
-  }
-}
-
 // ---- the seed's scenario ------------------------------------------------------------------------
-
-async function startTopology(tag, { configFirst }) {
-  const net = new PodNet(tag);
-  const topo = { net, skip: await net.create(), dirs: [], apps: [] };
-  if (topo.skip) return topo;
-  const registry = await net.addPod('zookeeper');
-  const v1 = await net.addPod('provider-v1');
-  const v2 = await net.addPod('provider-v2');
-  const consumer = await net.addPod('consumer');
-  const client = await net.addPod('client');
-  assert.equal(registry.ip, REGISTRY_IP);
-  Object.assign(topo, { registry, v1, v2, consumer, client, mesh: [v1, v2, consumer] });
-
-  const zkReady = startZooKeeper({ pod: registry, port: ZK_PORT });
-  zkReady.catch(() => {});  // awaited below, after the sidecars started
-  await startSidecars(topo, topo.mesh, configFirst);
-  topo.zk = await zkReady;
-  const props = { 'server.port': PROVIDER_PORT };
-  // Registered as `consumer`, like zookeeper_pods.test.mjs.
-  topo.startConsumer = () => startDemoApp('zookeeper', { role: 'consumer', registry: CONNECT,
-    pod: consumer, props: { 'server.port': CONSUMER_PORT, 'spring.application.name': 'consumer' } });
-  topo.apps = await Promise.all([
-    startDemoApp('zookeeper', { role: 'provider', version: 'v1', registry: CONNECT, pod: v1, props }),
-    startDemoApp('zookeeper', { role: 'provider', version: 'v2', registry: CONNECT, pod: v2, props }),
-    topo.startConsumer(),
-  ]);
-  console.log(`# ZooKeeper pods (method 2, order ${configFirst ? 'a' : 'b'}): start-up ` +
-    `${topo.apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')}`);
-  await waitForBothProviders(topo);
-  return topo;
-}
 
 // Method 2's proof on the wire: a ZooKeeper client in the consumer pod reads both provider
 // records through its sidecar with the service name as address; port, metadata and the rest of
@@ -131,41 +75,41 @@ async function assertRecordsRewritten(topo) {
     [['zookeeper', ZK_PORT, 'tcp']]);
 }
 
-for (const { order, configFirst } of [{ order: 'a', configFirst: true }, { order: 'b', configFirst: false }]) {
-  describe(`Spring Cloud Zookeeper pods, method 2 (ZooKeeper wire interception), order ${order}`, () => {
-    let topo;
-    before(async () => {
-      const why = podsUnavailable() ?? springSkipReason(['demo-zookeeper']) ?? zookeeperSkipReason();
-      if (why) { topo = { skip: why }; return; }
-      topo = await startTopology(`zm${order}`, { configFirst });
-    });
-    after(async () => {
-      await Promise.all((topo?.apps ?? []).map((a) => a.stop({ timeoutMs: 10_000 }).catch(() => {})));
-      await topo?.zk?.stop().catch(() => {});
-      await topo?.net?.destroy();
-    });
+// Registered as `consumer`, like zookeeper_pods.test.mjs.
+const startConsumer = (topo) => startDemoApp('zookeeper', { role: 'consumer', registry: CONNECT,
+  pod: topo.consumer, props: { 'server.port': CONSUMER_PORT, 'spring.application.name': 'consumer' } });
 
-    test('round robin before the routing rules; /echo/hello -> v1 and the rest -> v2 after', { timeout: 300_000 }, async (t) => {
-      if (topo.skip) return t.skip(topo.skip);
-      if (!configFirst) {
-        // Empty config: the sidecars pass traffic through untouched.
-        const before = await meshCalls(topo);
-        assertRoundRobin(await echo(topo, 'world', 8), 'world', topo, { strict: false });
-        assert.equal(await meshCalls(topo), before, 'no mesh routing without the method config');
-        assert.equal(await consumerCounter(topo, 'sluice_registry_stream_connections_total'), 0);
-        applyToMesh(topo, METHOD_FILES);
-        await waitForConfig(topo, METHOD_MARKER);
-        await restartConsumer(topo);
-      }
-      await assertRecordsRewritten(topo);
-      // The method on, no routing rules: the sidecar routes each call as service-provider, and
-      // its round robin over the two ZooKeeper instances keeps the seed's "before".
-      await assertSeedStepsThroughTheMesh(topo, `ZooKeeper method 2 (order ${order})`);
-      // The sidecar's view came from ZooKeeper: both instances at their pod address:port, labelled.
-      await assertProviderEndpointsLabelled(topo);
-    });
-  });
-}
+seedScenario({
+  title: 'Spring Cloud Zookeeper pods (ZooKeeper wire interception)',
+  tag: 'zm',
+  label: 'ZooKeeper pods',
+  skipReason: () => springSkipReason(['demo-zookeeper']) ?? zookeeperSkipReason(),
+  registryPod: 'zookeeper',
+  method: 2,
+  methodFiles: METHOD_FILES,
+  methodMarker: METHOD_MARKER,
+  startRegistry: async (topo) => {
+    assert.equal(topo.registryPod.ip, REGISTRY_IP);
+    return { url: `zookeeper://${CONNECT}`, ready: startZooKeeper({ pod: topo.registryPod, port: ZK_PORT }) };
+  },
+  startApps: async (topo) => {
+    const props = { 'server.port': PROVIDER_PORT };
+    const [v1, v2, consumer] = await Promise.all([
+      startDemoApp('zookeeper', { role: 'provider', version: 'v1', registry: CONNECT, pod: topo.v1, props }),
+      startDemoApp('zookeeper', { role: 'provider', version: 'v2', registry: CONNECT, pod: topo.v2, props }),
+      startConsumer(topo),
+    ]);
+    return { v1, v2, consumer };
+  },
+  startConsumer,
+  // Passed through untouched: no connection went through the ZooKeeper rewriter yet.
+  beforeMethod: async (topo) => {
+    assert.equal(await consumerCounter(topo, 'sluice_registry_stream_connections_total'), 0);
+  },
+  onWire: assertRecordsRewritten,
+  // The sidecar's view came from ZooKeeper: both instances at their pod address:port, labelled.
+  afterRouting: assertProviderEndpointsLabelled,
+});
 
 // ---- unknown or malformed frames: relayed unmodified, the session keeps working ----------------
 
@@ -191,7 +135,7 @@ describe('ZooKeeper interception: an unknown or malformed frame makes the sideca
     await topo.stub.start(process.execPath, [libScript('zk_stub_server.mjs'),
       JSON.stringify({ port: ZK_PORT, records, malformed: [bad] })],
     { name: 'zk stub', readyLine: /zk stub listening on \d+\n/ });
-    await startSidecars(topo, [topo.consumer], true);
+    await startSidecar(topo, topo.consumer, `zookeeper://${CONNECT}`, METHOD_FILES);
     topo.zk = await zkReady;
     await waitForConfig(topo, METHOD_MARKER);
   });

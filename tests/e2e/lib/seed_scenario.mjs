@@ -1,12 +1,18 @@
-// The seed's scenario on pods with transparent sidecars, method 1 (reverse DNS), as one suite each
-// registry's test file calls with what is its own (how its registry and apps start, what else it
-// checks). Topology: a registry pod first (10.0.130.2), provider-v1/v2, a consumer, optionally
-// an ingress gateway, and a client pod; sidecars (`sluice init-netfilter` + `sluice proxy
+// The seed's scenario on pods with transparent sidecars, as one suite each registry's test file
+// calls with what is its own (how its registry and apps start, what else it checks), for both
+// ways of putting the apps' calls under the mesh:
+//   method 1 (reverse DNS, the seed's any-spring-cloud-support.yaml): the consumer dials the
+//     provider pods and its sidecar maps their addresses back to service-provider;
+//   method 2 (registry interception, spec.method = 2 with the registry's files): the consumer's
+//     own registry reads pass its sidecar, which rewrites every instance address to
+//     service-provider, so the app dials the service by name.
+// Topology: a registry pod first (10.0.130.2), provider-v1/v2, a consumer, optionally an ingress
+// gateway, and a client pod; sidecars (`sluice init-netfilter` + `sluice proxy
 // --transparent-listen`) in the provider and consumer pods read the registry. The test:
-//   (order b only) empty config: round robin, passed through, no mesh calls; then the seed's
-//     any-spring-cloud-support.yaml applied to the running sidecars;
-//   method 1 on: the consumer sidecar maps both provider pod addresses back to service-provider,
-//     round robin keeps going and every call is routed as service-provider;
+//   (order b only) empty config: round robin, passed through, no mesh calls; then the method's
+//     files applied to the running sidecars (method 2: and the consumer restarted, as the seed's
+//     FAQ says: its registry connection was opened before the interception);
+//   the method on, no routing rules: every call routed as service-provider, round robin kept;
 //   the seed's DestinationRule + VirtualService: /echo/hello -> v1 only, the rest -> v2;
 //   then the registry's own checks (`afterRouting`).
 //
@@ -29,13 +35,13 @@ import { providerEndpoints } from './admin.mjs';
 export const PROVIDER_PORT = 8070;
 export const CONSUMER_PORT = 8080;
 const ADMIN = 'http://127.0.0.1:15000';
-const METHOD_FILES = ['any-spring-cloud-support.yaml'];
+// Method 1's files and what the consumer sidecar's /config_dump shows once they are loaded.
+const METHOD1 = { files: ['any-spring-cloud-support.yaml'], marker: 'any-spring-cloud-support' };
 const ROUTING_FILES = ['service-provider.yaml', 'service-provider-vs.yaml'];
 
-export const ORDERS = {
-  a: { configFirst: true, what: 'method 1 config written before any app starts' },
-  b: { configFirst: false, what: 'method 1 config applied to running apps and sidecars' },
-};
+// Start-up orders: (a) the method's files written before any app starts; (b) applied to running
+// apps and sidecars.
+const ORDERS = { a: { configFirst: true }, b: { configFirst: false } };
 
 export function seedFile(name) {
   return readFileSync(join(e2e.sourceDir(), 'examples/seed', name), 'utf8');
@@ -105,31 +111,38 @@ export const meshCalls = (topo) => consumerCounter(topo, 'istio_requests_total',
 // Writes mesh config files into every sidecar's directory: names of examples/seed files, or
 // [folder, name] pairs of files under examples/.
 export function applyToMesh(topo, files) {
-  for (const dir of topo.dirs) {
-    for (const f of files) {
-      const [folder, name] = Array.isArray(f) ? f : ['seed', f];
-      e2e.writeAtomic(dir, name, readFileSync(join(e2e.sourceDir(), 'examples', folder, name), 'utf8'));
-    }
+  for (const dir of topo.dirs) writeExampleFiles(dir, files);
+}
+
+function writeExampleFiles(dir, files) {
+  for (const f of files) {
+    const [folder, name] = Array.isArray(f) ? f : ['seed', f];
+    e2e.writeAtomic(dir, name, readFileSync(join(e2e.sourceDir(), 'examples', folder, name), 'utf8'));
   }
 }
 
 // Ready when the consumer has seen both providers (registration, its registry reads and its load
-// balancer's cache all converged), bounded.
-export async function waitForBothProviders(topo) {
+// balancer's cache all converged), bounded. `slow`: the consumer's view settles slowly (a client
+// load balancer over a list the registry reshuffles, a restarted JVM).
+export async function waitForBothProviders(topo, { slow = true } = {}) {
+  let lines = [];
   await e2e.waitFor(async () => {
-    const lines = await echo(topo, 'ready', 4);
+    lines = await echo(topo, 'ready', slow ? 4 : 2);
     return lines.some((l) => l.includes('v1ready')) && lines.some((l) => l.includes('v2ready'));
-  }, { timeoutMs: 90_000, intervalMs: 500, what: 'the consumer to reach both providers' })
-    .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
+  }, { timeoutMs: slow ? 90_000 : 30_000, intervalMs: slow ? 500 : 250, what: 'the consumer to reach both providers' })
+    .catch(async (e) => {
+      const clusters = await consumerAdmin(topo, '/clusters').catch((x) => x.message);
+      throw new Error(`${e.message}; last answers: ${JSON.stringify(lines)}\n` +
+        `consumer sidecar /clusters:\n${clusters}\n${describeAll(topo)}`);
+    });
 }
 
 // The seed's FAQ for method 2: the interception must see the app's registry reads from the start,
-// so an app started before it gets a rolling restart — the consumer (the last of topo.apps,
-// started again by topo.startConsumer()).
+// so an app started before it gets a rolling restart — the consumer (topo.apps.consumer, started
+// again by topo.startConsumer()).
 export async function restartConsumer(topo) {
-  const old = topo.apps.pop();
-  await old.stop({ timeoutMs: 10_000 });
-  topo.apps.push(await topo.startConsumer());
+  await topo.apps.consumer.stop({ timeoutMs: 10_000 });
+  topo.apps.consumer = await topo.startConsumer();
   await waitForBothProviders(topo);
 }
 
@@ -195,7 +208,32 @@ export async function assertProviderEndpointsLabelled(topo) {
     [`${topo.v1.ip}:${PROVIDER_PORT} v1`, `${topo.v2.ip}:${PROVIDER_PORT} v2`]);
 }
 
+// A transparent sidecar in `pod` (`sluice init-netfilter` + `sluice proxy --transparent-listen`,
+// DNS proxy, admin on 127.0.0.1:15000 inside the pod) reading `registryUrl`; its config directory
+// is a new one (appended to topo.dirs) holding `files` (as applyToMesh takes them). The sidecar's
+// own registry reads are marked and bypass the interception.
+export async function startSidecar(topo, pod, registryUrl, files = []) {
+  const dir = e2e.makeTempDir(`sluice-${topo.net.tag}-${pod.name}-`);
+  topo.dirs.push(dir);
+  writeExampleFiles(dir, files);
+  const nf = await pod.run(e2e.sluiceBin(), ['init-netfilter', '--outbound-port', '15001',
+    '--dns-port', '15053', '--proxy-mark', '1337']);
+  assert.equal(nf.code, 0, `init-netfilter in ${pod.name}: ${nf.stdout}${nf.stderr}`);
+  await pod.startSluice(['proxy', '--transparent-listen', '127.0.0.1:15001',
+    '--dns-listen', '127.0.0.1:15053', '--vip-cidr', '240.240.0.0/16', '--upstream-mark', '1337',
+    '--config', dir, '--registry', registryUrl, '--admin', '127.0.0.1:15000',
+    '--service-node', pod.name], { name: 'sidecar' });
+}
+
+// The method a spec asks for: its files, its /config_dump marker, and whether an app started
+// before the files must be restarted (method 2).
+function methodOf(spec) {
+  if ((spec.method ?? 1) === 1) return { number: 1, ...METHOD1, restart: false };
+  return { number: 2, files: spec.methodFiles, marker: spec.methodMarker, restart: true };
+}
+
 async function startTopology(tag, configFirst, spec) {
+  const method = methodOf(spec);
   const net = new PodNet(tag);
   const topo = { net, skip: await net.create(), dirs: [], apps: {} };
   if (topo.skip) return topo;
@@ -210,26 +248,16 @@ async function startTopology(tag, configFirst, spec) {
   // `ready`: the registry may finish starting while the sidecars start (they retry).
   const registry = await spec.startRegistry(topo);
   registry.ready?.catch(() => {});  // awaited below
-  for (const pod of topo.mesh) {
-    const dir = e2e.makeTempDir(`sluice-${tag}-${pod.name}-`);
-    topo.dirs.push(dir);
-    if (configFirst) for (const f of METHOD_FILES) e2e.writeAtomic(dir, f, seedFile(f));
-    const nf = await pod.run(e2e.sluiceBin(), ['init-netfilter', '--outbound-port', '15001',
-      '--dns-port', '15053', '--proxy-mark', '1337']);
-    assert.equal(nf.code, 0, `init-netfilter in ${pod.name}: ${nf.stdout}${nf.stderr}`);
-    await pod.startSluice(['proxy', '--transparent-listen', '127.0.0.1:15001',
-      '--dns-listen', '127.0.0.1:15053', '--vip-cidr', '240.240.0.0/16', '--upstream-mark', '1337',
-      '--config', dir, '--registry', registry.url, '--admin', '127.0.0.1:15000',
-      '--service-node', pod.name], { name: 'sidecar' });
-  }
-  await registry.ready;
+  for (const pod of topo.mesh) await startSidecar(topo, pod, registry.url, configFirst ? method.files : []);
+  topo.registry = await registry.ready ?? null;
 
   // The apps reach the registry through their pods' interception.
   const started = Date.now();
   topo.apps = await spec.startApps(topo, registry);
+  topo.startConsumer = () => spec.startConsumer(topo, registry);
   const apps = Object.values(topo.apps);
-  console.log(`# ${spec.label} (order ${configFirst ? 'a' : 'b'}): apps up in ${Date.now() - started} ms ` +
-    `(${apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')})`);
+  console.log(`# ${spec.label} (method ${method.number}, order ${configFirst ? 'a' : 'b'}): apps up in ` +
+    `${Date.now() - started} ms (${apps.map((a) => `${a.name} ${a.startupMs} ms`).join(', ')})`);
 
   if (gateway) {
     const gwDir = e2e.makeTempDir(`sluice-${tag}-gw-`);
@@ -238,14 +266,8 @@ async function startTopology(tag, configFirst, spec) {
       '--registry', registry.url, '--admin', '127.0.0.1:15000']);
   }
 
-  // Ready when the consumer (through the gateway, when there is one) reaches both providers:
-  // registration, the consumer's fetch and its load-balancer cache converged.
-  const slow = spec.converging;
-  await e2e.waitFor(async () => {
-    const lines = await echo(topo, 'ready', slow ? 4 : 2);
-    return lines.some((l) => l.includes('v1ready')) && lines.some((l) => l.includes('v2ready'));
-  }, { timeoutMs: slow ? 90_000 : 30_000, intervalMs: slow ? 500 : 250, what: 'the consumer to reach both providers' })
-    .catch((e) => { throw new Error(`${e.message}\n${describeAll(topo)}`); });
+  // Ready when the consumer (through the gateway, when there is one) reaches both providers.
+  await waitForBothProviders(topo, { slow: spec.converging || method.number === 2 });
   return topo;
 }
 
@@ -255,17 +277,25 @@ async function startTopology(tag, configFirst, spec) {
 //   skipReason(): a reason to skip besides missing pods (built apps, a peer binary), or null;
 //   registryPod: the first pod's name ('registry'); gateway: whether an ingress gateway pod
 //     fronts the consumer (the seed's test-gateway.yaml + consumer.yaml);
-//   startRegistry(topo) -> { url (what the sidecars and the gateway read), ready?: Promise, ...
-//     anything startApps wants };
+//   startRegistry(topo) -> { url (what the sidecars and the gateway read), ready?: Promise (its
+//     value becomes topo.registry), ... anything startApps wants };
 //   startApps(topo, registry) -> { v1, v2, consumer } (started apps, each with name/startupMs);
+//   method: 1 (default) or 2; with 2 also methodFiles ([examples folder, file] pairs),
+//     methodMarker (what /config_dump shows once they are loaded), startConsumer(topo, registry)
+//     (the consumer again, for the restart), beforeMethod(topo) (order b: checks while passed
+//     through) and onWire(topo) (the rewrite's proof on the wire, before the seed's steps);
 //   converging: the consumer's view of the registry settles slowly (Spring LoadBalancer over a
 //     list the registry reshuffles): readiness waits up to 90 s, round robin may repeat once, the
 //     routing rules are waited for before they are asserted;
 //   afterRouting(topo): the registry's own checks at the end.
 export function seedScenario(spec) {
+  const method = methodOf(spec);
+  const how = method.number === 1 ? 'method 1 (reverse DNS)' : 'method 2 (registry interception)';
   for (const order of spec.orders ?? ['a', 'b']) {
-    const { configFirst, what } = ORDERS[order];
-    describe(`${spec.title}, method 1 (reverse DNS), order ${order}: ${what}`, () => {
+    const { configFirst } = ORDERS[order];
+    const what = `method ${method.number} config ${configFirst ? 'written before any app starts'
+      : 'applied to running apps and sidecars'}`;
+    describe(`${spec.title}, ${how}, order ${order}: ${what}`, () => {
       let topo;
       before(async () => {
         const why = podsUnavailable() ?? spec.skipReason?.() ?? null;
@@ -274,42 +304,56 @@ export function seedScenario(spec) {
       });
       after(async () => {
         await Promise.all(Object.values(topo?.apps ?? {}).map((a) => a.stop?.({ timeoutMs: 10_000 }).catch(() => {})));
+        await topo?.registry?.stop?.().catch(() => {});
         await topo?.net?.destroy();
       });
 
       test('v1/v2 alternate before the routing rules; /echo/hello -> v1 and the rest -> v2 after', { timeout: 300_000 }, async (t) => {
         if (topo.skip) return t.skip(topo.skip);
-        const strict = !spec.converging;
+        const strict = !spec.converging && method.number === 1;
         if (!configFirst) {
           // Empty config: the sidecars pass traffic through untouched.
           const passthrough = await meshCalls(topo);
           assertRoundRobin(await echo(topo, 'world', 8), 'world', topo, { strict });
           assert.equal(await meshCalls(topo), passthrough, 'no mesh routing without the method config');
-          applyToMesh(topo, METHOD_FILES);
-          await waitForConfig(topo, 'any-spring-cloud-support');
+          await spec.beforeMethod?.(topo);
+          applyToMesh(topo, method.files);
+          await waitForConfig(topo, method.marker);
+          if (method.restart) await restartConsumer(topo);
         }
-        // The sidecar knows the providers from the registry: the consumer's calls to their pod
-        // addresses are routed as service-provider, round robin keeps the seed's "before".
-        await waitForReverseDns(topo);
-        const viaMesh = await meshCalls(topo);
-        const before = await echo(topo, 'world', 8);
-        console.log(`# ${spec.label} (order ${order}) before: ${before.map((l) => l.slice(-7)).join(' ')}`);
-        assertRoundRobin(before, 'world', topo, { strict });
-        const routed = await meshCalls(topo) - viaMesh;
-        if (strict) assert.equal(routed, 8, 'the sidecar routed every call as service-provider');
-        else assert.ok(routed >= 8, `the sidecar routed the calls as service-provider (${routed} of 8)`);
-
-        applyToMesh(topo, ROUTING_FILES);
-        await waitForConfig(topo, 'hello-v1');
-        if (spec.converging) await waitForSeedRouting(topo);
-        const hellos = await echo(topo, 'hello', 8);
-        const worlds = await echo(topo, 'world', 8);
-        console.log(`# ${spec.label} (order ${order}) after: hello ${hellos.map((l) => l.slice(-7)).join(' ')}; ` +
-          `world ${worlds.map((l) => l.slice(-7)).join(' ')}`);
-        assertAll(hellos, 'v1', 'hello', topo);
-        assertAll(worlds, 'v2', 'world', topo);
+        const label = `${spec.label} (method ${method.number}, order ${order})`;
+        if (method.number === 2) {
+          await spec.onWire?.(topo);
+          await assertSeedStepsThroughTheMesh(topo, label);
+        } else {
+          await assertMethod1Steps(topo, label, spec.converging);
+        }
         await spec.afterRouting?.(topo);
       });
     });
   }
+}
+
+// Method 1's steps: the sidecar knows the providers from the registry, so the consumer's calls to
+// their pod addresses are routed as service-provider and round robin keeps the seed's "before";
+// then the seed's routing rules.
+async function assertMethod1Steps(topo, label, converging) {
+  await waitForReverseDns(topo);
+  const viaMesh = await meshCalls(topo);
+  const before = await echo(topo, 'world', 8);
+  console.log(`# ${label} before: ${before.map((l) => l.slice(-7)).join(' ')}`);
+  assertRoundRobin(before, 'world', topo, { strict: !converging });
+  const routed = await meshCalls(topo) - viaMesh;
+  if (!converging) assert.equal(routed, 8, 'the sidecar routed every call as service-provider');
+  else assert.ok(routed >= 8, `the sidecar routed the calls as service-provider (${routed} of 8)`);
+
+  applyToMesh(topo, ROUTING_FILES);
+  await waitForConfig(topo, 'hello-v1');
+  if (converging) await waitForSeedRouting(topo);
+  const hellos = await echo(topo, 'hello', 8);
+  const worlds = await echo(topo, 'world', 8);
+  console.log(`# ${label} after: hello ${hellos.map((l) => l.slice(-7)).join(' ')}; ` +
+    `world ${worlds.map((l) => l.slice(-7)).join(' ')}`);
+  assertAll(hellos, 'v1', 'hello', topo);
+  assertAll(worlds, 'v2', 'world', topo);
 }
