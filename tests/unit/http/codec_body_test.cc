@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "http/codec.h"
+#include "testutil/piece_sampler.h"
 
 namespace sluice::http {
 namespace {
@@ -254,38 +255,32 @@ namespace {
 
 // Differential check on random chunked soups: byte-by-byte feeding must agree with one-shot.
 TEST(ChunkedDecoder, RandomInputsAgreeBetweenOneShotAndByteByByte) {
-  const std::vector<std::string> pieces = {"0",
-                                           "1",
-                                           "5",
-                                           "a",
-                                           "F",
-                                           "FFFFFFFFFFFFFFFFF",
-                                           "\r\n",
-                                           "\r\n",
-                                           "\r\n",
-                                           "\r",
-                                           "\n",
-                                           ";x=y",
-                                           " ",
-                                           "\t",
-                                           "hello",
-                                           "X: 1",
-                                           "X : 1",
-                                           "\x01",
-                                           "Content-Length: 1",
-                                           "zz"};
-  uint32_t state = 777;
-  auto next = [&state]() {
-    state = state * 1664525u + 1013904223u;
-    return state >> 8;
-  };
+  testutil::PieceSampler sample({"0",
+                                 "1",
+                                 "5",
+                                 "a",
+                                 "F",
+                                 "FFFFFFFFFFFFFFFFF",
+                                 "\r\n",
+                                 "\r\n",
+                                 "\r\n",
+                                 "\r",
+                                 "\n",
+                                 ";x=y",
+                                 " ",
+                                 "\t",
+                                 "hello",
+                                 "X: 1",
+                                 "X : 1",
+                                 "\x01",
+                                 "Content-Length: 1",
+                                 "zz"},
+                                777);
   Limits limits;
   limits.max_head_bytes = 40;
   limits.max_headers = 3;
   for (int round = 0; round < 3000; ++round) {
-    std::string raw;
-    size_t count = next() % 25;
-    for (size_t k = 0; k < count; ++k) raw += pieces[next() % pieces.size()];
+    std::string raw = sample.next(25);
     ChunkedDecoder whole_dec(limits);
     Decoded whole = decodeInPieces(whole_dec, raw, {});
     std::vector<size_t> every;
@@ -301,32 +296,17 @@ TEST(ChunkedDecoder, RandomInputsAgreeBetweenOneShotAndByteByByte) {
 }
 
 TEST(ResponseHeadParser, RandomInputsAgreeBetweenOneShotAndByteByByte) {
-  const std::vector<std::string> pieces = {"HTTP/1.1 200 OK",
-                                           "HTTP/1.0 204",
-                                           "HTTP/1.1 100 Continue",
-                                           "\r\n",
-                                           "\r\n",
-                                           "\r",
-                                           "\n",
-                                           "Content-Length: 3",
-                                           "Transfer-Encoding: chunked",
-                                           "X: a\tb",
-                                           "\x01",
-                                           " ",
-                                           "Connection: close"};
-  uint32_t state = 99;
-  auto next = [&state]() {
-    state = state * 1664525u + 1013904223u;
-    return state >> 8;
-  };
+  testutil::PieceSampler sample(
+      {"HTTP/1.1 200 OK", "HTTP/1.0 204", "HTTP/1.1 100 Continue", "\r\n", "\r\n", "\r", "\n",
+       "Content-Length: 3", "Transfer-Encoding: chunked", "X: a\tb", "\x01", " ",
+       "Connection: close"},
+      99);
   Limits limits;
   limits.max_request_line = 30;
   limits.max_head_bytes = 120;
   limits.max_headers = 4;
   for (int round = 0; round < 3000; ++round) {
-    std::string raw;
-    size_t count = next() % 16;
-    for (size_t k = 0; k < count; ++k) raw += pieces[next() % pieces.size()];
+    std::string raw = sample.next(16);
     ResponseHead whole;
     HeadResult expected = parseResponseHead(raw, whole, false, limits);
     ResponseHeadParser parser(limits);

@@ -5,6 +5,7 @@
 
 #include "core/strings.h"
 #include "http/codec.h"
+#include "testutil/piece_sampler.h"
 
 namespace sluice::http {
 namespace {
@@ -324,53 +325,47 @@ TEST(RequestHeadParser, SameResultWhateverTheSplitPoint) {
 // Differential check on random token soups: incremental feeding must agree with one-shot parsing
 // whatever the input (deterministic seed, bounded count).
 TEST(RequestHeadParser, RandomInputsAgreeBetweenOneShotAndByteByByte) {
-  const std::vector<std::string> pieces = {"GET",
-                                           "POST",
-                                           " ",
-                                           "  ",
-                                           "/",
-                                           "/a?b",
-                                           "http://h:1/x",
-                                           "HTTP/1.1",
-                                           "HTTP/1.0",
-                                           "HTTP/2.0",
-                                           "\r\n",
-                                           "\r\n",
-                                           "\r\n",
-                                           "\r",
-                                           "\n",
-                                           "Host",
-                                           ": ",
-                                           ":",
-                                           "h",
-                                           "Content-Length",
-                                           "5",
-                                           "1, 1",
-                                           "Transfer-Encoding",
-                                           "chunked",
-                                           "gzip",
-                                           "\t",
-                                           "\x01",
-                                           "\x7f",
-                                           "\xe4",
-                                           "X-A",
-                                           "Connection",
-                                           "close",
-                                           "Expect",
-                                           "100-continue"};
-  uint32_t state = 12345;
-  auto next = [&state]() {
-    state = state * 1664525u + 1013904223u;
-    return state >> 8;
-  };
+  testutil::PieceSampler sample({"GET",
+                                 "POST",
+                                 " ",
+                                 "  ",
+                                 "/",
+                                 "/a?b",
+                                 "http://h:1/x",
+                                 "HTTP/1.1",
+                                 "HTTP/1.0",
+                                 "HTTP/2.0",
+                                 "\r\n",
+                                 "\r\n",
+                                 "\r\n",
+                                 "\r",
+                                 "\n",
+                                 "Host",
+                                 ": ",
+                                 ":",
+                                 "h",
+                                 "Content-Length",
+                                 "5",
+                                 "1, 1",
+                                 "Transfer-Encoding",
+                                 "chunked",
+                                 "gzip",
+                                 "\t",
+                                 "\x01",
+                                 "\x7f",
+                                 "\xe4",
+                                 "X-A",
+                                 "Connection",
+                                 "close",
+                                 "Expect",
+                                 "100-continue"},
+                                12345);
   Limits limits;
   limits.max_request_line = 40;
   limits.max_head_bytes = 200;
   limits.max_headers = 6;
   for (int round = 0; round < 3000; ++round) {
-    std::string raw = round % 2 == 0 ? "GET / HTTP/1.1\r\n" : "";
-    size_t count = next() % 30;
-    for (size_t k = 0; k < count; ++k) raw += pieces[next() % pieces.size()];
+    std::string raw = std::string(round % 2 == 0 ? "GET / HTTP/1.1\r\n" : "") + sample.next(30);
     if (round % 3 == 0) raw += "\r\n\r\n";
     RequestHead whole;
     HeadResult expected = parseRequestHead(raw, whole, limits);
