@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <asio/write.hpp>
 
 #include "proxy/socket_timer.h"
@@ -12,6 +13,43 @@ using asio::awaitable;
 using asio::ip::tcp;
 using std::chrono::steady_clock;
 
+namespace {
+
+// Freed kReadChunk buffers of this thread, kept for the next Buffer that needs one: at a fixed
+// request rate every request took two 16 KiB blocks from malloc and gave them back (about 3 % of
+// the proxy's CPU in a profile). Bounded, so a burst of connections does not pin memory. The list
+// itself is trivially destructible, so a Buffer destroyed late in the thread's (or the process's)
+// exit still finds it; the reaper frees what it holds when the thread ends and closes it.
+struct ChunkList {
+  static constexpr size_t kMaxKept = 8;
+  std::array<char*, kMaxKept> chunks{};
+  size_t count = 0;
+  bool closed = false;
+};
+constinit thread_local ChunkList tl_chunks;
+
+struct ChunkListReaper {
+  ~ChunkListReaper() {
+    for (size_t i = 0; i < tl_chunks.count; ++i) delete[] tl_chunks.chunks[i];
+    tl_chunks.count = 0;
+    tl_chunks.closed = true;
+  }
+};
+
+std::unique_ptr<char[]> takeChunk() {
+  if (tl_chunks.count == 0) return std::make_unique_for_overwrite<char[]>(kReadChunk);
+  return std::unique_ptr<char[]>(tl_chunks.chunks[--tl_chunks.count]);
+}
+
+void giveChunk(std::unique_ptr<char[]> chunk) {
+  thread_local ChunkListReaper reaper;  // constructed on first use: its destructor runs at exit
+  (void)reaper;
+  if (tl_chunks.closed || tl_chunks.count == ChunkList::kMaxKept) return;  // `chunk` frees it
+  tl_chunks.chunks[tl_chunks.count++] = chunk.release();
+}
+
+}  // namespace
+
 asio::mutable_buffer Buffer::prepare(size_t n) {
   if (cap_ - end_ < n) {
     size_t used = end_ - start_;
@@ -19,8 +57,10 @@ asio::mutable_buffer Buffer::prepare(size_t n) {
       std::memmove(data_.get(), data_.get() + start_, used);
     } else {
       size_t cap = std::max(cap_ * 2, used + n);
-      auto grown = std::make_unique<char[]>(cap);
+      // Never make_unique<char[]>: it zero-fills, at every allocation.
+      auto grown = cap == kReadChunk ? takeChunk() : std::make_unique_for_overwrite<char[]>(cap);
       if (used > 0) std::memcpy(grown.get(), data_.get() + start_, used);
+      release();
       data_ = std::move(grown);
       cap_ = cap;
     }
@@ -30,22 +70,25 @@ asio::mutable_buffer Buffer::prepare(size_t n) {
   return asio::buffer(data_.get() + end_, cap_ - end_);
 }
 
-void Buffer::shrinkIfIdle() {
-  if (empty() && cap_ > 4 * kReadChunk) {
+void Buffer::release() {
+  if (cap_ == kReadChunk) {
+    giveChunk(std::move(data_));
+  } else {
     data_.reset();
-    cap_ = 0;
-    start_ = end_ = 0;
   }
+  cap_ = 0;
+  start_ = end_ = 0;
+}
+
+void Buffer::shrinkIfIdle() {
+  if (empty() && cap_ > 4 * kReadChunk) release();
 }
 
 awaitable<void> awaitRequestBytes(Downstream& d, asio::error_code& ec) {
   if (!d.in.empty()) co_return;
-  // A readiness wait only completes on a new readiness edge (asio's reactor does not try it
-  // speculatively), so bytes that arrived earlier are looked for first. Single-threaded
-  // io_context: bytes arriving after this check are reported by the next poll, which runs only
-  // after the wait is queued.
-  size_t ready = d.socket.available(ec);
-  if (ec || ready > 0) co_return;
+  // No probe for bytes that arrived already (FIONREAD: one more system call per request): asio's
+  // epoll reactor starts every readiness wait with EPOLL_CTL_MOD, and the kernel reports a socket
+  // that is readable at that moment as a new event, so such bytes end the wait at once.
   d.releaseIdleBuffers();
   if (d.idle_list != nullptr) d.idle_list->add(d.idle);
   co_await d.socket.async_wait(tcp::socket::wait_read, withEc(ec));

@@ -38,9 +38,16 @@ inline asio::awaitable<void> waitOn(asio::steady_timer& t) {
   co_await t.async_wait(withEc(ec));
 }
 
-// A growable read buffer that never zero-fills: bytes [start, end) are unconsumed.
+// A growable read buffer that never zero-fills: bytes [start, end) are unconsumed. Storage of
+// exactly kReadChunk bytes comes from, and goes back to, a small per-thread cache (a connection
+// releases its buffers at every idle wait and takes them again for its next request).
 class Buffer {
  public:
+  Buffer() = default;
+  ~Buffer() { release(); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
   std::string_view view() const { return {data_.get() + start_, end_ - start_}; }
   size_t size() const { return end_ - start_; }
   bool empty() const { return start_ == end_; }
@@ -62,14 +69,12 @@ class Buffer {
   void shrinkIfIdle();
   // Drops the storage when nothing is buffered (an idle connection holds no read buffer).
   void releaseIfEmpty() {
-    if (empty()) {
-      data_.reset();
-      cap_ = 0;
-      start_ = end_ = 0;
-    }
+    if (empty()) release();
   }
 
  private:
+  void release();
+
   std::unique_ptr<char[]> data_;
   size_t cap_ = 0;
   size_t start_ = 0;
@@ -146,11 +151,12 @@ struct Downstream {
 };
 
 // Waits until the downstream socket has bytes to read, holding no read buffer meanwhile: when
-// nothing is buffered and nothing has arrived, the per-request buffers are released and the wait
-// is a readiness wait (no buffer posted). So an idle keep-alive connection costs its socket,
-// timer and coroutine frames only (about 3 KiB), not 16 KiB read buffers. While it waits it is
-// in `d.idle_list` (overload protection closes the oldest idle ones first). Returns at once when
-// bytes are buffered or already readable; `ec` set when the socket failed, closed or timed out.
+// nothing is buffered, the per-request buffers are released and the wait is a readiness wait (no
+// buffer posted, and no probe first: one system call, the reactor's re-arm). So an idle keep-alive
+// connection costs its socket, timer and coroutine frames only (about 3 KiB), not 16 KiB read
+// buffers. While it waits it is in `d.idle_list` (overload protection closes the oldest idle ones
+// first). Returns at once when bytes are buffered, after one reactor turn when they are already
+// readable; `ec` set when the socket failed, closed or timed out.
 asio::awaitable<void> awaitRequestBytes(Downstream& d, asio::error_code& ec);
 
 // Writes a locally generated response (its headers, content-type text/plain when there is a
