@@ -21,8 +21,7 @@ namespace {
 // itself is trivially destructible, so a Buffer destroyed late in the thread's (or the process's)
 // exit still finds it; the reaper frees what it holds when the thread ends and closes it.
 struct ChunkList {
-  static constexpr size_t kMaxKept = 8;
-  std::array<char*, kMaxKept> chunks{};
+  std::array<char*, kMaxCachedReadChunks> chunks{};
   size_t count = 0;
   bool closed = false;
 };
@@ -44,7 +43,7 @@ std::unique_ptr<char[]> takeChunk() {
 void giveChunk(std::unique_ptr<char[]> chunk) {
   thread_local ChunkListReaper reaper;  // constructed on first use: its destructor runs at exit
   (void)reaper;
-  if (tl_chunks.closed || tl_chunks.count == ChunkList::kMaxKept) return;  // `chunk` frees it
+  if (tl_chunks.closed || tl_chunks.count == kMaxCachedReadChunks) return;  // `chunk` frees it
   tl_chunks.chunks[tl_chunks.count++] = chunk.release();
 }
 

@@ -24,6 +24,9 @@
 namespace sluice::proxy {
 
 inline constexpr size_t kReadChunk = 16 * 1024;
+// Freed read chunks a worker thread keeps for reuse: two per request in flight (downstream and
+// upstream buffer); fortio's 16 connections send their requests together. At most 512 KiB.
+inline constexpr size_t kMaxCachedReadChunks = 32;
 
 // Completion token that reports errors in `ec` instead of throwing.
 inline auto withEc(asio::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
