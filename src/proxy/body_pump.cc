@@ -26,7 +26,7 @@ awaitable<Status> emit(BodySink& sink, std::string_view framed, std::string_view
 }  // namespace
 
 awaitable<PumpResult> pumpBody(const http::BodyFraming& framing, const http::Limits& limits,
-                               asio::ip::tcp::socket& source, Buffer& in, BodySink sink) {
+                               ByteStream& source, Buffer& in, BodySink sink) {
   PumpResult r;
   if (framing.kind == http::BodyKind::kNone) co_return r;
   if (sink.collect != nullptr && framing.kind == http::BodyKind::kContentLength &&

@@ -1,6 +1,7 @@
 #pragma once
-// The one body pump: moves a message body from a source socket (whose already-read bytes wait
-// in `in`) to a sink, driven by the message's framing (http/codec.h BodyFraming):
+// The one body pump: moves a message body from a source stream (a TCP socket or a worker-local
+// stream, proxy/byte_stream.h), whose already-read bytes wait in `in`, to a sink, driven by the
+// message's framing (http/codec.h BodyFraming):
 //   kNone           nothing to move;
 //   kContentLength  exactly `length` bytes;
 //   kChunked        validated by ChunkedDecoder; the sink gets either the chunks as framed (the
@@ -15,7 +16,6 @@
 // result. Worker thread only (the sockets' executor).
 
 #include <asio/awaitable.hpp>
-#include <asio/ip/tcp.hpp>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -28,12 +28,12 @@ namespace sluice::proxy {
 struct BodySink {
   enum class Form : uint8_t { kAsFramed, kDecoded };
   // Exactly one of the two is set.
-  asio::ip::tcp::socket* socket = nullptr;
+  ByteStream* socket = nullptr;
   std::string* collect = nullptr;  // appended to (decoded data)
   Form form = Form::kAsFramed;
   uint64_t limit = std::numeric_limits<uint64_t>::max();  // collect: more is kTooLarge
 
-  static BodySink toSocket(asio::ip::tcp::socket& s, Form form = Form::kAsFramed) {
+  static BodySink toSocket(ByteStream& s, Form form = Form::kAsFramed) {
     return BodySink{&s, nullptr, form};
   }
   static BodySink intoString(std::string& out, uint64_t limit) {
@@ -57,6 +57,6 @@ struct PumpResult {
 };
 
 asio::awaitable<PumpResult> pumpBody(const http::BodyFraming& framing, const http::Limits& limits,
-                                     asio::ip::tcp::socket& source, Buffer& in, BodySink sink);
+                                     ByteStream& source, Buffer& in, BodySink sink);
 
 }  // namespace sluice::proxy

@@ -368,7 +368,7 @@ awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& l
 
 }  // namespace
 
-asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerContext listener,
+asio::awaitable<void> serveConnection(Worker& w, ByteStream socket, ListenerContext listener,
                                       std::string received, std::string peer_ip) {
   Downstream d(std::move(socket), w.options());
   d.idle_list = &w.idleConnections();
@@ -396,10 +396,11 @@ asio::awaitable<void> serveConnection(Worker& w, tcp::socket socket, ListenerCon
   } catch (const std::exception& e) {
     SLUICE_LOG_ERROR("connection from {}: {}", d.peer_ip, e.what());
   }
-  if (d.linger && d.socket.is_open()) co_await lingerBeforeClose(d);
+  // A local stream loses no reply to a RST: nothing to linger for.
+  if (d.linger && d.socket.isSocket() && d.socket.is_open()) co_await lingerBeforeClose(d);
   w.removeConnection(handle);
   asio::error_code ignored;
-  d.socket.shutdown(tcp::socket::shutdown_both, ignored);
+  d.socket.shutdown(ByteStream::shutdown_type::shutdown_both, ignored);
   d.socket.close(ignored);
 }
 

@@ -28,20 +28,20 @@
 // replayed on a retry, a larger or chunked one streams and is not retried after it started.
 
 #include <asio/awaitable.hpp>
-#include <asio/ip/tcp.hpp>
 #include <string>
 
+#include "proxy/byte_stream.h"
 #include "proxy/worker.h"
 
 namespace sluice::proxy {
 
-// Serves one accepted downstream connection until it closes. Never throws. `received` holds
-// bytes already read from the socket (the transparent listener's protocol sniffing). A
-// connection that opens with the HTTP/2 preface is served as HTTP/2 (proxy/h2_downstream.h).
-// `peer_ip`: the client's address when the socket is not the client's own (an HTTP/2 stream
-// bridged into this path); empty: the socket's peer.
-asio::awaitable<void> serveConnection(Worker& worker, asio::ip::tcp::socket socket,
-                                      ListenerContext listener, std::string received = {},
-                                      std::string peer_ip = {});
+// Serves one downstream connection until it closes. Never throws. `socket`: an accepted TCP
+// connection, or the worker-local stream of one HTTP/2 stream (proxy/h2_downstream.h). `received`
+// holds bytes already read from it (the transparent listener's protocol sniffing). A connection
+// that opens with the HTTP/2 preface is served as HTTP/2. `peer_ip`: the client's address when
+// the stream is not the client's own socket; empty: the socket's peer. No defaulted arguments:
+// GCC 12 destroys a defaulted by-value coroutine argument twice.
+asio::awaitable<void> serveConnection(Worker& worker, ByteStream socket, ListenerContext listener,
+                                      std::string received, std::string peer_ip);
 
 }  // namespace sluice::proxy

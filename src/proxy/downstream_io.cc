@@ -90,17 +90,11 @@ awaitable<void> awaitRequestBytes(Downstream& d, asio::error_code& ec) {
   // that is readable at that moment as a new event, so such bytes end the wait at once.
   d.releaseIdleBuffers();
   if (d.idle_list != nullptr) d.idle_list->add(d.idle);
-  co_await d.socket.async_wait(tcp::socket::wait_read, withEc(ec));
+  co_await d.socket.async_wait(ByteStream::wait_type::wait_read, withEc(ec));
   d.idle.unlink();
 }
 
-awaitable<size_t> readMore(tcp::socket& s, Buffer& buf, asio::error_code& ec) {
-  size_t n = co_await s.async_read_some(buf.prepare(kReadChunk), withEc(ec));
-  buf.commit(n);
-  co_return n;
-}
-
-DownstreamWatch::DownstreamWatch(tcp::socket& socket, const ProxyOptions& options)
+DownstreamWatch::DownstreamWatch(ByteStream& socket, const ProxyOptions& options)
     : socket_(socket), timer_(socket.get_executor()), state_(std::make_shared<State>()) {
   state_->limits = {options.idle_timeout, options.request_headers_timeout};
   enter(Phase::kIdle);
@@ -177,7 +171,7 @@ awaitable<void> lingerBeforeClose(Downstream& d) {
   constexpr size_t kMaxDrained = 1 << 20;
   constexpr auto kMaxLinger = std::chrono::seconds(2);
   asio::error_code ec;
-  d.socket.shutdown(tcp::socket::shutdown_send, ec);
+  d.socket.shutdown(ByteStream::shutdown_type::shutdown_send, ec);
   if (ec) co_return;
   SocketTimer timer(d.socket.get_executor());
   timer.arm(steady_clock::now() + kMaxLinger, d.socket, SocketTimer::Expiry::kCancel);

@@ -1,5 +1,6 @@
 #pragma once
-// The downstream side of one connection: its socket, read buffers, the idle / request-headers
+// The downstream side of one connection: its byte stream (a TCP socket, or an HTTP/2 stream's
+// worker-local stream, proxy/byte_stream.h), read buffers, the idle / request-headers
 // deadline watch, and writing a local reply. Everything here belongs to the connection's
 // coroutine on its worker thread; nothing is shared or locked.
 
@@ -17,6 +18,7 @@
 #include <string_view>
 
 #include "http/message.h"
+#include "proxy/byte_stream.h"
 #include "proxy/local_reply.h"
 #include "proxy/overload.h"
 #include "proxy/proxy_options.h"
@@ -85,7 +87,13 @@ class Buffer {
 };
 
 // Reads what is available (up to kReadChunk) into `buf`; 0 with `ec` set on error or EOF.
-asio::awaitable<size_t> readMore(asio::ip::tcp::socket& s, Buffer& buf, asio::error_code& ec);
+// `Stream`: asio::ip::tcp::socket or ByteStream.
+template <typename Stream>
+asio::awaitable<size_t> readMore(Stream& s, Buffer& buf, asio::error_code& ec) {
+  size_t n = co_await s.async_read_some(buf.prepare(kReadChunk), withEc(ec));
+  buf.commit(n);
+  co_return n;
+}
 
 // Watches a downstream connection for the idle and request-headers timeouts with ONE timer that
 // only wakes at deadlines: the request path just records phase changes (no timer operation per
@@ -94,7 +102,7 @@ asio::awaitable<size_t> readMore(asio::ip::tcp::socket& s, Buffer& buf, asio::er
 class DownstreamWatch {
  public:
   enum class Phase : uint8_t { kIdle, kHead, kBusy };
-  DownstreamWatch(asio::ip::tcp::socket& socket, const ProxyOptions& options);
+  DownstreamWatch(ByteStream& socket, const ProxyOptions& options);
   ~DownstreamWatch();
   DownstreamWatch(const DownstreamWatch&) = delete;
   DownstreamWatch& operator=(const DownstreamWatch&) = delete;
@@ -117,16 +125,16 @@ class DownstreamWatch {
   static std::optional<std::chrono::steady_clock::time_point> deadline(const State& s);
   void arm(std::chrono::steady_clock::time_point now);
 
-  asio::ip::tcp::socket& socket_;
+  ByteStream& socket_;
   asio::steady_timer timer_;
   std::shared_ptr<State> state_;
 };
 
 // Per-connection state shared by the request phases.
 struct Downstream {
-  Downstream(asio::ip::tcp::socket s, const ProxyOptions& options)
+  Downstream(ByteStream s, const ProxyOptions& options)
       : socket(std::move(s)), watch(socket, options) {}
-  asio::ip::tcp::socket socket;
+  ByteStream socket;
   DownstreamWatch watch;
   Buffer in;
   Buffer upstream_in;           // reused for every upstream response on this connection

@@ -6,8 +6,6 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
-#include <sys/socket.h>
-
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/steady_timer.hpp>
@@ -28,7 +26,6 @@ namespace sluice::proxy {
 namespace {
 
 using asio::awaitable;
-using asio::ip::tcp;
 namespace h2 = http::h2;
 
 // A request body that arrived whole with its head up to this size goes over the bridge with
@@ -38,8 +35,8 @@ constexpr size_t kMaxWholeBody = 64 * 1024;
 constexpr size_t kMaxQueuedResponse = 64 * 1024;
 
 struct Stream {
-  Stream(asio::io_context& io, int32_t stream_id)
-      : id(stream_id), outer(io), more_request(io), room(io) {}
+  Stream(asio::io_context& io, int32_t stream_id, ByteStream bridge)
+      : id(stream_id), outer(std::move(bridge)), more_request(io), room(io) {}
   int32_t id;
   http::RequestHead head;
   std::string body;  // request bytes received, not yet written into the bridge
@@ -47,9 +44,10 @@ struct Stream {
   bool has_trailers = false;
   bool ended = false;   // the client ended its side
   bool closed = false;  // the stream is gone (finished or reset)
-  tcp::socket outer;    // our end of the bridge
+  ByteStream outer;     // our end of the bridge (worker-local, no fd)
   asio::steady_timer more_request;
   asio::steady_timer room;
+  std::unique_ptr<ByteStream> inner;  // the request path's end, until start() hands it over
 };
 
 class Connection final : public h2::SessionCallbacks {
@@ -97,7 +95,9 @@ class Connection final : public h2::SessionCallbacks {
 
   // --- codec callbacks ---
   void onRequestHead(int32_t id, http::RequestHead& head, bool end) override {
-    auto s = std::make_shared<Stream>(w_.io(), id);
+    auto [outer, inner] = ByteStream::localPair(w_.io().get_executor());
+    auto s = std::make_shared<Stream>(w_.io(), id, std::move(outer));
+    s->inner = std::make_unique<ByteStream>(std::move(inner));
     s->head = std::move(head);
     s->ended = end;
     streams_[id] = s;
@@ -204,24 +204,14 @@ class Connection final : public h2::SessionCallbacks {
   }
 
   void start(const std::shared_ptr<Stream>& s) {
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-      SLUICE_LOG_WARN("HTTP/2 stream from {}: socketpair failed", d_.peer_ip);
-      session_->resetStream(s->id, h2::ErrorCode::kRefusedStream);
-      return;
-    }
-    tcp::socket inner(w_.io());
-    asio::error_code ec;
-    s->outer.assign(tcp::v4(), fds[0], ec);
-    if (!ec) inner.assign(tcp::v4(), fds[1], ec);
-    if (ec) {
-      ::close(fds[1]);
-      session_->resetStream(s->id, h2::ErrorCode::kRefusedStream);
-      return;
-    }
     d_.watch.enter(DownstreamWatch::Phase::kBusy);
-    asio::co_spawn(w_.io(), serveConnection(w_, std::move(inner), listener_, {}, d_.peer_ip),
+    std::string received;
+    std::string peer_ip = d_.peer_ip;
+    asio::co_spawn(w_.io(),
+                   serveConnection(w_, std::move(*s->inner), listener_, std::move(received),
+                                   std::move(peer_ip)),
                    asio::detached);
+    s->inner.reset();
     active_ += 2;
     asio::co_spawn(w_.io(), writeRequest(s), asio::detached);
     asio::co_spawn(w_.io(), readResponse(s), asio::detached);

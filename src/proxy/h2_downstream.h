@@ -7,13 +7,14 @@
 // Each stream is one request and goes through THE SAME request path as an HTTP/1.1 request
 // (connection_manager.h: resolve, route, filters, weights and subsets, header operations,
 // timeouts, retries, faults, the upstream pool, stats and the access log): the stream is bridged
-// to that path over a socket pair local to the worker, as one HTTP/1.1 request ("connection:
-// close"), and the HTTP/1.1 response that comes back is turned into HEADERS / DATA / trailers.
+// to that path over a worker-local byte stream (proxy/byte_stream.h ByteStream::localPair: in
+// memory, no file descriptor, no syscall), as one HTTP/1.1 request ("connection: close"), and the
+// HTTP/1.1 response that comes back is turned into HEADERS / DATA / trailers.
 // Why a bridge rather than a second request path: the request path writes to and reads from a
-// downstream socket in several phases (local replies, 100-continue, the body pump, the upgrade
-// relay); forking them for HTTP/2 would let the two protocols drift apart. The bridge costs a
-// few local syscalls per request; replacing it with a stream interface inside the request path
-// is the next step (see src/proxy/README.md).
+// downstream stream in several phases (local replies, 100-continue, the body pump, the upgrade
+// relay); forking them for HTTP/2 would let the two protocols drift apart. The bridge still
+// serialises and re-parses each request and response as HTTP/1.1 (a copy each way); driving the
+// phases through a stream interface instead is the next step (see src/proxy/README.md).
 //
 // Request framing over the bridge: a body that has fully arrived with the head (the common unary
 // gRPC call, a small POST) is sent with Content-Length, so the retry loop can replay it; a body
@@ -22,9 +23,11 @@
 //
 // Limits: SETTINGS_MAX_CONCURRENT_STREAMS, header-list size (431), frame size and windows from
 // the codec (ProxyOptions::limits::max_head_bytes caps the header list). Flow control: received
-// DATA is acknowledged (WINDOW_UPDATE) only once written into the bridge, and the bridge is read
-// only while the stream's queued response stays under 64 KiB, so a slow reader on either side
-// stops its sender. Drain: GOAWAY(NO_ERROR) with the last stream id; streams in flight finish.
+// DATA is acknowledged (WINDOW_UPDATE) only once written into the bridge (which holds at most
+// 64 KiB unread), and the bridge is read only while the stream's queued response stays under
+// 64 KiB, so a slow reader on either side stops its sender. A client's RST_STREAM closes the
+// bridge: the request path sees its downstream go away (DC). Drain: GOAWAY(NO_ERROR) with the last
+// stream id; streams in flight finish.
 //
 // Worker thread only; one Connection per downstream connection, alive for the coroutine's life.
 

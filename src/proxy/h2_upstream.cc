@@ -6,8 +6,6 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
-#include <sys/socket.h>
-
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/steady_timer.hpp>
@@ -45,9 +43,10 @@ bool isGrpc(const http::Headers& headers) {
 
 // One request's stream, between its bridge socket and the session.
 struct UpStream {
-  explicit UpStream(asio::io_context& io) : outer(io), more(io), room(io), written(io) {}
+  UpStream(asio::io_context& io, ByteStream bridge)
+      : outer(std::move(bridge)), more(io), room(io), written(io) {}
   int32_t id = 0;
-  tcp::socket outer;
+  ByteStream outer;  // our end of the bridge (worker-local, no fd)
   bool is_head = false;
   // Response side, filled by the session callbacks.
   bool head_arrived = false;
@@ -87,9 +86,8 @@ class Http2Upstream final : public h2::SessionCallbacks,
   }
 
   // Starts one bridged request; `outer` is the bridge's far end.
-  void addStream(tcp::socket outer) {
-    auto s = std::make_shared<UpStream>(io_);
-    s->outer = std::move(outer);
+  void addStream(ByteStream outer) {
+    auto s = std::make_shared<UpStream>(io_, std::move(outer));
     ++bridges_;
     asio::co_spawn(io_, serveStream(shared_from_this(), s), asio::detached);
   }
@@ -410,24 +408,11 @@ awaitable<PooledConnection> openHttp2Stream(asio::io_context& io, WorkerStats& s
       ep.http2 = conn;
     }
   }
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    out.result = ConnectResult::kConnectFailure;
-    co_return out;
-  }
-  tcp::socket inner(io);
-  tcp::socket outer(io);
-  asio::error_code ec;
-  inner.assign(tcp::v4(), fds[0], ec);
-  if (!ec) outer.assign(tcp::v4(), fds[1], ec);
-  if (ec) {
-    ::close(fds[1]);
-    out.result = ConnectResult::kConnectFailure;
-    co_return out;
-  }
-  ep.http2->addStream(std::move(outer));
+  // (No structured binding in a coroutine: GCC 12 mishandles them across suspension points.)
+  std::pair<ByteStream, ByteStream> bridge = ByteStream::localPair(io.get_executor());
+  ep.http2->addStream(std::move(bridge.second));
   out.result = ConnectResult::kOk;
-  out.connection = std::make_unique<UpstreamConnection>(std::move(inner));
+  out.connection = std::make_unique<UpstreamConnection>(std::move(bridge.first));
   co_return out;
 }
 

@@ -5,9 +5,10 @@
 // Per worker and endpoint, requests share one HTTP/2 connection (multiplexed up to the peer's
 // SETTINGS_MAX_CONCURRENT_STREAMS; when it is full or going away, the next request opens a new
 // one, and the old one closes once its streams are done). As on the downstream side
-// (proxy/h2_downstream.h), each request reaches its stream through a worker-local socket pair:
-// the upstream attempt (proxy/upstream_attempt.h) writes one HTTP/1.1 request into it and reads
-// one HTTP/1.1 response back, exactly as over a fresh TCP connection, so the retry loop,
+// (proxy/h2_downstream.h), each request reaches its stream through a worker-local byte stream
+// (proxy/byte_stream.h, in memory: no fd, no syscall): the upstream attempt
+// (proxy/upstream_attempt.h) writes one HTTP/1.1 request into it and reads one HTTP/1.1 response
+// back, exactly as over a fresh TCP connection, so the retry loop,
 // timeouts, outlier detection and response filters are the same code for both protocols. The
 // bridge turns the request into HEADERS/DATA/trailers (adding "te: trailers" for gRPC) and the
 // response into an HTTP/1.1 response with "connection: close": Content-Length when the upstream

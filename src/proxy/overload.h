@@ -14,10 +14,11 @@
 //   posts the state to every worker, which refuses new connections, answers with
 //   `connection: close` and sheds idle connections while it lasts.
 
-#include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+
+#include "proxy/byte_stream.h"
 
 namespace sluice::proxy {
 
@@ -27,7 +28,7 @@ class IdleConnections {
  public:
   // One connection's place in the list; lives in the connection's state (Downstream).
   struct Entry {
-    explicit Entry(asio::ip::tcp::socket& s) : socket(&s) {}
+    explicit Entry(ByteStream& s) : socket(&s) {}
     Entry(const Entry&) = delete;
     Entry& operator=(const Entry&) = delete;
     ~Entry() { unlink(); }
@@ -36,7 +37,7 @@ class IdleConnections {
       if (list != nullptr) list->remove(*this);
     }
 
-    asio::ip::tcp::socket* socket;
+    ByteStream* socket;
     IdleConnections* list = nullptr;
     Entry* prev = nullptr;
     Entry* next = nullptr;

@@ -66,7 +66,11 @@ awaitable<void> relayUpgrade(RequestContext& rc, FilterContext& fc, UpstreamExch
   EndpointState& ep = *ex.lease.endpoint();
   http::ResponseHead& resp = rc.d.response;
   std::string agreed(resp.headers.get("upgrade").value_or(""));
-  if (upgrade.empty() || agreed.empty()) {
+  auto& up = ex.connection->socket;
+  // The byte relay is between two TCP sockets; an HTTP/2 stream on either side never upgrades
+  // (RFC 9113 §8.6: no 101 and no Upgrade in HTTP/2).
+  bool relayable = rc.d.socket.isSocket() && up.isSocket();
+  if (upgrade.empty() || agreed.empty() || !relayable) {
     rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), false);
     co_await sendReply(rc, LocalReply::unrequestedUpgrade());
     co_return;
@@ -80,7 +84,6 @@ awaitable<void> relayUpgrade(RequestContext& rc, FilterContext& fc, UpstreamExch
   rc.keep_alive = false;
   // Bytes that came early, on either side, already belong to the new protocol.
   Buffer& ubuf = rc.d.upstream_in;
-  auto& up = ex.connection->socket;
   asio::error_code ec;
   std::array<asio::const_buffer, 2> out = {asio::buffer(rc.d.out), asio::buffer(ubuf.view())};
   co_await asio::async_write(rc.d.socket, out, withEc(ec));
@@ -90,7 +93,7 @@ awaitable<void> relayUpgrade(RequestContext& rc, FilterContext& fc, UpstreamExch
     rc.d.in.clear();
   }
   cs.recordResult(ep, 101, false, steady_clock::now());
-  if (!ec) co_await relayBothWays(rc.d.socket, up);
+  if (!ec) co_await relayBothWays(rc.d.socket.socket(), up.socket());
   rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), false);
 }
 

@@ -22,7 +22,9 @@ class SocketTimer {
   SocketTimer& operator=(const SocketTimer&) = delete;
 
   // (Re)arms: `socket` is cancelled (or closed) at `deadline` unless disarmed first.
-  void arm(std::chrono::steady_clock::time_point deadline, asio::ip::tcp::socket& socket,
+  // `Socket`: asio::ip::tcp::socket or ByteStream (proxy/byte_stream.h).
+  template <typename Socket>
+  void arm(std::chrono::steady_clock::time_point deadline, Socket& socket,
            Expiry expiry = Expiry::kClose) {
     disarm();
     state_ = std::make_shared<State>();
@@ -31,9 +33,10 @@ class SocketTimer {
     timer_.async_wait([st = state_, expiry](asio::error_code e) {
       if (e || st->socket == nullptr) return;
       st->fired = true;
+      auto* s = static_cast<Socket*>(st->socket);
       asio::error_code ignored;
-      st->socket->cancel(ignored);
-      if (expiry == Expiry::kClose) st->socket->close(ignored);
+      s->cancel(ignored);
+      if (expiry == Expiry::kClose) s->close(ignored);
     });
   }
   void disarm() {
@@ -48,7 +51,7 @@ class SocketTimer {
  private:
   struct State {
     bool fired = false;
-    asio::ip::tcp::socket* socket = nullptr;
+    void* socket = nullptr;  // the armed Socket
   };
   asio::steady_timer timer_;
   std::shared_ptr<State> state_;

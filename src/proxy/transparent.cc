@@ -322,7 +322,9 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
       verdict == Sniffed::kHttp ||
       (verdict == Sniffed::kHttp2 && (!redirected || meshHttpDestination(*snap, *dst)));
   if (serve_http) {
-    co_await serveConnection(w, std::move(socket), listener, std::move(received));
+    std::string peer_ip;  // the socket's own peer
+    co_await serveConnection(w, std::move(socket), listener, std::move(received),
+                             std::move(peer_ip));
     co_return;
   }
   if (!redirected) {

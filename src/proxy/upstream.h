@@ -4,17 +4,18 @@
 // per cluster and host too); a request takes one, uses it, and gives it back if the response left
 // it reusable.
 
-#include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
 
+#include "proxy/byte_stream.h"
+
 namespace sluice::proxy {
 
 struct UpstreamConnection {
-  explicit UpstreamConnection(asio::ip::tcp::socket s) : socket(std::move(s)) {}
-  asio::ip::tcp::socket socket;
+  explicit UpstreamConnection(ByteStream s) : socket(std::move(s)) {}
+  ByteStream socket;      // TCP, or an HTTP/2 stream's local end (proxy/h2_upstream.h)
   uint32_t requests = 0;  // requests sent on it (maxRequestsPerConnection)
   std::chrono::steady_clock::time_point idle_since{};
 };

@@ -224,7 +224,12 @@ void Worker::serve(Acceptor* a, asio::ip::tcp::socket socket) {
   if (a->context.transparent) {
     asio::co_spawn(io_, serveTransparent(*this, std::move(socket), a->context), done);
   } else {
-    asio::co_spawn(io_, serveConnection(*this, std::move(socket), a->context), done);
+    std::string received;
+    std::string peer_ip;
+    asio::co_spawn(io_,
+                   serveConnection(*this, std::move(socket), a->context, std::move(received),
+                                   std::move(peer_ip)),
+                   done);
   }
 }
 

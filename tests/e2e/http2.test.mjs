@@ -13,6 +13,7 @@ let v1;
 let v2;
 let proxy;
 let listen;
+let admin;
 
 before(async () => {
   v1 = await e2e.startUpstream('v1');
@@ -23,7 +24,7 @@ before(async () => {
   }
   proxy = await e2e.startSluice(['proxy', '--config', dir, '--listen', '127.0.0.1:0',
     '--admin', '127.0.0.1:0', '--concurrency', '1']);
-  ({ listen } = e2e.parseProxyReady(proxy));
+  ({ listen, admin } = e2e.parseProxyReady(proxy));
 });
 
 after(e2e.cleanupAll);
@@ -143,6 +144,55 @@ test('a request with a connection-specific field is reset with PROTOCOL_ERROR, t
     const bad = await h2request(s, '/v1/x', { headers: { te: 'gzip' } }).catch((e) => ({ error: String(e) }));
     assert.ok(bad.error, `expected a failed stream: ${JSON.stringify(bad)}`);
     const ok = await h2request(s, '/v1/after');
+    assert.equal(ok.status, 200, JSON.stringify(ok));
+  } finally { s.close(); }
+});
+
+// The istio_requests_total series with response_flags `flags`, summed.
+async function requestsWithFlags(flags) {
+  const prom = (await e2e.request({ port: admin.port, path: '/stats/prometheus' })).body;
+  return prom.split('\n').filter((l) => l.startsWith('istio_requests_total{') &&
+    l.includes(`response_flags="${flags}"`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+}
+
+test('a client that resets its stream mid-response is counted DC and its connection serves on', async () => {
+  const s = connect();
+  try {
+    const before = await requestsWithFlags('DC');
+    // The echo of a 400 KiB body is larger than the stream's flow-control window: the response
+    // is still being written when the client resets the stream after its head.
+    const body = 'r'.repeat(400 * 1024);
+    const status = await new Promise((resolve) => {
+      const req = s.request({ ':method': 'POST', ':path': '/v1/big', ':authority': ECHO_HOST });
+      req.on('response', (h) => { req.close(http2.constants.NGHTTP2_CANCEL); resolve(h[':status']); });
+      req.on('error', () => {});
+      req.end(body);
+    });
+    assert.equal(status, 200);
+    await e2e.waitFor(async () => (await requestsWithFlags('DC')) > before,
+      { what: 'a DC request in istio_requests_total' });
+    const ok = await h2request(s, '/v1/after-reset');
+    assert.equal(ok.status, 200, JSON.stringify(ok));
+  } finally { s.close(); }
+});
+
+test('a client that resets its stream mid-request-body gets nothing more, the connection serves on', async () => {
+  const s = connect();
+  try {
+    const before = await requestsWithFlags('DC');
+    const req = s.request({ ':method': 'POST', ':path': '/v1/half', ':authority': ECHO_HOST });
+    req.on('error', () => {});
+    const closed = new Promise((resolve) => req.on('close', resolve));
+    // More than the stream's 256 KiB receive window: the last piece goes out only once the proxy
+    // reopened the window, i.e. once the stream's request path is reading the body.
+    for (let i = 0; i < 20; ++i) {
+      await new Promise((resolve) => req.write('x'.repeat(16 * 1024), resolve));
+    }
+    req.close(http2.constants.NGHTTP2_CANCEL);
+    await closed;
+    await e2e.waitFor(async () => (await requestsWithFlags('DC')) > before,
+      { what: 'the reset request counted DC' });
+    const ok = await h2request(s, '/v1/after-half');
     assert.equal(ok.status, 200, JSON.stringify(ok));
   } finally { s.close(); }
 });

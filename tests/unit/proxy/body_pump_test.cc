@@ -20,13 +20,14 @@ using asio::ip::tcp;
 
 // A connected loopback pair: `near` is read by the pump, `far` is where the test writes.
 struct SocketPair {
-  explicit SocketPair(asio::io_context& io) : near(io), far(io) {
+  explicit SocketPair(asio::io_context& io) : far(io), near(accepted(io, far)) {}
+  static tcp::socket accepted(asio::io_context& io, tcp::socket& far) {
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
     far.connect(acceptor.local_endpoint());
-    near = acceptor.accept();
+    return acceptor.accept();
   }
-  tcp::socket near;
   tcp::socket far;
+  ByteStream near;
 };
 
 struct PumpRun {
@@ -63,8 +64,8 @@ PumpRun pump(http::BodyFraming framing, std::string_view data, size_t split, Sin
   EXPECT_TRUE(done);
   run.rest = std::string(in.view());
   if (sink_kind != Sink::kCollect) {
-    sink_pair.near.shutdown(tcp::socket::shutdown_send);
     asio::error_code ec;
+    sink_pair.near.shutdown(tcp::socket::shutdown_send, ec);
     std::string got;
     asio::read(sink_pair.far, asio::dynamic_buffer(got), ec);
     run.sunk = got;

@@ -70,12 +70,12 @@ TEST(AwaitRequestBytes, BytesThatArrivedBeforeTheWaitEndIt) {
   ProxyOptions options;
   Downstream d(std::move(pair.near), options);
   asio::write(pair.far, asio::buffer(std::string_view("GET / HTTP/1.1\r\n")));
-  ASSERT_TRUE(waitReadable(d.socket, 16));
+  ASSERT_TRUE(waitReadable(d.socket.socket(), 16));
   auto ec = runWait(io, d);
   ASSERT_TRUE(ec.has_value()) << "the wait did not see bytes that were already there";
   EXPECT_FALSE(*ec) << ec->message();
   EXPECT_TRUE(d.in.empty());  // a readiness wait: the bytes are still on the socket
-  EXPECT_EQ(d.socket.available(), 16u);
+  EXPECT_EQ(d.socket.socket().available(), 16u);
 }
 
 TEST(AwaitRequestBytes, BytesThatArriveDuringTheWaitEndIt) {
@@ -99,7 +99,7 @@ TEST(AwaitRequestBytes, BytesThatArriveDuringTheWaitEndIt) {
   ASSERT_TRUE(ec.has_value());
   EXPECT_FALSE(*ec) << ec->message();
   EXPECT_TRUE(sent);
-  EXPECT_EQ(d.socket.available(), 1u);
+  EXPECT_EQ(d.socket.socket().available(), 1u);
 }
 
 TEST(AwaitRequestBytes, BufferedBytesEndItWithoutReleasingThem) {

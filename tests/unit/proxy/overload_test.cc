@@ -10,10 +10,13 @@ namespace sluice::proxy {
 namespace {
 
 struct Conn {
-  explicit Conn(asio::io_context& io) : socket(io), entry(socket) {
-    socket.open(asio::ip::tcp::v4());
+  explicit Conn(asio::io_context& io) : socket(opened(io)), entry(socket) {}
+  static asio::ip::tcp::socket opened(asio::io_context& io) {
+    asio::ip::tcp::socket s(io);
+    s.open(asio::ip::tcp::v4());
+    return s;
   }
-  asio::ip::tcp::socket socket;
+  ByteStream socket;
   IdleConnections::Entry entry;
 };
 
