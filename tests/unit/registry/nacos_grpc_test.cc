@@ -1,5 +1,5 @@
-// The embedded Nacos gRPC server driven by real grpc++ clients (GrpcNamingConnection, and a
-// generic stub for bytes no Nacos client would send).
+// The embedded Nacos gRPC server driven by the watcher's own client (GrpcNamingConnection, over
+// nghttp2) and by a real grpc++ generic stub for bytes no Nacos client would send.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
