@@ -1,12 +1,11 @@
 #include "registry/nacos/naming_api.h"
 
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/log.h"
 #include "core/strings.h"
+#include "registry/nacos/md5.h"
 #include "registry/nacos/params.h"
 
 namespace sluice::registry::nacos {
@@ -54,16 +53,6 @@ int statusFor(const Error& error) {
 
 http::Response fromError(const Error& error) {
   return errorResponse(statusFor(error), error.message);
-}
-
-std::string md5Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_md5(), nullptr) != 1) return "";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) out += fmt::format("{:02x}", digest[i]);
-  return out;
 }
 
 Result<Params> readParams(const http::Request& request, std::string_view query) {
