@@ -21,7 +21,11 @@
 // Knobs (env): BENCH_QPS (1000), BENCH_CONNS (16), BENCH_DURATION seconds (60), BENCH_RUNS (3),
 // BENCH_SAT_DURATION seconds (10; 0 = skip saturation), BENCH_ONLY (space-separated subset),
 // PROXY_CPU (0), LOAD_CPU (1), FORTIO (path; default bench/.tools/bin/fortio, see
-// bench/install-tools.sh), BENCH_KEEP=1 keeps the work directory.
+// bench/install-tools.sh), BENCH_KEEP=1 keeps the work directory, BENCH_SYSCALLS=1 adds one more
+// run per proxy (min(BENCH_DURATION, 10) s, not in the CPU figures) that counts the proxy's
+// system calls per request with `perf stat` on the kernel's syscall tracepoints (root), plus the
+// reads that found nothing (EAGAIN) and the epoll_waits that did not block (timeout 0): a count
+// that depends far less than CPU time on how loaded the machine is.
 // Not a test: nothing asserts. Everything listens on 127.0.0.1; every process started here is
 // stopped on exit.
 import { spawnSync } from 'node:child_process';
@@ -48,7 +52,7 @@ const FORTIO = env.FORTIO || join(here, '.tools/bin/fortio');
 const ONLY = (env.BENCH_ONLY || 'direct sluice sluice-2hop nginx haproxy').split(/\s+/);
 const MESH_HOST = 'bench.mesh.local';
 
-for (const tool of ['nginx', 'haproxy', 'taskset']) {
+for (const tool of ['nginx', 'haproxy', 'taskset', ...(env.BENCH_SYSCALLS ? ['perf'] : [])]) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
     console.error(`fixed_rate: ${tool} is missing (scripts/install-deps.sh)`);
     process.exit(1);
@@ -71,12 +75,14 @@ async function startSluice(name, endpoints) {
   return { child, port: Number(m[1]) };
 }
 
-// One fortio run; returns { count, ok, qps, p: {50,90,99,99.9} in ms }.
-function fortio(url, qps, seconds, label) {
+// One fortio run; returns { count, ok, qps, p: {50,90,99,99.9} in ms }. `wrap`: a command that
+// runs fortio (perf stat attached to the proxies for exactly the run).
+function fortio(url, qps, seconds, label, wrap = []) {
   const out = join(work, `${label}.json`);
   const args = ['-c', LOAD_CPU, FORTIO, 'load', '-quiet', '-qps', String(qps), '-c', String(CONNS),
     '-t', `${seconds}s`, '-p', '50,90,99,99.9', '-json', out, '-H', `Host: ${MESH_HOST}`, url];
-  const r = spawnSync('taskset', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const cmd = wrap.length ? [...wrap, 'taskset', ...args] : ['taskset', ...args];
+  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0 || !existsSync(out)) {
     throw new Error(`fortio failed for ${label}: ${r.stderr}`);
   }
@@ -84,6 +90,35 @@ function fortio(url, qps, seconds, label) {
   const p = {};
   for (const x of j.DurationHistogram.Percentiles) p[x.Percentile] = x.Value * 1000;
   return { count: j.DurationHistogram.Count, ok: j.RetCodes?.['200'] ?? 0, qps: j.ActualQPS, p };
+}
+
+const SYSCALLS = ['recvfrom', 'recvmsg', 'sendto', 'sendmsg', 'writev', 'readv', 'read', 'write',
+  'epoll_wait', 'epoll_ctl', 'ioctl', 'clock_gettime', 'getsockopt', 'setsockopt',
+  'timerfd_settime', 'io_uring_enter'];
+const TRACEPOINTS = ['/sys/kernel/tracing/events/syscalls', '/sys/kernel/debug/tracing/events/syscalls']
+  .find((d) => existsSync(d));
+
+// One fortio run at QPS with perf stat counting the proxies' system calls; returns
+// { name: calls per request }, 'recv EAGAIN' and 'epoll_wait timeout 0' included.
+function syscallRun(path, name) {
+  if (!TRACEPOINTS) throw new Error('BENCH_SYSCALLS: no syscall tracepoints (tracefs, root)');
+  const seconds = Math.min(DURATION, 10);
+  const out = join(work, `${name}-syscalls.csv`);
+  const names = SYSCALLS.filter((c) => existsSync(join(TRACEPOINTS, `sys_enter_${c}`)));
+  const events = names.flatMap((c) => ['-e', `syscalls:sys_enter_${c}`]);
+  const wrap = ['perf', 'stat', '-x,', '-o', out, ...events,
+    '-e', 'syscalls:sys_exit_recvfrom', '--filter', 'ret == -11',
+    '-e', 'syscalls:sys_enter_epoll_wait', '--filter', 'timeout == 0',
+    '-p', path.pids.join(','), '--'];
+  const r = fortio(path.url, QPS, seconds, `${name}-syscalls`, wrap);
+  // perf stat -x, lines: value,unit,event,... in the order the events were given.
+  const values = readFileSync(out, 'utf8').split('\n').filter((l) => /^[0-9<]/.test(l))
+    .map((l) => Number(l.split(',')[0]) || 0);
+  const perReq = {};
+  [...names, 'recv EAGAIN', 'epoll_wait timeout 0'].forEach((n, i) => {
+    if (values[i] > 0) perReq[n] = values[i] / r.count;
+  });
+  return perReq;
 }
 
 async function main() {
@@ -178,13 +213,33 @@ backend be
       const cpu = path.pids.map(cpuSeconds).reduce((a, v, k) => a + v - before[k], 0);
       sat = { qps: r.qps, cpuUsPerReq: (cpu * 1e6) / r.count };
     }
+    const syscalls = env.BENCH_SYSCALLS && path.pids.length ? syscallRun(path, name) : null;
     const rssPeak = path.pids.reduce((a, pid) => a + statusKb(pid, 'VmHWM'), 0);
-    results[name] = { runs, sat, rssIdle, rssPeak, hops: path.hops || 1 };
+    results[name] = { runs, sat, rssIdle, rssPeak, hops: path.hops || 1, syscalls };
     process.stderr.write(`fixed_rate: ${name} done\n`);
   }
   report(results);
 }
 
+
+// System calls per request, one column per proxy (BENCH_SYSCALLS=1).
+function reportSyscalls(results) {
+  const withCounts = Object.entries(results).filter(([, r]) => r.syscalls);
+  if (!withCounts.length) return;
+  console.log(`\nsystem calls per request at ${QPS} req/s (perf stat, syscalls tracepoints; ` +
+    `one extra run of ${Math.min(DURATION, 10)} s per proxy)`);
+  console.log(['syscall'.padEnd(22), ...withCounts.map(([n]) => n.padStart(12))].join(' '));
+  const present = (n) => withCounts.some(([, r]) => r.syscalls[n]);
+  const rows = SYSCALLS.filter(present).flatMap((n) => [[n, n],
+    ...(n === 'recvfrom' ? [['  of which EAGAIN', 'recv EAGAIN']] : []),
+    ...(n === 'epoll_wait' ? [['  of which timeout 0', 'epoll_wait timeout 0']] : [])]);
+  for (const [label, n] of rows) {
+    console.log([label.padEnd(22), ...withCounts.map(([, r]) => f(r.syscalls[n] ?? 0, 2).padStart(12))].join(' '));
+  }
+  const isPart = (n) => n === 'recv EAGAIN' || n === 'epoll_wait timeout 0';
+  const total = (r) => Object.entries(r.syscalls).reduce((a, [n, v]) => a + (isPart(n) ? 0 : v), 0);
+  console.log(['total'.padEnd(22), ...withCounts.map(([, r]) => f(total(r), 2).padStart(12))].join(' '));
+}
 
 function report(results) {
   const rows = {};
@@ -218,6 +273,7 @@ function report(results) {
         `, RSS peak ${f(s.rssPeak / p.rssPeak, 2)}x`);
     }
   }
+  reportSyscalls(results);
 }
 
 main().then(() => process.exit(0), (e) => { console.error(`fixed_rate: ${e.message}`); process.exit(1); });
