@@ -1,8 +1,10 @@
 #pragma once
 // Whether a connection redirected to this process's own listener was opened by this process: the
 // interception rules exempt the sidecar's sockets by their mark (socket_mark.h), but libraries
-// that create their own sockets (grpc++ of the Nacos gRPC watcher, the ZooKeeper C client) cannot
-// be marked, so their connections come back to the transparent listener like the application's.
+// that create their own sockets (the ZooKeeper C client) cannot be marked, and with no mark set
+// (no --upstream-mark) none is, so those connections come back to the transparent listener like
+// the application's. (The Nacos gRPC watcher's socket is its own and marked since it left
+// grpc++.)
 // Where that matters (method 2 must not rewrite what the sidecar itself reads from the registry)
 // the listener asks here. Linux only: the peer's socket is looked up in /proc/net/tcp{,6} of the
 // current network namespace and its inode among /proc/self/fd. Blocking file reads, cheap;
