@@ -142,7 +142,7 @@ class Transport : public http::h2::SessionCallbacks {
       session_->sendData(*id, grpcFrame(payload), true);
       flush();
     });
-    if (!queued) return closedError();
+    if (!queued) return stoppedError();
     // The I/O thread answers by the deadline; the margin only covers its scheduling.
     if (future.wait_for(timeout + std::chrono::seconds(2)) != std::future_status::ready) {
       return callError(kGrpcDeadlineExceeded, "no answer from the connection's I/O thread");
@@ -165,7 +165,7 @@ class Transport : public http::h2::SessionCallbacks {
       flush();
       opened.set_value(ok());
     });
-    if (!queued) return closedError();
+    if (!queued) return stoppedError();
     return future.get();
   }
 
@@ -300,6 +300,12 @@ class Transport : public http::h2::SessionCallbacks {
                      true);
   }
 
+  // For callers on other threads once the I/O thread is gone (dead_ is the I/O thread's).
+  tl::unexpected<Error> stoppedError() const {
+    return callError(kGrpcUnavailable, "the connection is closed");
+  }
+
+  // I/O thread only.
   tl::unexpected<Error> closedError() const {
     return callError(kGrpcUnavailable, dead_.empty() ? "the connection is closed" : dead_);
   }
