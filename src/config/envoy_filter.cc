@@ -302,7 +302,22 @@ class Recogniser {
             "zookeeper, ...)");
       return Outcome::kInvalid;
     }
-    return addInterception(p, path, filter_name, registry->get<std::string>(), field);
+    std::map<std::string, std::string> options;
+    const std::string value_path = path + ".patch.value.typed_config.value";
+    for (const auto& [key, option] : at(p.patch, {"value", "typed_config", "value"})->items()) {
+      if (key == "registry") continue;
+      if (!option.is_string()) {
+        error(p.pos, value_path + "." + key, "an interception option is a string");
+        return Outcome::kInvalid;
+      }
+      options[key] = option.get<std::string>();
+    }
+    Outcome outcome = addInterception(p, path, filter_name, registry->get<std::string>(), field);
+    if (outcome == Outcome::kRecognised) {
+      set_.registry_interception.back().options = std::move(options);
+      set_.registry_interception.back().options_path = value_path;
+    }
+    return outcome;
   }
 
   Outcome addInterception(const EnvoyFilterPatch& p, const std::string& path,

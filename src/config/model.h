@@ -570,6 +570,10 @@ struct RegistryInterceptionSetting {
   Position pos;
   std::string filter_name;  // "<namespace>/<EnvoyFilter name>"
   std::string field_path;   // where `registry` came from, for messages ("spec.configPatches[0]...")
+  // Sluice's own filter shape only: the other typed_config.value keys (ZooKeeper's `root`), for
+  // the registry plug-in to apply or refuse; options_path is their typed_config.value path.
+  std::map<std::string, std::string> options;
+  std::string options_path;
 };
 
 // ---------------------------------------------------------------------------------------------

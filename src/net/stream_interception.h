@@ -19,9 +19,12 @@
 //   malformed frame) turns passthrough() true for good; from then on fromServer returns its
 //   input (after whatever it still held back, unchanged). Nothing here throws.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "core/result.h"
 
 namespace sluice::net {
 
@@ -56,6 +59,20 @@ class StreamInterception {
 
   // The state for one new connection to the intercepted port.
   virtual std::unique_ptr<StreamRewriter> start() const = 0;
+
+  // Options of the interception filter (the EnvoyFilter's typed_config.value keys besides
+  // `registry`: ZooKeeper's `root`, say), as this interception applies them.
+  using Options = std::map<std::string, std::string>;
+  virtual Options options() const { return {}; }
+
+  // The same interception with `options`. Errors (kInvalidArgument) name an option it does not
+  // know or a value it refuses; the default knows none.
+  virtual Result<std::shared_ptr<const StreamInterception>> withOptions(
+      const Options& options) const {
+    std::string names;
+    for (const auto& [name, value] : options) names += (names.empty() ? "'" : ", '") + name + "'";
+    return invalidArgument("the {} interception takes no options ({} given)", registry(), names);
+  }
 };
 
 }  // namespace sluice::net

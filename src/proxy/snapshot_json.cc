@@ -194,6 +194,9 @@ nlohmann::json MeshSnapshot::toJson() const {
                            {"registry", std::string(r.registry())},
                            {"protocol", r.stream ? "tcp" : "http"}};
     if (r.grpc_rewriter) rule["grpc_port"] = r.grpc_rewriter->grpcPort(r.port);
+    if (r.stream) {
+      for (const auto& [name, value] : r.stream->options()) rule["options"][name] = value;
+    }
     nr.push_back(std::move(rule));
   }
   rd["addresses"] = nlohmann::json::object();

@@ -19,6 +19,8 @@
 // Method 1 on the same topology: zookeeper_pods.test.mjs.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as e2e from './lib/index.mjs';
 import { PodNet, podsUnavailable } from './lib/pods.mjs';
 import {
@@ -57,59 +59,82 @@ async function podScript(pod, name, spec, timeoutMs = 20_000) {
 // Method 2's proof on the wire: a ZooKeeper client in the consumer pod reads both provider
 // records through its sidecar with the service name as address; port, metadata and the rest of
 // the record kept. The consumer's own Curator reads were rewritten too (the sidecar's counter).
-async function assertRecordsRewritten(topo) {
-  const out = await podScript(topo.consumer, 'zk_read_instances.mjs', { connect: CONNECT, name: 'service-provider' });
+async function assertRecordsRewritten(topo, root = '/services') {
+  const spec = { connect: CONNECT, name: 'service-provider', root };
+  const out = await podScript(topo.consumer, 'zk_read_instances.mjs', spec);
   assert.equal(out.error, undefined, JSON.stringify(out));
   assert.deepEqual(out.instances.map((i) => [i.address, i.port, i.name]),
     [['service-provider', PROVIDER_PORT, 'service-provider'], ['service-provider', PROVIDER_PORT, 'service-provider']]);
   assert.deepEqual(out.instances.map((i) => i.payload.metadata.label).sort(), ['v1', 'v2']);
   assert.ok(out.instances.every((i) => i.payload['@class'].endsWith('ZookeeperInstance')));
   // The registry itself still holds the pod addresses (what the sidecars route to).
-  const direct = await podScript(topo.client, 'zk_read_instances.mjs', { connect: CONNECT, name: 'service-provider' });
+  const direct = await podScript(topo.client, 'zk_read_instances.mjs', spec);
   assert.deepEqual(direct.instances.map((i) => i.address).sort(), [topo.v1.ip, topo.v2.ip].sort());
   assert.ok(await consumerCounter(topo, 'sluice_registry_stream_records_rewritten_total') > 2,
     'the consumer app\'s own instance reads went through the rewriter');
   assert.equal(await consumerCounter(topo, 'sluice_registry_stream_passthrough_total'), 0);
   const dump = JSON.parse(await consumerAdmin(topo, '/config_dump'));
-  assert.deepEqual(dump.registry_interception.map((r) => [r.registry, r.port, r.protocol]),
-    [['zookeeper', ZK_PORT, 'tcp']]);
+  assert.deepEqual(dump.registry_interception.map((r) => [r.registry, r.port, r.protocol, r.options.root]),
+    [['zookeeper', ZK_PORT, 'tcp', root]]);
 }
 
-// Registered as `consumer`, like zookeeper_pods.test.mjs.
-const startConsumer = (topo) => startDemoApp('zookeeper', { role: 'consumer', registry: CONNECT,
-  pod: topo.consumer, props: { 'server.port': CONSUMER_PORT, 'spring.application.name': 'consumer' } });
+// Registered as `consumer`, like zookeeper_pods.test.mjs. `root`: the apps' discovery root
+// (spring.cloud.zookeeper.discovery.root), the sidecars' registry URL path and the interception's
+// `root` option.
+const zkScenario = ({ title, tag, orders, root }) => {
+  const props = root ? { 'spring.cloud.zookeeper.discovery.root': root } : {};
+  const startConsumer = (topo) => startDemoApp('zookeeper', { role: 'consumer', registry: CONNECT,
+    pod: topo.consumer,
+    props: { ...props, 'server.port': CONSUMER_PORT, 'spring.application.name': 'consumer' } });
+  seedScenario({
+    title,
+    tag,
+    orders,
+    label: `ZooKeeper pods${root ? ` (root ${root})` : ''}`,
+    skipReason: () => springSkipReason(['demo-zookeeper']) ?? zookeeperSkipReason(),
+    registryPod: 'zookeeper',
+    method: 2,
+    methodFiles: root ? [METHOD_FILES[0], interceptionWithRoot(root)] : METHOD_FILES,
+    methodMarker: METHOD_MARKER,
+    startRegistry: async (topo) => {
+      assert.equal(topo.registryPod.ip, REGISTRY_IP);
+      return { url: `zookeeper://${CONNECT}${root ?? ''}`,
+        ready: startZooKeeper({ pod: topo.registryPod, port: ZK_PORT }) };
+    },
+    startApps: async (topo) => {
+      const provider = { ...props, 'server.port': PROVIDER_PORT };
+      const [v1, v2, consumer] = await Promise.all([
+        startDemoApp('zookeeper', { role: 'provider', version: 'v1', registry: CONNECT, pod: topo.v1, props: provider }),
+        startDemoApp('zookeeper', { role: 'provider', version: 'v2', registry: CONNECT, pod: topo.v2, props: provider }),
+        startConsumer(topo),
+      ]);
+      return { v1, v2, consumer };
+    },
+    startConsumer,
+    // Passed through untouched: no connection went through the ZooKeeper rewriter yet.
+    beforeMethod: async (topo) => {
+      assert.equal(await consumerCounter(topo, 'sluice_registry_stream_connections_total'), 0);
+    },
+    onWire: (topo) => assertRecordsRewritten(topo, root),
+    // The sidecar's view came from ZooKeeper: both instances at their pod address:port, labelled.
+    afterRouting: assertProviderEndpointsLabelled,
+  });
+};
 
-seedScenario({
-  title: 'Spring Cloud Zookeeper pods (ZooKeeper wire interception)',
-  tag: 'zm',
-  label: 'ZooKeeper pods',
-  skipReason: () => springSkipReason(['demo-zookeeper']) ?? zookeeperSkipReason(),
-  registryPod: 'zookeeper',
-  method: 2,
-  methodFiles: METHOD_FILES,
-  methodMarker: METHOD_MARKER,
-  startRegistry: async (topo) => {
-    assert.equal(topo.registryPod.ip, REGISTRY_IP);
-    return { url: `zookeeper://${CONNECT}`, ready: startZooKeeper({ pod: topo.registryPod, port: ZK_PORT }) };
-  },
-  startApps: async (topo) => {
-    const props = { 'server.port': PROVIDER_PORT };
-    const [v1, v2, consumer] = await Promise.all([
-      startDemoApp('zookeeper', { role: 'provider', version: 'v1', registry: CONNECT, pod: topo.v1, props }),
-      startDemoApp('zookeeper', { role: 'provider', version: 'v2', registry: CONNECT, pod: topo.v2, props }),
-      startConsumer(topo),
-    ]);
-    return { v1, v2, consumer };
-  },
-  startConsumer,
-  // Passed through untouched: no connection went through the ZooKeeper rewriter yet.
-  beforeMethod: async (topo) => {
-    assert.equal(await consumerCounter(topo, 'sluice_registry_stream_connections_total'), 0);
-  },
-  onWire: assertRecordsRewritten,
-  // The sidecar's view came from ZooKeeper: both instances at their pod address:port, labelled.
-  afterRouting: assertProviderEndpointsLabelled,
-});
+// The example's interception filter with `root: ROOT` in its value, as a user whose apps keep
+// their instances elsewhere writes it.
+function interceptionWithRoot(root) {
+  const [folder, name] = METHOD_FILES[1];
+  const text = readFileSync(join(e2e.sourceDir(), 'examples', folder, name), 'utf8');
+  const key = '            registry: zookeeper\n';
+  assert.ok(text.includes(key), `${name} has no '${key.trim()}' line`);
+  return { name, text: text.replace(key, `${key}            root: ${root}\n`) };
+}
+
+zkScenario({ title: 'Spring Cloud Zookeeper pods (ZooKeeper wire interception)', tag: 'zm' });
+// Order a only: the root option changes what the rewriter follows, not how the method starts.
+zkScenario({ title: 'Spring Cloud Zookeeper pods, discovery root /mesh/services (the interception\'s root option)',
+  tag: 'zr', orders: ['a'], root: '/mesh/services' });
 
 // ---- unknown or malformed frames: relayed unmodified, the session keeps working ----------------
 

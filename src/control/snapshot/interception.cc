@@ -75,9 +75,29 @@ void Builder::buildInterceptionRules() {
     }
     // A registry with its own TCP protocol is intercepted on the connection (the sidecar's TCP
     // relay), one spoken over HTTP per request; its gRPC API (Nacos) by the gRPC relay.
-    snap_->interception_rules.push_back({ri.port, ri.filter_name, plugin->rewriter,
-                                         plugin->rewriter ? nullptr : plugin->stream_rewriter,
-                                         plugin->grpc_rewriter});
+    std::shared_ptr<const net::StreamInterception> stream =
+        plugin->rewriter ? nullptr : plugin->stream_rewriter;
+    if (!ri.options.empty()) {
+      if (stream == nullptr) {
+        // The HTTP rewriters take no options; the interception itself still applies.
+        for (const auto& [name, value] : ri.options) {
+          unenforced_.insert(
+              fmt::format("EnvoyFilter {}: {}.{} (the {} interception takes no "
+                          "options)",
+                          ri.filter_name, ri.options_path, name, ri.registry));
+        }
+      } else {
+        auto configured = stream->withOptions(ri.options);
+        if (!configured) {
+          diag(fmt::format("{}EnvoyFilter {}: {}: {}; method 2 is not applied", where(ri.pos),
+                           ri.filter_name, ri.options_path, configured.error().message));
+          continue;
+        }
+        stream = std::move(*configured);
+      }
+    }
+    snap_->interception_rules.push_back(
+        {ri.port, ri.filter_name, plugin->rewriter, stream, plugin->grpc_rewriter});
   }
 }
 

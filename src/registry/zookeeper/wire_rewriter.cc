@@ -1,5 +1,6 @@
 #include "registry/zookeeper/wire_rewriter.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace sluice::registry::zookeeper {
@@ -240,16 +241,53 @@ namespace {
 
 class ZooKeeperStreamInterception final : public net::StreamInterception {
  public:
+  explicit ZooKeeperStreamInterception(WireRewriter::Options options)
+      : options_(std::move(options)) {}
+
   std::string_view registry() const override { return "zookeeper"; }
   std::unique_ptr<net::StreamRewriter> start() const override {
-    return std::make_unique<WireRewriter>(WireRewriter::Options{});
+    return std::make_unique<WireRewriter>(options_);
   }
+  Options options() const override { return {{"root", options_.root}}; }
+
+  // `root`: where the application's service discovery keeps its instances (Spring Cloud
+  // Zookeeper's spring.cloud.zookeeper.discovery.root), an absolute znode path.
+  Result<std::shared_ptr<const net::StreamInterception>> withOptions(
+      const Options& options) const override {
+    WireRewriter::Options applied = options_;
+    for (const auto& [name, value] : options) {
+      if (name != "root") {
+        return invalidArgument("unknown option '{}' (the zookeeper interception takes: root)",
+                               name);
+      }
+      std::string_view root = value;
+      while (root.size() > 1 && root.back() == '/') root.remove_suffix(1);
+      bool valid = root.size() > 1 && root.front() == '/';
+      for (size_t at = 1; valid && at <= root.size();) {
+        size_t end = std::min(root.find('/', at), root.size());
+        std::string_view segment = root.substr(at, end - at);
+        valid = !segment.empty() && segment != "." && segment != "..";
+        at = end + 1;
+      }
+      if (!valid) {
+        return invalidArgument(
+            "root '{}' is not an absolute znode path below / (Curator's default: /services)",
+            value);
+      }
+      applied.root = std::string(root);
+    }
+    return std::make_shared<const ZooKeeperStreamInterception>(std::move(applied));
+  }
+
+ private:
+  WireRewriter::Options options_;
 };
 
 }  // namespace
 
 std::shared_ptr<const net::StreamInterception> streamInterception() {
-  static const auto kInterception = std::make_shared<const ZooKeeperStreamInterception>();
+  static const auto kInterception =
+      std::make_shared<const ZooKeeperStreamInterception>(WireRewriter::Options{});
   return kInterception;
 }
 

@@ -108,14 +108,18 @@ export async function consumerCounter(topo, name, labelText = '') {
 export const meshCalls = (topo) => consumerCounter(topo, 'istio_requests_total',
   'destination_service_name="service-provider"');
 
-// Writes mesh config files into every sidecar's directory: names of examples/seed files, or
-// [folder, name] pairs of files under examples/.
+// Writes mesh config files into every sidecar's directory: names of examples/seed files,
+// [folder, name] pairs of files under examples/, or { name, text } written as given.
 export function applyToMesh(topo, files) {
   for (const dir of topo.dirs) writeExampleFiles(dir, files);
 }
 
 function writeExampleFiles(dir, files) {
   for (const f of files) {
+    if (f.text !== undefined) {
+      e2e.writeAtomic(dir, f.name, f.text);
+      continue;
+    }
     const [folder, name] = Array.isArray(f) ? f : ['seed', f];
     e2e.writeAtomic(dir, name, readFileSync(join(e2e.sourceDir(), 'examples', folder, name), 'utf8'));
   }

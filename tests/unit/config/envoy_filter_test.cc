@@ -286,6 +286,25 @@ TEST(RegistryInterceptionTest, SluicesOwnShapeAsANetworkFilterForATcpRegistry) {
   EXPECT_TRUE(hasWarning(network_lua, "not applied")) << dump(network_lua);
 }
 
+TEST(RegistryInterceptionTest, SluicesOwnShapeCarriesTheOtherValueKeysAsOptions) {
+  ConfigSet set =
+      loadString(nativeInterception("registry: zookeeper\nroot: /mesh/services"), "ri.yaml");
+  EXPECT_EQ(set.errorCount(), 0u) << dump(set);
+  ASSERT_EQ(set.registry_interception.size(), 1u) << dump(set);
+  EXPECT_EQ(set.registry_interception[0].options,
+            (std::map<std::string, std::string>{{"root", "/mesh/services"}}));
+  EXPECT_EQ(set.registry_interception[0].options_path,
+            "spec.configPatches[0].patch.value.typed_config.value");
+
+  ConfigSet not_string =
+      loadString(nativeInterception("registry: zookeeper\nroot: [a]"), "ri.yaml");
+  EXPECT_TRUE(not_string.registry_interception.empty());
+  EXPECT_TRUE(hasError(not_string,
+                       "spec.configPatches[0].patch.value.typed_config.value.root: an "
+                       "interception option is a string"))
+      << dump(not_string);
+}
+
 TEST(RegistryInterceptionTest, TheZooKeeperExampleLoadsCleanly) {
   for (const char* name : {"external-zookeeper-svc.yaml", "zookeeper-interception.yaml"}) {
     std::ifstream in(std::string(SLUICE_SOURCE_DIR) + "/examples/registry-interception/" + name);

@@ -84,6 +84,69 @@ TEST(Snapshot, ZooKeeperInterceptionIsAStreamRuleOnItsPort) {
   EXPECT_EQ(dumped["port"], 2181);
 }
 
+// The ZooKeeper example with `root: ROOT` added to its filter's value.
+std::string zooKeeperInterceptionWithRoot(const std::string& root) {
+  std::string zk = readExample("zookeeper-interception.yaml");
+  const std::string key = "            registry: zookeeper\n";
+  auto pos = zk.find(key);
+  EXPECT_NE(pos, std::string::npos);
+  if (pos != std::string::npos) zk.insert(pos + key.size(), "            root: " + root + "\n");
+  return zk;
+}
+
+TEST(Snapshot, ZooKeeperInterceptionRootOptionIsAppliedAndShown) {
+  auto snap = build(zooKeeperInterceptionWithRoot("/mesh/services"));
+  const auto* rule = snap->streamInterceptionFor(2181);
+  ASSERT_NE(rule, nullptr);
+  EXPECT_EQ(rule->stream->options().at("root"), "/mesh/services");
+  EXPECT_EQ(snap->toJson()["registry_interception"][0]["options"]["root"], "/mesh/services");
+  // Without the option: Curator's default.
+  auto plain = build(readExample("zookeeper-interception.yaml"));
+  EXPECT_EQ(plain->toJson()["registry_interception"][0]["options"]["root"], "/services");
+}
+
+TEST(Snapshot, ABadInterceptionOptionIsADiagnosticAndTheRuleIsNotApplied) {
+  auto snap = build(zooKeeperInterceptionWithRoot("services"), /*expect_clean=*/false);
+  EXPECT_EQ(snap->streamInterceptionFor(2181), nullptr);
+  ASSERT_EQ(snap->diagnostics.size(), 1u);
+  EXPECT_NE(snap->diagnostics[0].find("spec.configPatches[0].patch.value.typed_config.value: "
+                                      "root 'services' is not an absolute znode path"),
+            std::string::npos)
+      << snap->diagnostics[0];
+  EXPECT_NE(snap->diagnostics[0].find("method 2 is not applied"), std::string::npos);
+}
+
+TEST(Snapshot, AnOptionForAnHttpRegistryInterceptionIsReportedUnenforced) {
+  const std::string yaml = R"(apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata:
+  name: eureka-interception
+  namespace: istio-system
+spec:
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match:
+      listener:
+        portNumber: 8761
+    patch:
+      operation: INSERT_BEFORE
+      value:
+        name: sluice.registry_interception
+        typed_config:
+          value:
+            registry: eureka
+            root: /x
+)";
+  auto snap = build(yaml, /*expect_clean=*/false);
+  ASSERT_NE(snap->interceptionFor(8761), nullptr) << "the interception itself applies";
+  bool named = false;
+  for (const auto& u : snap->unenforced) {
+    named = named || u.find("typed_config.value.root (the eureka interception takes no options)") !=
+                         std::string::npos;
+  }
+  EXPECT_TRUE(named) << snap->toJson()["unenforced"].dump();
+}
+
 TEST(Snapshot, StreamAndHttpRulesDoNotShadowEachOther) {
   // A ZooKeeper rule on every port next to Eureka's on 8761: requests to 8761 keep Eureka's
   // rewriter, TCP connections anywhere get ZooKeeper's.

@@ -244,6 +244,33 @@ TEST(ZooKeeperWireRewriter, PluginStreamInterceptionStartsOneRewriterPerConnecti
   EXPECT_EQ(b->rewritten(), 0);
 }
 
+TEST(ZooKeeperWireRewriter, RootOptionMovesTheInstancePathsItRewrites) {
+  auto configured = streamInterception()->withOptions({{"root", "/mesh/services/"}});
+  ASSERT_TRUE(configured) << configured.error().message;
+  EXPECT_EQ((*configured)->options(),
+            (net::StreamInterception::Options{{"root", "/mesh/services"}}));
+  EXPECT_EQ(streamInterception()->options().at("root"), "/services");  // the default is untouched
+  auto rw = (*configured)->start();
+  rw->fromClient(connectRequest() + getDataRequest(1, "/mesh/services/service-provider/2f1b") +
+                 getDataRequest(2, "/services/service-provider/2f1b"));
+  std::string scratch;
+  std::string server = connectResponse() + getDataReply(1, kRecord) + getDataReply(2, kRecord);
+  EXPECT_EQ(rw->fromServer(server, scratch),
+            connectResponse() + getDataReply(1, rewrittenRecord()) + getDataReply(2, kRecord));
+  EXPECT_EQ(rw->rewritten(), 1);
+}
+
+TEST(ZooKeeperWireRewriter, UnknownOptionsAndBadRootsAreRefusedByName) {
+  auto unknown = streamInterception()->withOptions({{"rot", "/x"}});
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("unknown option 'rot'"), std::string::npos);
+  for (const char* bad : {"services", "/", "", "/a//b", "/a/../b", "/./a"}) {
+    auto r = streamInterception()->withOptions({{"root", bad}});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message.find("not an absolute znode path"), std::string::npos) << bad;
+  }
+}
+
 TEST(ZooKeeperWireRewriter, InstancePathsUnderTheRoot) {
   EXPECT_EQ(WireRewriter::serviceOfInstancePath("/services", "/services/p/a"), "p");
   EXPECT_EQ(WireRewriter::serviceOfInstancePath("/", "/p/a"), "p");
