@@ -1,6 +1,7 @@
 // Snapshot assembly: interception rules (method 1 reverse DNS, method 2 registry interception).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -84,6 +85,24 @@ TEST(Snapshot, ZooKeeperInterceptionIsAStreamRuleOnItsPort) {
   EXPECT_EQ(dumped["port"], 2181);
 }
 
+// Sluice's own interception filter (an HTTP_FILTER patch) named `name` on `port`, with
+// `value_lines` (YAML, one key per line) as its typed_config.value.
+std::string nativeInterception(const std::string& name, int port, const std::string& value_lines) {
+  std::string value;
+  for (size_t at = 0; at < value_lines.size();) {
+    size_t end = std::min(value_lines.find('\n', at), value_lines.size());
+    value += "            " + value_lines.substr(at, end - at) + "\n";
+    at = end + 1;
+  }
+  return "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata:\n  name: " + name +
+         "\n  namespace: istio-system\nspec:\n  configPatches:\n  - applyTo: HTTP_FILTER\n"
+         "    match:\n      listener:\n        portNumber: " +
+         std::to_string(port) +
+         "\n    patch:\n      operation: INSERT_BEFORE\n      value:\n        name: "
+         "sluice.registry_interception\n        typed_config:\n          value:\n" +
+         value;
+}
+
 // The ZooKeeper example with `root: ROOT` added to its filter's value.
 std::string zooKeeperInterceptionWithRoot(const std::string& root) {
   std::string zk = readExample("zookeeper-interception.yaml");
@@ -117,26 +136,8 @@ TEST(Snapshot, ABadInterceptionOptionIsADiagnosticAndTheRuleIsNotApplied) {
 }
 
 TEST(Snapshot, AnOptionForAnHttpRegistryInterceptionIsReportedUnenforced) {
-  const std::string yaml = R"(apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata:
-  name: eureka-interception
-  namespace: istio-system
-spec:
-  configPatches:
-  - applyTo: HTTP_FILTER
-    match:
-      listener:
-        portNumber: 8761
-    patch:
-      operation: INSERT_BEFORE
-      value:
-        name: sluice.registry_interception
-        typed_config:
-          value:
-            registry: eureka
-            root: /x
-)";
+  const std::string yaml =
+      nativeInterception("eureka-interception", 8761, "registry: eureka\nroot: /x");
   auto snap = build(yaml, /*expect_clean=*/false);
   ASSERT_NE(snap->interceptionFor(8761), nullptr) << "the interception itself applies";
   bool named = false;
@@ -164,25 +165,7 @@ TEST(Snapshot, StreamAndHttpRulesDoNotShadowEachOther) {
 }
 
 TEST(Snapshot, AnInterceptionForARegistryWithoutRewriterIsADiagnosticNamingTheField) {
-  const std::string yaml = R"(apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata:
-  name: zk-interception
-  namespace: istio-system
-spec:
-  configPatches:
-  - applyTo: HTTP_FILTER
-    match:
-      listener:
-        portNumber: 2181
-    patch:
-      operation: INSERT_BEFORE
-      value:
-        name: sluice.registry_interception
-        typed_config:
-          value:
-            registry: etcd
-)";
+  const std::string yaml = nativeInterception("zk-interception", 2181, "registry: etcd");
   auto snap = build(yaml);
   EXPECT_TRUE(snap->interception_rules.empty());
   ASSERT_EQ(snap->diagnostics.size(), 1u);
