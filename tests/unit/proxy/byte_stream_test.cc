@@ -277,12 +277,14 @@ TEST(LocalByteStream, BodyPumpOverALocalStreamAtEverySplit) {
     asio::error_code ec;
     const std::string rest(std::string_view(wire).substr(split));
     asio::async_write(source.second, asio::buffer(rest), [](asio::error_code, size_t) {});
+    // pumpBody keeps references to these across suspensions: they must outlive io.run().
     const http::Limits limits;
+    const http::BodyFraming framing{http::BodyKind::kChunked, 0};
     PumpResult result;
     bool done = false;
     asio::co_spawn(io,
-                   pumpBody(http::BodyFraming{http::BodyKind::kChunked, 0}, limits, source.first,
-                            in, BodySink::toSocket(sink.first, BodySink::Form::kDecoded)),
+                   pumpBody(framing, limits, source.first, in,
+                            BodySink::toSocket(sink.first, BodySink::Form::kDecoded)),
                    [&](std::exception_ptr, PumpResult r) {
                      result = std::move(r);
                      done = true;
@@ -311,11 +313,10 @@ TEST(LocalByteStream, BodyPumpReportsTheSinkGoneWhenTheReaderClosesMidBody) {
   Buffer in;
   in.append(body.substr(0, 100));
   const http::Limits limits;
+  const http::BodyFraming framing{http::BodyKind::kContentLength, body.size()};
   PumpResult result;
   bool done = false;
-  asio::co_spawn(io,
-                 pumpBody(http::BodyFraming{http::BodyKind::kContentLength, body.size()}, limits,
-                          source.first, in, BodySink::toSocket(sink.first)),
+  asio::co_spawn(io, pumpBody(framing, limits, source.first, in, BodySink::toSocket(sink.first)),
                  [&](std::exception_ptr, PumpResult r) {
                    result = std::move(r);
                    done = true;
