@@ -10,10 +10,13 @@
 //   bench/large_mesh.mjs [path/to/sluice]
 //   BENCH_SERVICES=1000 bench/large_mesh.mjs          (a smaller mesh)
 //   BENCH_SIDECAR=1 bench/large_mesh.mjs              (an Istio Sidecar lists the 10 used services)
+//   BENCH_LOAD=on-demand bench/large_mesh.mjs         (no Sidecar; --load-services=on-demand)
 //
 // With BENCH_SIDECAR=1 the config also holds a Sidecar whose egress.hosts are the 10 services the
 // workload uses, as Istio recommends for large meshes: the sidecar then subscribes to and builds
 // only those, and "loaded" means those 10 route (the rest of the registry is never in its view).
+// With BENCH_LOAD=on-demand (and no Sidecar) the sidecar loads each service on its first request:
+// "loaded" means the 10 route, and the slowest of those cold first requests is reported.
 //
 // Knobs (env): BENCH_SERVICES (10000), BENCH_INSTANCES (3), BENCH_RESOURCES (2000),
 // BENCH_TRANSPORT (auto | http | grpc: the sidecar's Nacos transport), BENCH_IDLE_SECONDS (10),
@@ -39,6 +42,7 @@ const TRANSPORT = env.BENCH_TRANSPORT || 'auto';
 const IDLE_SECONDS = Number(env.BENCH_IDLE_SECONDS || 10);
 const USED = 10;
 const SIDECAR = env.BENCH_SIDECAR === '1';
+const ON_DEMAND = env.BENCH_LOAD === 'on-demand';
 
 const work = mkdtempSync(join(tmpdir(), 'sluice-bench-mesh-'));
 const children = [];
@@ -168,21 +172,24 @@ ${hosts.join('\n')}
 
   t0 = Date.now();
   const proxy = start(['--log-level', 'warn', 'proxy', '--config', cfg, '--listen', '127.0.0.1:0',
-    '--admin', '127.0.0.1:0', '--concurrency', '1',
+    '--admin', '127.0.0.1:0', '--concurrency', '1', ...(ON_DEMAND ? ['--load-services', 'on-demand'] : []),
     '--registry', `nacos://127.0.0.1:${regPort}?transport=${TRANSPORT}&grpcPort=${grpcPort}`], 'proxy');
   const [, listen, admin] = await waitFor(proxy, /ready: listen 127\.0\.0\.1:(\d+) admin 127\.0\.0\.1:(\d+)/, 'proxy', 120000);
   const readySeconds = (Date.now() - t0) / 1000;
   const lastHost = `${svc(SERVICES - 1)}.default.svc.cluster.local`;
   let loaded = false;
+  let coldMs = 0;  // the slowest first request of the 10 (on-demand: each loads its service)
   const usedRoute = async () => {
     for (let i = 0; i < USED; i++) {
+      const started = Date.now();
       const r = await http('GET', `${svc(i)}.default.svc.cluster.local`, 80, '/x', { proxy: listen });
       if (r.status !== 200) return false;
+      coldMs = Math.max(coldMs, Date.now() - started);
     }
     return true;
   };
   for (const end = Date.now() + 600000; Date.now() < end && !loaded;) {
-    loaded = SIDECAR ? await usedRoute()
+    loaded = SIDECAR || ON_DEMAND ? await usedRoute()
       : (await http('GET', lastHost, 80, '/x', { proxy: listen })).status === 200;
     if (!loaded) await sleep(200);
   }
@@ -207,11 +214,13 @@ ${hosts.join('\n')}
 
   console.log(`\nlarge mesh: ${SERVICES} services x ${INSTANCES} instances in a Nacos registry (sluice registry), ` +
     `${RESOURCES} VirtualServices + ${RESOURCES} DestinationRules, the workload uses ${USED}; transport ${TRANSPORT}` +
-    (SIDECAR ? `; a Sidecar lists the ${USED} (egress.hosts)` : ''));
+    (SIDECAR ? `; a Sidecar lists the ${USED} (egress.hosts)` : '') +
+    (ON_DEMAND && !SIDECAR ? '; no Sidecar, --load-services=on-demand' : ''));
   console.log(`registering took ${registerSeconds.toFixed(1)} s; registry RSS ${(regRss / 1024).toFixed(1)} MiB`);
-  const what = SIDECAR ? `the ${USED} used services routable` : 'whole registry in its view';
+  const what = SIDECAR || ON_DEMAND ? `the ${USED} used services routable` : 'whole registry in its view';
   console.log(`sidecar ready after ${readySeconds.toFixed(1)} s; ${what} after ${loadedSeconds.toFixed(1)} s${loaded ? '' : ' (NOT loaded within 600 s)'}`);
   console.log(`sidecar RSS: ${(rssLoaded / 1024).toFixed(1)} MiB loaded, ${(rssTraffic / 1024).toFixed(1)} MiB after traffic to ${USED} services (${failures} of ${20 * USED} requests failed), peak ${(hwm / 1024).toFixed(1)} MiB`);
+  if (ON_DEMAND) console.log(`slowest cold first request (loads its service): ${coldMs} ms`);
   console.log(`/config_dump: ${(dump.length / 1048576).toFixed(1)} MiB (${Math.round(dump.length / 1024)} KiB); idle CPU ${(idleCpu * 100).toFixed(1)} % of a core over ${IDLE_SECONDS} s with no changes`);
   upstream.close();
   // A graceful stop (SIGTERM, bounded), so a wrapper such as valgrind's massif writes its output.

@@ -146,6 +146,8 @@ void addProxyCommands(CLI::App& app, int& exit_code) {
       std::vector<std::string> dns_upstreams;
       std::string vip_cidr;
       std::optional<uint32_t> upstream_mark;
+      std::string load_services = "all";
+      int64_t load_wait_ms = 1000;
     };
     auto sf = std::make_shared<SidecarFlags>();
     auto* cmd = app.add_subcommand(
@@ -181,8 +183,23 @@ void addProxyCommands(CLI::App& app, int& exit_code) {
     cmd->add_option("--upstream-mark", sf->upstream_mark,
                     "Socket mark of every connection the sidecar makes (pair with "
                     "`init-netfilter --proxy-mark`; needs CAP_NET_ADMIN)");
+    cmd->add_option("--load-services", sf->load_services,
+                    "Without an Istio Sidecar resource selecting this sidecar: `all` holds every "
+                    "registry service (Istio's default), `on-demand` loads a service (and its "
+                    "VirtualServices/DestinationRules) on its first request or DNS query; a "
+                    "reverse-DNS EnvoyFilter (pod_cidrs) keeps the whole mesh")
+        ->check(CLI::IsMember({"all", "on-demand"}))
+        ->capture_default_str();
+    cmd->add_option("--load-wait-ms", sf->load_wait_ms,
+                    "With --load-services=on-demand: how long a request (or DNS query) for a "
+                    "service not loaded yet waits for the registry before it is answered as an "
+                    "unknown name")
+        ->check(CLI::Range(int64_t{1}, int64_t{10'000}))
+        ->capture_default_str();
     cmd->callback([f, sf, &exit_code] {
       auto o = baseOptions(*f, "sluice proxy");
+      o.controller.load_on_demand = sf->load_services == "on-demand";
+      o.proxy.service_load_wait = std::chrono::milliseconds(sf->load_wait_ms);
       o.proxy.mode = proxy::ProxyOptions::Mode::kSidecar;
       if (sf->listen.empty() && sf->transparent.empty() && sf->inbound.empty()) {
         sf->listen.push_back("127.0.0.1:15001");

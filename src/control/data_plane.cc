@@ -100,6 +100,16 @@ int runDataPlane(const DataPlaneOptions& options, std::ostream& out, std::ostrea
       controller.refreshRegistries(std::move(done));
     });
   };
+  // On-demand loading: the same hop onto `io` for the workers and the DNS proxy.
+  proxy::ServiceLoad service_load;
+  if (options.controller.load_on_demand && !options.controller.gateway) {
+    service_load = [&io, &controller](std::string host, std::function<void()> done) {
+      asio::post(io, [&controller, host = std::move(host), done = std::move(done)]() mutable {
+        controller.loadOnDemand(host, std::move(done));
+      });
+    };
+  }
+  proxy_options.service_load = service_load;
   proxy::ProxyServer server;
   if (auto st = server.start(proxy_options, *initial); !st) {
     err << options.name << ": " << st.error().message << "\n";
@@ -107,7 +117,10 @@ int runDataPlane(const DataPlaneOptions& options, std::ostream& out, std::ostrea
   }
   proxy::DnsProxy dns;
   if (options.dns) {
-    if (auto st = dns.start(*options.dns, *initial); !st) {
+    proxy::DnsProxyOptions dns_options = *options.dns;
+    dns_options.service_load = service_load;
+    dns_options.service_load_wait = options.proxy.service_load_wait;
+    if (auto st = dns.start(dns_options, *initial); !st) {
       err << options.name << ": DNS proxy: " << st.error().message << "\n";
       server.drain(std::chrono::milliseconds(0));
       server.wait();

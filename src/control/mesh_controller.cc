@@ -8,6 +8,8 @@
 
 #include "control/snapshot/sidecar_scope.h"
 #include "core/log.h"
+#include "core/strings.h"
+#include "net/address.h"
 
 namespace sluice::control {
 
@@ -130,16 +132,38 @@ void MeshController::checkSynced() {
   asio::post(io_, std::move(fn));
 }
 
+bool MeshController::loadsOnDemand(const config::ConfigSet& config) const {
+  return options_.load_on_demand && !options_.gateway && config.reverse_dns.empty();
+}
+
 bool MeshController::acceptConfig(const config::ConfigSet& all) {
   SnapshotInputs identity;
   identity.default_namespace = options_.default_namespace;
   identity.domain_suffix = options_.domain_suffix;
   identity.workload_labels = options_.workload_labels;
   identity.gateway = options_.gateway;
+  if (loadsOnDemand(all)) identity.on_demand_hosts = on_demand_hosts_;
   auto scoped = snapshot::configWithinEgress(all, identity);
+  config_hosts_.clear();
+  const bool on_demand = scoped && snapshot::scopeFor(all, identity)->on_demand;
+  if (on_demand) {
+    auto index = [&](const std::string& h) { config_hosts_.insert(toLower(h)); };
+    for (const auto& vs : all.virtual_services) {
+      for (const auto& h : vs.hosts) index(h);
+      for (const auto& h : vs.hosts_fqdn) index(h);
+    }
+    for (const auto& se : all.service_entries) {
+      for (const auto& h : se.hosts) index(h);
+    }
+    for (const auto& dr : all.destination_rules) {
+      index(dr.host);
+      if (!dr.host_fqdn.empty()) index(dr.host_fqdn);
+    }
+  }
   if (scoped && scoped->resourceCount() != all.resourceCount()) {
-    SLUICE_LOG_INFO("config: {} of {} resource(s) are outside the Sidecar's egress hosts: not kept",
-                    all.resourceCount() - scoped->resourceCount(), all.resourceCount());
+    SLUICE_LOG_INFO("config: {} of {} resource(s) are outside the {}: not kept",
+                    all.resourceCount() - scoped->resourceCount(), all.resourceCount(),
+                    on_demand ? "hosts loaded on demand so far" : "Sidecar's egress hosts");
   }
   const config::ConfigSet& loaded = scoped ? *scoped : all;
   auto update = store_.update(loaded);
@@ -232,6 +256,84 @@ void MeshController::refreshRegistries(std::function<void()> done) {
   }
 }
 
+std::optional<std::string> MeshController::onDemandKey(std::string_view host) const {
+  std::string h = toLower(trim(host));
+  if (!h.empty() && h.back() == '.') h.pop_back();
+  if (h.empty() || h.find_first_of("[:/") != std::string::npos || net::IpAddress::parse(h))
+    return std::nullopt;
+  const std::string& ns = options_.default_namespace;
+  const std::string fqdn_tail = "." + ns + "." + options_.domain_suffix;
+  std::string name;
+  for (const std::string& tail : {fqdn_tail, "." + ns + ".svc", "." + ns}) {
+    if (h.size() > tail.size() && h.ends_with(tail)) {
+      name = h.substr(0, h.size() - tail.size());
+      break;
+    }
+  }
+  // A dotted name outside the registry's domain is an external host unless the config names it.
+  if (name.empty() && h.find('.') == std::string::npos) name = h;
+  if (!name.empty()) return name + fqdn_tail;
+  if (config_hosts_.count(h) != 0) return h;
+  return std::nullopt;
+}
+
+void MeshController::loadOnDemand(const std::string& host, std::function<void()> done) {
+  if (!done) return;
+  std::optional<std::string> key;
+  if (!stopped_ && started_ && loadsOnDemand(store_.accepted())) key = onDemandKey(host);
+  if (!key) {
+    asio::post(io_, std::move(done));
+    return;
+  }
+  if (auto it = loading_.find(*key); it != loading_.end()) {
+    it->second.push_back(std::move(done));
+    return;
+  }
+  if (on_demand_hosts_.count(*key) != 0) {
+    // Loaded since the asking worker's snapshot was taken.
+    asio::post(io_, std::move(done));
+    return;
+  }
+  on_demand_hosts_.insert(*key);
+  loading_[*key].push_back(std::move(done));
+  SLUICE_LOG_INFO("on demand: {} is not loaded; reading the registries for it", *key);
+  const auto started = std::chrono::steady_clock::now();
+  std::string short_host = toLower(trim(host));
+  if (config_hosts_.count(short_host) != 0 || config_hosts_.count(*key) != 0) {
+    // The config has resources for it that were not kept.
+    acceptConfig(deps_.load_config(configPaths()));
+  }
+  auto snapshot = rebuild();  // the interest now has it: the watchers start reading it
+  if (sink_) sink_->publish(std::move(snapshot));
+  std::weak_ptr<bool> alive = alive_;
+  refreshRegistries([this, alive, key = *key, started] {
+    if (!alive.expired()) finishLoad(key, started);
+  });
+}
+
+void MeshController::finishLoad(const std::string& key,
+                                std::chrono::steady_clock::time_point started) {
+  auto it = loading_.find(key);
+  if (it == loading_.end()) return;
+  auto waiters = std::move(it->second);
+  loading_.erase(it);
+  const bool found =
+      last_snapshot_ && (last_snapshot_->findService(key) != nullptr ||
+                         last_snapshot_->mesh_routes.findVirtualHost(key) != nullptr);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  if (found) {
+    SLUICE_LOG_INFO("on demand: {} loaded ({} ms); it stays loaded", key, took.count());
+  } else {
+    // Kept out of the interest, so names that are not the mesh's cost nothing after this.
+    SLUICE_LOG_INFO("on demand: no registry or config has {} ({} ms); not loaded", key,
+                    took.count());
+    on_demand_hosts_.erase(key);
+    scheduleRebuild();
+  }
+  for (auto& w : waiters) w();
+}
+
 void MeshController::armDamperTimer() {
   std::optional<RegistryDamper::Clock::time_point> next;
   for (const auto& s : sources_) {
@@ -280,12 +382,13 @@ std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
   inputs.workload_labels = options_.workload_labels;
   inputs.gateway = options_.gateway;
   inputs.previous_vips = vips_;
-  applyInterest(snapshot::registryInterest(inputs));
+  if (loadsOnDemand(inputs.config)) inputs.on_demand_hosts = on_demand_hosts_;
+  auto scope = snapshot::scopeOf(inputs);
+  applyInterest(snapshot::registryInterest(inputs), scope && scope->on_demand);
   auto snapshot = deps_.build_snapshot(inputs);
   // The services do not depend on VirtualServices, so this snapshot tells which destination
   // hosts exist; a second build is needed only when a VirtualService is held back. Outside the
   // Sidecar's egress hosts a VirtualService is not built at all, so its references do not count.
-  auto scope = snapshot::scopeOf(inputs);
   std::function<bool(const config::VirtualService&)> in_scope;
   if (scope)
     in_scope = [&](const config::VirtualService& vs) { return scope->admitsVirtualService(vs); };
@@ -301,6 +404,7 @@ std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
     inputs.held_back = std::move(resolved.held_back);
     snapshot = deps_.build_snapshot(inputs);
   }
+  last_snapshot_ = snapshot;
   if (snapshot) {
     vips_ = snapshot->vipAssignments();
     logNewFindings(*snapshot);
@@ -312,10 +416,14 @@ std::shared_ptr<const proxy::MeshSnapshot> MeshController::rebuild() {
   return snapshot;
 }
 
-void MeshController::applyInterest(registry::Interest interest) {
+void MeshController::applyInterest(registry::Interest interest, bool on_demand) {
   if (interest == interest_) return;
   if (interest.all) {
     SLUICE_LOG_INFO("registries: every service is materialised (no Sidecar egress limit)");
+  } else if (on_demand) {
+    SLUICE_LOG_INFO(
+        "registries: {} registry service(s) loaded on demand so far; only those are read",
+        interest.names.size());
   } else {
     SLUICE_LOG_INFO(
         "registries: the Sidecar's egress hosts need {} registry service(s); only "

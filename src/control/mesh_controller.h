@@ -26,6 +26,10 @@
 // - With a Sidecar resource limiting this sidecar's egress hosts, the watchers subscribe to / keep
 //   only the registry services those hosts (and the in-scope VirtualServices' destinations) name
 //   (registry::Watcher::setInterest, recomputed on every rebuild); others are never materialised.
+// - Without a Sidecar and with `load_on_demand`, the same holds for the hosts this sidecar was
+//   asked for (loadOnDemand): the interest starts empty and grows as names are used, and the
+//   config keeps only the VirtualServices, ServiceEntries and DestinationRules those hosts use.
+//   The reverse-DNS EnvoyFilter (method 1: any pod address may be dialled) keeps the whole mesh.
 // - Registry status (reachable, last error) is polled from each watcher every
 //   `registry_status_interval` and pushed to the sink when it changes.
 //
@@ -96,6 +100,10 @@ struct ControllerOptions {
   std::map<std::string, std::string> workload_labels;
   // A gateway: Sidecar resources do not apply.
   bool gateway = false;
+  // A sidecar without a Sidecar resource loads registry services (and the config for them) on
+  // first use (loadOnDemand) instead of holding the whole mesh; ignored for gateways and while a
+  // reverse-DNS EnvoyFilter (method 1) is present.
+  bool load_on_demand = false;
 };
 
 class MeshController {
@@ -130,6 +138,18 @@ class MeshController {
   // registries, or once stopped, `done` runs at once. Call on the io_context's thread; the
   // caller bounds its own wait (a registry that hangs delays `done` until its read times out).
   void refreshRegistries(std::function<void()> done);
+
+  // On-demand loading: a sidecar was asked for `host` (a request's Host, a DNS query) and its
+  // snapshot does not know it. When `host` can be a mesh name (a short name, NAME.<ns>,
+  // NAME.<ns>.svc, NAME.<ns>.<domain>, or a VirtualService/ServiceEntry/DestinationRule host of
+  // the config directory), it is added to the hosts this sidecar uses (its registry interest
+  // grows, the config for it is read again), the registries are read, and `done` runs on the
+  // io_context once the snapshot that carries it (if any registry has it) was published. A host
+  // no registry or config has is dropped again (the proxy remembers it as absent for a while).
+  // Hosts found stay loaded until the process ends. Not a mesh name, not in on-demand mode, or
+  // stopped: `done` runs at once. Concurrent asks for one host share one load. Call on the
+  // io_context's thread; the caller bounds its own wait.
+  void loadOnDemand(const std::string& host, std::function<void()> done);
 
   // Stops the watchers and timers; no publish happens afterwards. Idempotent.
   void stop();
@@ -170,7 +190,13 @@ class MeshController {
   void checkSynced();
   std::vector<std::string> configPaths() const;
   // Hands the registry services the snapshot can use (Sidecar egress hosts) to the watchers.
-  void applyInterest(registry::Interest interest);
+  void applyInterest(registry::Interest interest, bool on_demand);
+  // On-demand loading applies to `config` (the flag is set, a sidecar, no reverse-DNS filter).
+  bool loadsOnDemand(const config::ConfigSet& config) const;
+  // The on-demand host (an FQDN, lower-cased) `host` stands for, or nullopt when it cannot be a
+  // mesh name.
+  std::optional<std::string> onDemandKey(std::string_view host) const;
+  void finishLoad(const std::string& key, std::chrono::steady_clock::time_point started);
 
   asio::io_context& io_;
   ControllerOptions options_;
@@ -185,7 +211,15 @@ class MeshController {
   std::vector<std::string> config_errors_;
   std::vector<Source> sources_;
   uint64_t version_ = 0;
-  registry::Interest interest_;              // what the watchers were asked for
+  registry::Interest interest_;  // what the watchers were asked for
+  // On-demand loading: the hosts used (or being loaded), the waiters of the loads in progress,
+  // and the hosts of every VirtualService, ServiceEntry and DestinationRule of the last config
+  // load (lower-cased, as written and as FQDN), so an unknown host that the config names makes
+  // the config be read again.
+  std::set<std::string> on_demand_hosts_;
+  std::map<std::string, std::vector<std::function<void()>>> loading_;
+  std::set<std::string> config_hosts_;
+  std::shared_ptr<const proxy::MeshSnapshot> last_snapshot_;
   std::map<std::string, std::string> vips_;  // FQDN -> VIP of the last snapshot (kept stable)
   std::set<std::string> logged_findings_;    // snapshot diagnostics already logged
   uint64_t reloads_applied_ = 0;

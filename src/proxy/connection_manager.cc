@@ -18,6 +18,7 @@
 #include "proxy/filters/http_filter.h"
 #include "proxy/grpc.h"
 #include "proxy/h2_downstream.h"
+#include "proxy/on_demand.h"
 #include "proxy/registry_refresh.h"
 #include "proxy/request_context.h"
 #include "proxy/respond.h"
@@ -223,6 +224,12 @@ awaitable<void> handleRequest(RequestContext& rc) {
   }
   // Phase 2: resolve which service / virtual host the request is for.
   Resolution res = resolveRequest(*rc.snap, rc.listener, head);
+  // A name the snapshot does not hold may be a service not loaded yet (on-demand loading).
+  if (res.vhost == nullptr && rc.w.onDemandLoader().enabled() &&
+      co_await loadUnknownHost(rc.w, res, head.authority)) {
+    rc.snap = rc.w.snapshot();
+    res = resolveRequest(*rc.snap, rc.listener, head);
+  }
   // A pod address reverse DNS does not know (yet): maybe an instance registered since the last
   // registry read. Refresh (bounded) and resolve again, so its first requests are governed too.
   if (res.passthrough && co_await refreshForUnknownPodAddress(rc.w, *rc.snap, *res.passthrough)) {

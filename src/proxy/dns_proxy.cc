@@ -1,6 +1,8 @@
 #include "proxy/dns_proxy.h"
 
 #include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
@@ -11,6 +13,7 @@
 #include <atomic>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -107,6 +110,7 @@ struct DnsProxy::Impl {
   std::atomic<uint64_t> forwarded{0};
   std::atomic<uint64_t> servfail{0};
   std::atomic<uint64_t> format_errors{0};
+  std::atomic<uint64_t> loads{0};
   size_t tcp_sessions = 0;  // DNS thread only
 
   DnsProxyOptions options;
@@ -132,6 +136,7 @@ struct DnsProxy::Impl {
   udp::endpoint upstream_from_v4;
   udp::endpoint upstream_from_v6;
   std::mt19937 rng{std::random_device{}()};
+  std::optional<OnDemandLoader> on_demand;  // made at start (needs the options)
 
   struct Pending {
     explicit Pending(asio::io_context& ctx) : timer(ctx) {}
@@ -149,7 +154,7 @@ struct DnsProxy::Impl {
   void closeAll();
 
   // Query path (DNS thread).
-  void handle(std::string_view packet, bool via_tcp, Reply reply);
+  void handle(std::string_view packet, bool via_tcp, Reply reply, bool may_load = true);
   std::string localAnswer(const dns::Query& q, const NameAnswers& a);
   std::string servFail(const dns::Query& q) {
     servfail.fetch_add(1, std::memory_order_relaxed);
@@ -318,7 +323,7 @@ class DnsProxy::Impl::TcpForward : public std::enable_shared_from_this<TcpForwar
 // ---------------------------------------------------------------------------------------------
 // Query path
 
-void DnsProxy::Impl::handle(std::string_view packet, bool via_tcp, Reply reply) {
+void DnsProxy::Impl::handle(std::string_view packet, bool via_tcp, Reply reply, bool may_load) {
   auto query = dns::parseQuery(packet);
   if (!query) {
     format_errors.fetch_add(1, std::memory_order_relaxed);
@@ -335,6 +340,20 @@ void DnsProxy::Impl::handle(std::string_view packet, bool via_tcp, Reply reply) 
     if (it != table->end()) {
       local_answers.fetch_add(1, std::memory_order_relaxed);
       return reply(localAnswer(*query, it->second));
+    }
+    // Maybe a mesh service not loaded yet: ask control, then answer from the new table (or
+    // forward, as for any name the mesh does not have).
+    if (may_load && on_demand && on_demand->enabled() &&
+        !on_demand->rememberedAbsent(toLower(name))) {
+      loads.fetch_add(1, std::memory_order_relaxed);
+      auto load = [this, host = toLower(name), copy = std::string(packet), via_tcp,
+                   reply = std::move(reply)]() mutable -> asio::awaitable<void> {
+        auto known = [this, &host] { return table->find(host) != table->end(); };
+        co_await on_demand->load(host, known);
+        handle(copy, via_tcp, std::move(reply), false);
+      };
+      asio::co_spawn(ctx, std::move(load), asio::detached);
+      return;
     }
   }
   forwarded.fetch_add(1, std::memory_order_relaxed);
@@ -485,6 +504,7 @@ void DnsProxy::Impl::closeAll() {
 Status DnsProxy::Impl::start(const DnsProxyOptions& opts,
                              std::shared_ptr<const MeshSnapshot> initial) {
   options = opts;
+  on_demand.emplace(ctx, OnDemandLoader::Options{opts.service_load, opts.service_load_wait});
   asio::error_code ec;
   auto listen_ip = asio::ip::make_address(opts.listen.host, ec);
   if (ec) {
@@ -631,6 +651,7 @@ std::vector<net::HostPort> DnsProxy::upstreams() const { return impl_->upstream_
 DnsProxyStats DnsProxy::stats() const {
   DnsProxyStats s;
   s.local_answers = impl_->local_answers.load(std::memory_order_relaxed);
+  s.loads = impl_->loads.load(std::memory_order_relaxed);
   s.forwarded = impl_->forwarded.load(std::memory_order_relaxed);
   s.servfail = impl_->servfail.load(std::memory_order_relaxed);
   s.format_errors = impl_->format_errors.load(std::memory_order_relaxed);

@@ -30,6 +30,7 @@
 
 #include "core/result.h"
 #include "net/address.h"
+#include "proxy/on_demand.h"
 #include "proxy/snapshot.h"
 
 namespace sluice::proxy {
@@ -39,6 +40,11 @@ struct DnsProxyOptions {
   std::vector<net::HostPort> upstreams;      // empty = nameservers of /etc/resolv.conf (port 53)
   std::chrono::milliseconds upstream_timeout{5000};  // per upstream attempt
   std::string resolv_conf = "/etc/resolv.conf";      // tests point it elsewhere
+  // On-demand loading (proxy/on_demand.h): a query for a name no snapshot service has asks
+  // control to load it and waits at most `service_load_wait`, then answers from the new
+  // snapshot or forwards as usual. Empty = off.
+  ServiceLoad service_load;
+  std::chrono::milliseconds service_load_wait{1000};
 };
 
 // Counters for tests and /stats (read from any thread; relaxed).
@@ -47,6 +53,7 @@ struct DnsProxyStats {
   uint64_t forwarded = 0;      // queries sent upstream
   uint64_t servfail = 0;       // no upstream answered
   uint64_t format_errors = 0;  // FORMERR sent or packet dropped
+  uint64_t loads = 0;          // names asked of control (on-demand loading)
 };
 
 class DnsProxy {

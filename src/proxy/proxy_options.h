@@ -9,6 +9,7 @@
 
 #include "http/codec.h"
 #include "net/address.h"
+#include "proxy/on_demand.h"
 #include "proxy/registry_refresh.h"
 
 namespace sluice::proxy {
@@ -49,6 +50,11 @@ struct ProxyOptions {
   // is passed through at once). See proxy/registry_refresh.h.
   RegistryRefresh registry_refresh;
   std::chrono::milliseconds registry_refresh_wait{1000};
+  // Services loaded on first use (proxy/on_demand.h): a request for a host name the snapshot
+  // does not know asks control to load it and waits at most `service_load_wait` (0 = never).
+  // Empty callback = the snapshot holds the whole mesh (or a Sidecar's scope): never asked.
+  ServiceLoad service_load;
+  std::chrono::milliseconds service_load_wait{1000};
 };
 
 }  // namespace sluice::proxy

@@ -148,6 +148,10 @@ struct MeshSnapshot {
   // whole mesh is materialised) and its egress hosts as written.
   std::string sidecar_resource;
   std::vector<std::string> sidecar_egress_hosts;
+  // No Sidecar and --load-services=on-demand: services are loaded on first use
+  // (proxy/on_demand.h); the hosts loaded so far (FQDNs). False: the whole mesh or a Sidecar.
+  bool loads_on_demand = false;
+  std::vector<std::string> loaded_on_demand;
 
   // Canonical IP text -> service: every allocated VIP and every ServiceEntry single address
   // (the first ServiceEntry declaring an address keeps it).

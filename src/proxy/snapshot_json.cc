@@ -210,6 +210,11 @@ nlohmann::json MeshSnapshot::toJson() const {
   } else {
     j["sidecar"] = {{"resource", sidecar_resource}, {"egress_hosts", sidecar_egress_hosts}};
   }
+  if (loads_on_demand) {
+    j["on_demand"] = {{"loaded_hosts", loaded_on_demand}};
+  } else {
+    j["on_demand"] = nullptr;
+  }
   return j;
 }
 

@@ -21,8 +21,9 @@ Worker::Worker(int id, const ProxyOptions& options, GatewayPorts& gateway_ports)
       io_(1),
       upstream_pool_(io_, stats_),
       access_log_(io_),
-      refresher_(io_, RegistryRefresher::Options{options.registry_refresh,
-                                                 options.registry_refresh_wait}) {}
+      refresher_(
+          io_, RegistryRefresher::Options{options.registry_refresh, options.registry_refresh_wait}),
+      on_demand_(io_, OnDemandLoader::Options{options.service_load, options.service_load_wait}) {}
 
 Worker::~Worker() {
   stop();

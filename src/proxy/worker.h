@@ -22,6 +22,7 @@
 #include "proxy/access_log.h"
 #include "proxy/gateway_ports.h"
 #include "proxy/load_balancer.h"
+#include "proxy/on_demand.h"
 #include "proxy/overload.h"
 #include "proxy/proxy_options.h"
 #include "proxy/registry_refresh.h"
@@ -126,6 +127,7 @@ class Worker {
   }
   uint64_t nextRequestId() { return ++request_counter_; }
   RegistryRefresher& registryRefresher() { return refresher_; }
+  OnDemandLoader& onDemandLoader() { return on_demand_; }
   bool draining() const { return draining_; }
 
   // Connection tracking for drain: a connection registers a closer while it is idle.
@@ -198,6 +200,7 @@ class Worker {
   UpstreamPool upstream_pool_;
   AccessLog access_log_;
   RegistryRefresher refresher_;
+  OnDemandLoader on_demand_;
   std::thread thread_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
 };

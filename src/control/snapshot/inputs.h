@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct SnapshotInputs {
   // Istio's mesh root namespace: its Sidecar without a selector is the default of every
   // namespace that has none.
   std::string root_namespace = "istio-system";
+  // Services loaded on first use (--load-services=on-demand) when no Sidecar selects this
+  // sidecar: the hosts (FQDNs, lower-cased) it was asked for and found so far, which then act as
+  // the egress hosts of an implicit Sidecar (sidecar_scope.h). nullopt: the whole mesh.
+  std::optional<std::set<std::string>> on_demand_hosts;
 
   // The namespace exportTo and sourceNamespace are decided for.
   const std::string& proxyNamespace() const {

@@ -108,10 +108,30 @@ std::optional<SidecarScope> selectSidecar(const config::ConfigSet& config,
   return std::nullopt;
 }
 
+SidecarScope onDemandScope(const std::set<std::string>& hosts) {
+  SidecarScope scope;
+  scope.on_demand = true;
+  for (const auto& h : hosts) {
+    scope.written.push_back("*/" + h);
+    scope.hosts.push_back(EgressHost{"*", h});
+  }
+  return scope;
+}
+
+std::optional<SidecarScope> scopeFor(const config::ConfigSet& config,
+                                     const SnapshotInputs& identity) {
+  if (identity.gateway) return std::nullopt;
+  if (!config.sidecars.empty()) {
+    auto scope = selectSidecar(config, identity.proxyNamespace(), identity.workload_labels,
+                               identity.root_namespace);
+    if (scope) return scope;
+  }
+  if (identity.on_demand_hosts) return onDemandScope(*identity.on_demand_hosts);
+  return std::nullopt;
+}
+
 std::optional<SidecarScope> scopeOf(const SnapshotInputs& inputs) {
-  if (inputs.gateway || inputs.config.sidecars.empty()) return std::nullopt;
-  return selectSidecar(inputs.config, inputs.proxyNamespace(), inputs.workload_labels,
-                       inputs.root_namespace);
+  return scopeFor(inputs.config, inputs);
 }
 
 std::optional<SnapshotInputs> withinEgress(const SnapshotInputs& in) {
@@ -136,6 +156,7 @@ std::optional<SnapshotInputs> withinEgress(const SnapshotInputs& in) {
   out.previous_vips = in.previous_vips;
   out.gateway = in.gateway;
   out.root_namespace = in.root_namespace;
+  out.on_demand_hosts = in.on_demand_hosts;
   out.config.gateways = c.gateways;
   out.config.envoy_filters = c.envoy_filters;
   out.config.sidecars = c.sidecars;
@@ -190,9 +211,7 @@ std::optional<SnapshotInputs> withinEgress(const SnapshotInputs& in) {
 
 std::optional<config::ConfigSet> configWithinEgress(const config::ConfigSet& c,
                                                     const SnapshotInputs& identity) {
-  if (identity.gateway || c.sidecars.empty()) return std::nullopt;
-  auto scope = selectSidecar(c, identity.proxyNamespace(), identity.workload_labels,
-                             identity.root_namespace);
+  auto scope = scopeFor(c, identity);
   if (!scope) return std::nullopt;
   const std::set<std::string> sent_to = destinationsOf(*scope, c);
   auto referenced = [&](const std::string& host) { return sent_to.count(toLower(host)) != 0; };

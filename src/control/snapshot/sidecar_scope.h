@@ -16,6 +16,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,9 +37,11 @@ struct EgressHost {
 std::optional<EgressHost> parseEgressHost(std::string_view text, const std::string& proxy_ns);
 
 struct SidecarScope {
-  std::string resource;              // "ns/name" of the Sidecar
+  std::string resource;              // "ns/name" of the Sidecar; "" for the on-demand scope
   std::vector<std::string> written;  // its egress hosts as written, for /config_dump
   std::vector<EgressHost> hosts;
+  // No Sidecar, services loaded on first use: the hosts used so far stand in for egress hosts.
+  bool on_demand = false;
   bool admits(std::string_view object_ns, std::string_view host) const;
   bool admitsVirtualService(const config::VirtualService& vs) const;
 };
@@ -50,19 +53,29 @@ std::optional<SidecarScope> selectSidecar(const config::ConfigSet& config,
                                           const std::map<std::string, std::string>& labels,
                                           const std::string& root_ns);
 
-// The scope of `inputs` (nullopt for gateways and sidecars without a Sidecar).
+// The implicit scope of a sidecar that loads services on first use: egress hosts `*/HOST` for
+// each of `hosts` (FQDNs), so what they name, the VirtualServices for them and what those route
+// to are in scope, as with a Sidecar listing them.
+SidecarScope onDemandScope(const std::set<std::string>& hosts);
+
+// The scope a sidecar with `identity` (its namespace, labels, on_demand_hosts) has over `config`:
+// the Sidecar that selects it, else the on-demand scope when on_demand_hosts is set; nullopt for
+// gateways and for a sidecar holding the whole mesh.
+std::optional<SidecarScope> scopeFor(const config::ConfigSet& config,
+                                     const SnapshotInputs& identity);
+
+// scopeFor(inputs.config, inputs).
 std::optional<SidecarScope> scopeOf(const SnapshotInputs& inputs);
 
 // A copy of `inputs` with only what `scope` admits, or nullopt when there is no scope.
 std::optional<SnapshotInputs> withinEgress(const SnapshotInputs& inputs);
 
-// What a sidecar can ever build from a freshly loaded `config` (nullopt: no Sidecar applies, or
-// a gateway): the VirtualServices and ServiceEntries withinEgress keeps, and the
-// DestinationRules whose host the egress hosts admit (in the rule's namespace or the registry
-// services' `default_namespace`), an in-scope route sends to, or an in-scope VirtualService or
-// ServiceEntry has: a superset of what withinEgress keeps once the registry is known. The
-// controller keeps only this, so a 4,000-resource config directory costs a sidecar what its
-// Sidecar names.
+// What a sidecar can ever build from a freshly loaded `config` (nullopt: no scope, see scopeFor):
+// the VirtualServices and ServiceEntries withinEgress keeps, and the DestinationRules whose host
+// the egress hosts admit (in the rule's namespace or the registry services' `default_namespace`),
+// an in-scope route sends to, or an in-scope VirtualService or ServiceEntry has: a superset of what
+// withinEgress keeps once the registry is known. The controller keeps only this, so a
+// 4,000-resource config directory costs a sidecar what its Sidecar names.
 std::optional<config::ConfigSet> configWithinEgress(const config::ConfigSet& config,
                                                     const SnapshotInputs& identity);
 

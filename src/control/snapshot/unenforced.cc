@@ -32,7 +32,12 @@ void Builder::noteUnenforced() {
     if (!dr.workload_selector.empty()) unenforced_.insert(n + ".workloadSelector");
   }
   // The Sidecar of this proxy: its egress hosts are enforced (sidecar_scope.h), the rest not.
-  if (auto scope = scopeOf(in_)) {
+  auto scope = scopeOf(in_);
+  if (scope && scope->on_demand) {
+    snap_->loads_on_demand = true;
+    snap_->loaded_on_demand.assign(in_.on_demand_hosts->begin(), in_.on_demand_hosts->end());
+  }
+  if (scope && !scope->on_demand) {
     snap_->sidecar_resource = scope->resource;
     snap_->sidecar_egress_hosts = scope->written;
     for (const auto& sc : in_.config.sidecars) {

@@ -228,28 +228,40 @@ struct NacosGrpcWatcher::State {
       std::vector<OnRefreshed> refreshed;
       bool refresh = false;
       Interest wanted;
+      const bool list_due = std::chrono::steady_clock::now() >= next_list;
       {
+        // The refreshNow() callbacks are taken with the interest they were asked under: one
+        // that arrives after a setInterest() is answered after a read of that interest.
         std::lock_guard lock(mu);
         if (stopped) return ok();
         refresh = refresh_requested || relist;
         relist = false;
         wanted = interest;
-      }
-      if (refresh || std::chrono::steady_clock::now() >= next_list) {
-        refreshed = takeRefreshes();
-        auto names = listServices(conn);
-        if (!names) {
-          runRefreshes(std::move(refreshed));
-          return tl::unexpected(names.error());
+        if (refresh || list_due) {
+          refresh_requested = false;
+          refreshed = std::move(refresh_waiting);
+          refresh_waiting.clear();
         }
+      }
+      if (refresh || list_due) {
         // Subscribed (and so pushed and kept) are only the services the mesh wants: with a
         // Sidecar naming 10 of 10,000 services, 10 subscriptions. Those are also subscribed by
         // name whether listed or not, as nacos-client does, so the server pushes a service that
-        // registers later at once and the list is read only now and then (it still finds a name
-        // whose case differs from the lower-cased one asked for).
-        listed.clear();
-        for (const auto& n : *names) {
-          if (wanted.wants(n)) listed.insert(n);
+        // registers later at once. With a finite interest the list is read only when due (it
+        // still finds a name whose case differs from the lower-cased one asked for), not on
+        // every refresh or interest change: subscribing by name answers those.
+        if (wanted.all || list_due) {
+          auto names = listServices(conn);
+          if (!names) {
+            runRefreshes(std::move(refreshed));
+            return tl::unexpected(names.error());
+          }
+          listed.clear();
+          for (const auto& n : *names) {
+            if (wanted.wants(n)) listed.insert(n);
+          }
+        } else {
+          std::erase_if(listed, [&](const std::string& n) { return !wanted.wants(n); });
         }
         std::set<std::string> targets = listed;
         if (!wanted.all) targets.insert(wanted.names.begin(), wanted.names.end());
@@ -280,9 +292,11 @@ struct NacosGrpcWatcher::State {
           }
           services[name] = std::move(*service);
         }
-        next_list = std::chrono::steady_clock::now() +
-                    (wanted.all ? options.list_interval
-                                : std::max(options.list_interval * 20, kNamedListInterval));
+        if (wanted.all || list_due) {
+          next_list = std::chrono::steady_clock::now() +
+                      (wanted.all ? options.list_interval
+                                  : std::max(options.list_interval * 20, kNamedListInterval));
+        }
       }
       std::vector<GrpcMessage> pushed;
       {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <map>
 
 #include "core/log.h"
 #include "core/strings.h"
@@ -70,6 +72,10 @@ struct NacosWatcher::Poller {
   NacosSource source;
   WatcherOptions options;
   NamingClient client;  // io thread only
+  // Reading by name (a finite interest): the registry's spelling of wanted names whose case
+  // differs from the lower-cased interest, from a service list read now and then (io thread).
+  std::map<std::string, std::string> spelled;
+  std::chrono::steady_clock::time_point next_list{};
 };
 
 namespace {
@@ -78,23 +84,90 @@ bool instanceLess(const Instance& a, const Instance& b) {
   return std::tie(a.ip, a.port, a.cluster) < std::tie(b.ip, b.port, b.cluster);
 }
 
-asio::awaitable<Result<std::vector<Service>>> pollOnce(NamingClient& client,
-                                                       const NacosSource& source, int page_size,
+// A service read by name that the registry does not have: Nacos answers its instance list
+// with no hosts (1.x and 2.x), or, configured to, with an error saying it was not found.
+bool missingService(const Result<Service>& read) {
+  if (read) return read->instances.empty();
+  return read.error().code == ErrorCode::kInvalidArgument &&
+         read.error().message.find("not found") != std::string::npos;
+}
+
+// How often the service list is read when only named services are wanted: it only finds the
+// registry's spelling of names whose case differs from the lower-cased one asked for.
+constexpr std::chrono::seconds kNamedListInterval{10};
+
+void tidy(Service& service) {
+  std::erase_if(service.instances, [](const Instance& i) { return !i.enabled || !(i.weight > 0); });
+  std::sort(service.instances.begin(), service.instances.end(), instanceLess);
+}
+
+// A finite interest (a Sidecar's hosts, the services loaded on demand): those instance lists are
+// read by name instead of the whole service list (100 pages in a 10,000-service registry) every
+// poll. A name the registry does not have is left out, not an error. Only when a wanted name is
+// missing, and at most every kNamedListInterval, the service list is read to find the registry's
+// spelling of names whose case differs.
+asio::awaitable<Result<std::vector<Service>>> pollByName(NacosWatcher::Poller& poller,
+                                                         const Interest& interest) {
+  NamingClient& client = poller.client;
+  const NacosSource& source = poller.source;
+  std::vector<Service> services;
+  std::vector<std::string> missing;
+  for (const std::string& wanted : interest.names) {
+    auto spelled = poller.spelled.find(wanted);
+    auto service = co_await client.listInstances(
+        spelled == poller.spelled.end() ? wanted : spelled->second, source.group);
+    if (missingService(service)) {
+      missing.push_back(wanted);
+      continue;
+    }
+    if (!service) co_return tl::unexpected(service.error());
+    tidy(*service);
+    services.push_back(std::move(*service));
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (!missing.empty() && now >= poller.next_list) {
+    poller.next_list = now + kNamedListInterval;
+    auto listed = co_await client.listServices(source.group, poller.options.page_size);
+    if (!listed) co_return tl::unexpected(listed.error());
+    poller.spelled.clear();
+    for (const auto& n : *listed) {
+      std::string lower = toLower(n);
+      if (lower != n && interest.wants(lower)) poller.spelled[lower] = n;
+    }
+    for (const std::string& wanted : missing) {
+      auto spelled = poller.spelled.find(wanted);
+      if (spelled == poller.spelled.end()) continue;
+      auto service = co_await client.listInstances(spelled->second, source.group);
+      if (missingService(service)) continue;
+      if (!service) co_return tl::unexpected(service.error());
+      tidy(*service);
+      services.push_back(std::move(*service));
+    }
+  }
+  if (interest.names.empty()) {
+    // Nothing wanted: a one-name page keeps status() honest about reachability.
+    auto probe = co_await client.listServices(source.group, 1, 1);
+    if (!probe) co_return tl::unexpected(probe.error());
+  }
+  std::sort(services.begin(), services.end(),
+            [](const Service& a, const Service& b) { return a.name < b.name; });
+  co_return services;
+}
+
+asio::awaitable<Result<std::vector<Service>>> pollOnce(NacosWatcher::Poller& poller,
                                                        Interest interest) {
-  auto names = co_await client.listServices(source.group, page_size);
+  if (!interest.all) co_return co_await pollByName(poller, interest);
+  NamingClient& client = poller.client;
+  auto names = co_await client.listServices(poller.source.group, poller.options.page_size);
   if (!names) co_return tl::unexpected(names.error());
-  // The names are one cheap list; only the wanted services' instances are read.
-  std::erase_if(*names, [&](const std::string& n) { return !interest.wants(n); });
   std::sort(names->begin(), names->end());
   names->erase(std::unique(names->begin(), names->end()), names->end());
   std::vector<Service> services;
   services.reserve(names->size());
   for (const std::string& name : *names) {
-    auto service = co_await client.listInstances(name, source.group);
+    auto service = co_await client.listInstances(name, poller.source.group);
     if (!service) co_return tl::unexpected(service.error());
-    std::erase_if(service->instances,
-                  [](const Instance& i) { return !i.enabled || !(i.weight > 0); });
-    std::sort(service->instances.begin(), service->instances.end(), instanceLess);
+    tidy(*service);
     services.push_back(std::move(*service));
   }
   co_return services;
@@ -113,10 +186,7 @@ NacosWatcher::NacosWatcher(asio::io_context* io, std::shared_ptr<Poller> poller)
                      poller->source.url.empty() ? "nacos://" + poller->source.server.toString()
                                                 : poller->source.url,
                      {poller->options.poll_interval, poller->options.max_backoff},
-                     [poller](const Interest& interest) {
-                       return pollOnce(poller->client, poller->source, poller->options.page_size,
-                                       interest);
-                     }) {}
+                     [poller](const Interest& interest) { return pollOnce(*poller, interest); }) {}
 
 NacosWatcher::~NacosWatcher() = default;
 

@@ -62,8 +62,9 @@ class NacosWatcher : public PollingWatcher {
   ~NacosWatcher() override;
   // start() polls at once; stop(), status() and refreshNow() as PollingWatcher says.
 
+  struct Poller;  // the poll's state (watcher.cc)
+
  private:
-  struct Poller;
   NacosWatcher(asio::io_context* io, std::shared_ptr<Poller> poller);
 };
 

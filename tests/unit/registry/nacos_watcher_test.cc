@@ -164,6 +164,29 @@ TEST(NacosWatcher, OnlyWantedServicesAreReadAndReported) {
   watcher.stop();
 }
 
+// Read by name: a wanted name the registry does not have is left out (no error: the watcher
+// stays reachable), and one the registry spells with upper case is found through the list.
+TEST(NacosWatcher, ByNameAMissingServiceIsLeftOutAndAnUpperCaseSpellingIsFound) {
+  RegistryProcess registry;
+  const std::string base = "/nacos/v1/ns/instance?serviceName=";
+  registry.call("POST", base + "wanted&ip=127.0.0.11&port=8070");
+  registry.call("POST", base + "Mixed-Case&ip=127.0.0.13&port=8070");
+  registry.call("POST", base + "other&ip=127.0.0.12&port=8070");
+  NacosWatcher watcher(sourceFor(registry.address()), fastOptions());
+  Interest interest;
+  interest.all = false;
+  interest.names = {"wanted", "absent", "mixed-case"};
+  watcher.setInterest(interest);
+  ServiceRecorder recorder;
+  watcher.start(recorder.onChange());
+  ASSERT_TRUE(recorder.waitFor([](const auto& s) {
+    return s.size() == 2 && findService(s, "wanted") != nullptr &&
+           findService(s, "Mixed-Case") != nullptr;
+  }));
+  EXPECT_TRUE(watcher.status().reachable) << watcher.status().last_error;
+  watcher.stop();
+}
+
 TEST(NacosWatcher, TheFirstSuccessfulPollIsReportedEvenWhenEmpty) {
   RegistryProcess registry;
   ServiceRecorder recorder;
