@@ -136,7 +136,7 @@ bool MeshController::loadsOnDemand(const config::ConfigSet& config) const {
   return options_.load_on_demand && !options_.gateway && config.reverse_dns.empty();
 }
 
-bool MeshController::acceptConfig(const config::ConfigSet& all) {
+bool MeshController::acceptConfig(const config::ConfigSet& all, bool partial) {
   SnapshotInputs identity;
   identity.default_namespace = options_.default_namespace;
   identity.domain_suffix = options_.domain_suffix;
@@ -144,18 +144,22 @@ bool MeshController::acceptConfig(const config::ConfigSet& all) {
   identity.gateway = options_.gateway;
   if (loadsOnDemand(all)) identity.on_demand_hosts = on_demand_hosts_;
   auto scoped = snapshot::configWithinEgress(all, identity);
-  config_hosts_.clear();
   const bool on_demand = scoped && snapshot::scopeFor(all, identity)->on_demand;
-  if (on_demand) {
-    auto index = [&](const std::string& h) { config_hosts_.insert(toLower(h)); };
+  if (!partial) config_hosts_.clear();
+  if (on_demand && !partial) {
+    std::string file;
+    auto index = [&](const std::string& h) { config_hosts_[toLower(h)].insert(file); };
     for (const auto& vs : all.virtual_services) {
+      file = vs.meta.pos.file;
       for (const auto& h : vs.hosts) index(h);
       for (const auto& h : vs.hosts_fqdn) index(h);
     }
     for (const auto& se : all.service_entries) {
+      file = se.meta.pos.file;
       for (const auto& h : se.hosts) index(h);
     }
     for (const auto& dr : all.destination_rules) {
+      file = dr.meta.pos.file;
       index(dr.host);
       if (!dr.host_fqdn.empty()) index(dr.host_fqdn);
     }
@@ -169,6 +173,14 @@ bool MeshController::acceptConfig(const config::ConfigSet& all) {
   auto update = store_.update(loaded);
   for (const auto& e : update.errors) SLUICE_LOG_ERROR("config: {}", e);
   for (const auto& r : update.rejections) SLUICE_LOG_ERROR("config: {}", r);
+  if (partial) {
+    // Only some files were read: the errors of the others still stand.
+    for (auto& e : update.errors) {
+      if (std::find(config_errors_.begin(), config_errors_.end(), e) == config_errors_.end())
+        config_errors_.push_back(std::move(e));
+    }
+    return update.changed;
+  }
   config_errors_ = std::move(update.errors);
   rejected_now_ = update.rejections.size();
   rejected_total_ += rejected_now_;
@@ -298,17 +310,51 @@ void MeshController::loadOnDemand(const std::string& host, std::function<void()>
   loading_[*key].push_back(std::move(done));
   SLUICE_LOG_INFO("on demand: {} is not loaded; reading the registries for it", *key);
   const auto started = std::chrono::steady_clock::now();
-  std::string short_host = toLower(trim(host));
-  if (config_hosts_.count(short_host) != 0 || config_hosts_.count(*key) != 0) {
-    // The config has resources for it that were not kept.
-    acceptConfig(deps_.load_config(configPaths()));
-  }
+  loadConfigFor({toLower(trim(host)), *key});
   auto snapshot = rebuild();  // the interest now has it: the watchers start reading it
   if (sink_) sink_->publish(std::move(snapshot));
   std::weak_ptr<bool> alive = alive_;
   refreshRegistries([this, alive, key = *key, started] {
     if (!alive.expired()) finishLoad(key, started);
   });
+}
+
+void MeshController::loadConfigFor(std::set<std::string> hosts) {
+  // Only the files that hold resources for these hosts (and for what their VirtualServices route
+  // to) are read, added to what is kept: re-reading a 4,000-document directory for each name
+  // took seconds, longer than a request waits.
+  std::set<std::string> files;
+  auto filesOf = [&](const std::string& h) {
+    if (auto it = config_hosts_.find(toLower(h)); it != config_hosts_.end())
+      files.insert(it->second.begin(), it->second.end());
+  };
+  for (const auto& h : hosts) filesOf(h);
+  if (files.empty()) return;
+  config::ConfigSet partial;
+  for (int depth = 0; depth < 4; ++depth) {
+    partial = deps_.load_config(std::vector<std::string>(files.begin(), files.end()));
+    const size_t before = files.size();
+    for (const auto& vs : partial.virtual_services) {
+      snapshot::forEachDestination(vs, [&](const config::Destination& d) {
+        filesOf(d.host);
+        if (!d.host_fqdn.empty()) filesOf(d.host_fqdn);
+      });
+    }
+    if (files.size() == before) break;
+  }
+  config::ConfigSet merged = store_.accepted();
+  auto addNew = [](auto& into, const auto& from) {
+    for (const auto& x : from) {
+      bool present = false;
+      for (const auto& y : into)
+        present = present || (y.meta.ns == x.meta.ns && y.meta.name == x.meta.name);
+      if (!present) into.push_back(x);
+    }
+  };
+  addNew(merged.virtual_services, partial.virtual_services);
+  addNew(merged.destination_rules, partial.destination_rules);
+  addNew(merged.service_entries, partial.service_entries);
+  acceptConfig(merged, /*partial=*/true);
 }
 
 void MeshController::finishLoad(const std::string& key,

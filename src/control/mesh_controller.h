@@ -183,7 +183,9 @@ class MeshController {
   // Folds a fresh load into store_ (only what this sidecar's Sidecar egress hosts can use: every
   // reload re-reads every file, so a Sidecar change finds the rest again), logs and reports its
   // errors; true when the accepted config changed.
-  bool acceptConfig(const config::ConfigSet& loaded);
+  // `partial`: `loaded` is the kept config plus resources read from some files only
+  // (loadConfigFor): the host index and the other files' errors stay.
+  bool acceptConfig(const config::ConfigSet& loaded, bool partial = false);
   void pushConfigCounts();
   std::vector<registry::SourceStatus> registryStatus() const;
   void pollRegistryStatus();
@@ -196,6 +198,8 @@ class MeshController {
   // The on-demand host (an FQDN, lower-cased) `host` stands for, or nullopt when it cannot be a
   // mesh name.
   std::optional<std::string> onDemandKey(std::string_view host) const;
+  // Reads the config files that name `hosts` and keeps what they add for the on-demand scope.
+  void loadConfigFor(std::set<std::string> hosts);
   void finishLoad(const std::string& key, std::chrono::steady_clock::time_point started);
 
   asio::io_context& io_;
@@ -218,7 +222,7 @@ class MeshController {
   // the config be read again.
   std::set<std::string> on_demand_hosts_;
   std::map<std::string, std::vector<std::function<void()>>> loading_;
-  std::set<std::string> config_hosts_;
+  std::map<std::string, std::set<std::string>> config_hosts_;  // host -> files naming it
   std::shared_ptr<const proxy::MeshSnapshot> last_snapshot_;
   std::map<std::string, std::string> vips_;  // FQDN -> VIP of the last snapshot (kept stable)
   std::set<std::string> logged_findings_;    // snapshot diagnostics already logged

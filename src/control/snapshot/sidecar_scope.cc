@@ -9,21 +9,6 @@ namespace sluice::control::snapshot {
 
 namespace {
 
-template <typename Fn>
-void forEachDestination(const config::VirtualService& vs, Fn&& fn) {
-  for (const auto& h : vs.http) {
-    for (const auto& r : h.route) fn(r.destination);
-    if (h.mirror) fn(*h.mirror);
-    for (const auto& m : h.mirrors) fn(m.destination);
-  }
-  for (const auto& t : vs.tcp) {
-    for (const auto& r : t.route) fn(r.destination);
-  }
-  for (const auto& t : vs.tls) {
-    for (const auto& r : t.route) fn(r.destination);
-  }
-}
-
 SidecarScope scopeFrom(const config::Sidecar& sc, const std::string& proxy_ns) {
   SidecarScope scope;
   scope.resource = sc.meta.ns + "/" + sc.meta.name;

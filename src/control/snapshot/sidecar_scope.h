@@ -27,6 +27,23 @@
 
 namespace sluice::control::snapshot {
 
+// Calls fn(const config::Destination&) for every destination of `vs`'s http (routes and
+// mirrors), tcp and tls routes.
+template <typename Fn>
+void forEachDestination(const config::VirtualService& vs, Fn&& fn) {
+  for (const auto& h : vs.http) {
+    for (const auto& r : h.route) fn(r.destination);
+    if (h.mirror) fn(*h.mirror);
+    for (const auto& m : h.mirrors) fn(m.destination);
+  }
+  for (const auto& t : vs.tcp) {
+    for (const auto& r : t.route) fn(r.destination);
+  }
+  for (const auto& t : vs.tls) {
+    for (const auto& r : t.route) fn(r.destination);
+  }
+}
+
 struct EgressHost {
   std::string ns;    // "*", "~" or a namespace ("." already replaced by the proxy's)
   std::string host;  // lower-cased dnsName

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
@@ -84,8 +85,10 @@ spec:
   http:
   - route:
     - destination: {host: unused}
----
-apiVersion: networking.istio.io/v1beta1
+)";
+
+// In a file of its own: loading `front` must follow its route to `back` to find it.
+constexpr const char* kBackRule = R"(apiVersion: networking.istio.io/v1beta1
 kind: DestinationRule
 metadata: {name: back, namespace: default}
 spec:
@@ -114,6 +117,10 @@ class OnDemandTest : public ::testing::Test {
     opts.watch.debounce = 20ms;
     opts.load_on_demand = on_demand;
     ControllerDeps deps = ControllerDeps::production();
+    deps.load_config = [this, load = deps.load_config](const std::vector<std::string>& paths) {
+      loads_.push_back(paths);
+      return load(paths);
+    };
     deps.make_watcher = [this](const std::string&) -> Result<std::unique_ptr<registry::Watcher>> {
       auto w = std::make_unique<RegistryWatcher>();
       w->registry = registry_;
@@ -141,6 +148,7 @@ class OnDemandTest : public ::testing::Test {
   const proxy::MeshSnapshot& latest() { return *sink_.published.back(); }
 
   std::string dir_;
+  std::vector<std::vector<std::string>> loads_;  // the paths of every config load
   asio::io_context io_;
   std::map<std::string, registry::Service> registry_ = {
       {"front", service("front", "10.0.0.1")},
@@ -154,6 +162,7 @@ class OnDemandTest : public ::testing::Test {
 
 TEST_F(OnDemandTest, InterestWithoutASidecarStartsEmptyAndGrowsByTheHostsUsed) {
   write("mesh.yaml", kFrontRoutesToBack);
+  write("back-dr.yaml", kBackRule);
   startController();
   EXPECT_FALSE(watcher_->interest.all);
   EXPECT_TRUE(watcher_->interest.names.empty());
@@ -168,8 +177,14 @@ TEST_F(OnDemandTest, InterestWithoutASidecarStartsEmptyAndGrowsByTheHostsUsed) {
   EXPECT_EQ(latest().loaded_on_demand,
             (std::vector<std::string>{"service-provider.default.svc.cluster.local"}));
 
-  // A VirtualService host: its config is read again, and what it routes to comes with it.
+  // A VirtualService host: the files naming it (and what it routes to) are read again, not the
+  // whole directory, and what it routes to comes with it.
+  loads_.clear();
   ASSERT_TRUE(load("front.default.svc.cluster.local"));
+  ASSERT_FALSE(loads_.empty());
+  for (const auto& paths : loads_) {
+    EXPECT_EQ(std::find(paths.begin(), paths.end(), dir_), paths.end()) << "the whole directory";
+  }
   EXPECT_EQ(watcher_->interest.names, (std::set<std::string>{"back", "front", "service-provider"}));
   ASSERT_EQ(controller_->configStore().accepted().virtual_services.size(), 1u);
   EXPECT_EQ(controller_->configStore().accepted().virtual_services[0].meta.name, "front");
