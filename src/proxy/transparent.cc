@@ -309,8 +309,8 @@ awaitable<void> serveTransparent(Worker& w, tcp::socket socket, ListenerContext 
   if (verdict == Sniffed::kHttp2 && redirected) {
     // A registry's gRPC API under method 2: terminated and re-originated by the interception relay
     // (its own upstream connection per client), not the request path.
-    // Not the sidecar's own registry read (grpc++ sockets carry no mark and come back here): its
-    // view must stay the registry's.
+    // Not the sidecar's own registry read (without --upstream-mark its socket carries no mark and
+    // comes back here): its view must stay the registry's.
     const auto* rule = snap->grpcInterceptionFor(dst->port());
     if (rule != nullptr && !net::isOwnSocket(socket.remote_endpoint(ec))) {
       co_await serveGrpcInterception(w, std::move(socket), std::move(received), *dst,
