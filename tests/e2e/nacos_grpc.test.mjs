@@ -10,22 +10,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NacosNamingClient } from 'nacos';
 import * as e2e from './lib/index.mjs';
+import {
+  NACOS_GRPC_LINE as GRPC_LINE, NACOS_READY as READY, startNacosRegistry,
+} from './lib/nacos_registry.mjs';
 import { NacosGrpcClient, unaryRaw, encodePayloadBytes, grpcStatus } from './lib/nacos_grpc.mjs';
 
 after(e2e.cleanupAll);
 
-const GRPC_LINE = /sluice registry grpc on (\S+):(\d+)\n/;
-const READY = /sluice registry listening on (\S+):(\d+)\n/;
-
-async function startRegistry(flags = []) {
-  const proc = await e2e.startSluice(['registry', '--listen', '127.0.0.1:0', ...flags],
-    { name: 'sluice registry', readyLine: READY });
-  const grpc = proc.stdout.match(GRPC_LINE);
-  assert.ok(grpc, `no gRPC line in ${proc.stdout}`);
-  const port = Number(proc.ready[2]);
-  const grpcPort = Number(grpc[2]);
-  return { proc, port, grpcPort, addr: `127.0.0.1:${port}`, grpcAddr: `127.0.0.1:${grpcPort}` };
-}
+const startRegistry = startNacosRegistry;
 
 const grpcClients = [];
 const sdkClients = [];

@@ -8,27 +8,19 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { Resolver } from 'node:dns/promises';
 import * as e2e from './lib/index.mjs';
+import { registerLoopbackInstance, startNacosRegistry } from './lib/nacos_registry.mjs';
 import { describeResponse } from './lib/fixtures.mjs';
 
 after(e2e.cleanupAll);
 
-const READY = /sluice registry listening on (\S+):(\d+)\n/;
-const GRPC_LINE = /sluice registry grpc on (\S+):(\d+)\n/;
 const fqdn = (name) => `${name}.default.svc.cluster.local`;
 
 let mesh;
 
 before(async () => {
-  const registry = await e2e.startSluice(['registry', '--listen', '127.0.0.1:0'],
-    { name: 'registry', readyLine: READY });
-  const grpc = registry.stdout.match(GRPC_LINE);
-  assert.ok(grpc, `no gRPC line in ${registry.stdout}`);
-  const registryPort = Number(registry.ready[2]);
+  const registry = await startNacosRegistry();
   for (const name of ['alpha', 'beta', 'gamma', 'delta']) {
-    const upstream = await e2e.startUpstream(name);
-    const r = await e2e.request({ port: registryPort, method: 'POST',
-      path: `/nacos/v1/ns/instance?serviceName=${name}&ip=127.0.0.1&port=${upstream.port}` });
-    assert.equal(r.status, 200, r.body);
+    await registerLoopbackInstance(registry, name, (await e2e.startUpstream(name)).port);
   }
   const dir = e2e.makeTempDir('sluice-on-demand-');
   // alpha's VirtualService sends everything to gamma: loading alpha brings gamma along.
@@ -39,7 +31,7 @@ before(async () => {
   const proc = await e2e.startSluice(['proxy', '--config', dir, '--listen', '127.0.0.1:0',
     '--admin', '127.0.0.1:0', '--concurrency', '1', '--load-services', 'on-demand',
     '--load-wait-ms', '3000', '--dns-listen', '127.0.0.1:0', '--dns-upstream', '127.0.0.1:9',
-    '--registry', `nacos://127.0.0.1:${registryPort}?grpcPort=${grpc[2]}`], { name: 'sidecar' });
+    '--registry', `nacos://${registry.addr}?grpcPort=${registry.grpcPort}`], { name: 'sidecar' });
   const dns = proc.stdout.match(/ dns (\S+):(\d+)/);
   assert.ok(dns, proc.stdout);
   mesh = { dir, proc, dnsPort: Number(dns[2]), ...e2e.parseProxyReady(proc) };

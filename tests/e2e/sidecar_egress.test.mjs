@@ -5,12 +5,11 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as e2e from './lib/index.mjs';
+import { registerLoopbackInstance, startNacosRegistry } from './lib/nacos_registry.mjs';
 import { describeResponse } from './lib/fixtures.mjs';
 
 after(e2e.cleanupAll);
 
-const READY = /sluice registry listening on (\S+):(\d+)\n/;
-const GRPC_LINE = /sluice registry grpc on (\S+):(\d+)\n/;
 
 function sidecar(hosts, { name = 'default', namespace = 'default', selector } = {}) {
   const sel = selector ? `  workloadSelector: {labels: ${JSON.stringify(selector)}}\n` : '';
@@ -28,17 +27,9 @@ const fqdn = (name) => `${name}.default.svc.cluster.local`;
 let mesh;
 
 before(async () => {
-  const registry = await e2e.startSluice(['registry', '--listen', '127.0.0.1:0'],
-    { name: 'registry', readyLine: READY });
-  const grpc = registry.stdout.match(GRPC_LINE);
-  assert.ok(grpc, `no gRPC line in ${registry.stdout}`);
-  const registryPort = Number(registry.ready[2]);
-  const upstreams = {};
+  const registry = await startNacosRegistry();
   for (const name of ['alpha', 'beta', 'gamma']) {
-    upstreams[name] = await e2e.startUpstream(name);
-    const r = await e2e.request({ port: registryPort, method: 'POST',
-      path: `/nacos/v1/ns/instance?serviceName=${name}&ip=127.0.0.1&port=${upstreams[name].port}` });
-    assert.equal(r.status, 200, r.body);
+    await registerLoopbackInstance(registry, name, (await e2e.startUpstream(name)).port);
   }
   const dir = e2e.makeTempDir('sluice-sidecar-egress-');
   e2e.writeAtomic(dir, 'sidecar.yaml', sidecar([`./${fqdn('alpha')}`]));
@@ -47,7 +38,7 @@ before(async () => {
     http: '- route:\n  - destination: {host: beta}' }));
   const proc = await e2e.startSluice(['proxy', '--config', dir, '--listen', '127.0.0.1:0',
     '--admin', '127.0.0.1:0', '--concurrency', '1', '--workload-labels', 'app=client',
-    '--registry', `nacos://127.0.0.1:${registryPort}?grpcPort=${grpc[2]}`], { name: 'sidecar' });
+    '--registry', `nacos://${registry.addr}?grpcPort=${registry.grpcPort}`], { name: 'sidecar' });
   mesh = { dir, proc, ...e2e.parseProxyReady(proc) };
 });
 
