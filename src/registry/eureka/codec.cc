@@ -1,5 +1,6 @@
 #include "registry/eureka/codec.h"
 
+#include <algorithm>
 #include <functional>
 #include <nlohmann/json.hpp>
 
@@ -461,11 +462,14 @@ void instanceXml(std::string& out, const EurekaInstance& inst) {
     textElement(out, field.name, std::to_string(field.get(inst.lease)));
   }
   out += "</leaseInfo>";
-  if (inst.metadata.empty()) {
+  // A key that is no XML name cannot be written (JSON allows it); XML readers do without it. With
+  // none left, the metadata is written as the empty map it then is (as it reads back).
+  bool any_writable = std::any_of(inst.metadata.begin(), inst.metadata.end(),
+                                  [](const auto& entry) { return validXmlName(entry.first); });
+  if (!any_writable) {
     out += fmt::format("<metadata class=\"{}\"/>", kEmptyMapClass);
   } else {
     out += "<metadata>";
-    // A key that is no XML name cannot be written (JSON allows it); XML readers do without it.
     for (const auto& [key, value] : inst.metadata) {
       if (validXmlName(key)) textElement(out, key, value);
     }

@@ -169,6 +169,22 @@ TEST(EurekaCodec, XmlRoundTripsEveryFieldButMetadataKeysThatAreNoXmlNames) {
   EXPECT_EQ(*back, apps);
 }
 
+// Found by fuzz target eureka_json (regress-metadata-keys-none-xml-names): metadata whose every
+// key is no XML name was written as an empty <metadata></metadata>, which reads back as the empty
+// map and is then written as <metadata class="...EmptyMap"/>: two encodings of one instance.
+TEST(EurekaCodec, XmlMetadataWithNoWritableKeyIsWrittenAsTheEmptyMap) {
+  EurekaInstance inst = sample().applications[0].instances[0];
+  inst.metadata = {{"ac@lss", "java.util.Collections$EmptyMap"}, {"odd key", "x"}};
+  std::string text = encodeInstance(inst, Format::kXml);
+  EXPECT_NE(text.find(std::string("<metadata class=\"") + kEmptyMapClass + "\"/>"),
+            std::string::npos)
+      << text;
+  auto back = decodeInstance(text);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_TRUE(back->metadata.empty());
+  EXPECT_EQ(encodeInstance(*back, Format::kXml), text);
+}
+
 TEST(EurekaCodec, SingleApplicationAndInstanceDocuments) {
   EurekaApplications apps = sample();
   for (Format f : {Format::kJson, Format::kXml}) {
