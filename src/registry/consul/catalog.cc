@@ -164,6 +164,10 @@ std::optional<int64_t> parseGoDurationMs(std::string_view text) {
       return std::nullopt;
     total_ms += value * factor;
   }
+  // Go's durations are int64 nanoseconds: a longer one is invalid there too (and converting an
+  // out-of-range double to int64 is undefined behaviour).
+  constexpr double kMaxGoDurationMs = 9223372036854.775807;
+  if (!(total_ms <= kMaxGoDurationMs)) return std::nullopt;
   return static_cast<int64_t>(total_ms);
 }
 

@@ -16,6 +16,10 @@ TEST(ConsulDuration, ParsesGoDurations) {
   EXPECT_EQ(parseGoDurationMs("1.5s"), 1500);
   EXPECT_EQ(parseGoDurationMs("2000000000"), 2000);  // nanoseconds
   EXPECT_FALSE(parseGoDurationMs("10 parsecs"));
+  // Longer than Go's int64 nanoseconds (~292 years): invalid, as in Go (found by fuzz target
+  // consul_json, regress-duration-beyond-int64).
+  EXPECT_FALSE(parseGoDurationMs("203764077743343341m30s"));
+  EXPECT_EQ(parseGoDurationMs("2562047h"), 2562047LL * 3600 * 1000);
   EXPECT_FALSE(parseGoDurationMs(""));
 }
 
