@@ -55,6 +55,24 @@ bool validUtf8(std::string_view s) {
   return true;
 }
 
+void putVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void putTag(std::string& out, uint32_t field, uint32_t wire) {
+  putVarint(out, (static_cast<uint64_t>(field) << 3) | wire);
+}
+
+void putLen(std::string& out, uint32_t field, std::string_view bytes) {
+  putTag(out, field, kLen);
+  putVarint(out, bytes.size());
+  out.append(bytes);
+}
+
 class Reader {
  public:
   Reader(std::string_view all, size_t begin, size_t end) : all_(all), pos_(begin), end_(end) {}
@@ -89,6 +107,7 @@ class Reader {
   }
 
   std::string_view rest() const { return all_.substr(pos_, end_ - pos_); }
+  std::string_view slice(size_t begin, size_t n) const { return all_.substr(begin, n); }
 
  private:
   std::string_view all_;
@@ -116,26 +135,51 @@ struct Parser {
     return true;
   }
 
-  // Skips the value of an unknown field whose tag was just read.
-  bool skipValue(Reader& r, uint32_t field, uint32_t wire, int depth) {
+  // Skips the value of an unknown field whose tag was just read, appending the field to `keep`
+  // (when given) as libprotobuf keeps it: re-encoded from its values (minimal varints, the tag's
+  // low 32 bits), so a rewritten Payload carries it on byte for byte as libprotobuf would.
+  bool skipValue(Reader& r, uint32_t field, uint32_t wire, int depth, std::string* keep) {
     size_t at = r.pos();
     switch (wire) {
-      case kVarint:
-        return r.varint() ? true : fail("truncated varint", at);
+      case kVarint: {
+        auto v = r.varint();
+        if (!v) return fail("truncated varint", at);
+        if (keep) {
+          putTag(*keep, field, wire);
+          putVarint(*keep, *v);
+        }
+        return true;
+      }
       case kFixed64:
-        return r.skip(8) ? true : fail("truncated fixed64", at);
-      case kFixed32:
-        return r.skip(4) ? true : fail("truncated fixed32", at);
-      case kLen:
-        return r.sub() ? true : fail("length beyond the message", at);
+      case kFixed32: {
+        size_t n = wire == kFixed64 ? 8 : 4;
+        if (!r.skip(n))
+          return fail(wire == kFixed64 ? "truncated fixed64" : "truncated fixed32", at);
+        if (keep) {
+          putTag(*keep, field, wire);
+          keep->append(r.slice(at, n));
+        }
+        return true;
+      }
+      case kLen: {
+        auto value = r.sub();
+        if (!value) return fail("length beyond the message", at);
+        if (keep) putLen(*keep, field, value->rest());
+        return true;
+      }
       case kStartGroup: {
         if (depth >= kMaxDepth) return fail("groups nested too deep", at);
+        if (keep) putTag(*keep, field, kStartGroup);
         for (;;) {
           if (r.atEnd()) return fail("unterminated group", at);
           uint32_t f, w;
           if (!tag(r, f, w)) return false;
-          if (w == kEndGroup) return f == field ? true : fail("mismatched end group", at);
-          if (!skipValue(r, f, w, depth + 1)) return false;
+          if (w == kEndGroup) {
+            if (f != field) return fail("mismatched end group", at);
+            if (keep) putTag(*keep, field, kEndGroup);
+            return true;
+          }
+          if (!skipValue(r, f, w, depth + 1, keep)) return false;
         }
       }
       default:
@@ -143,10 +187,11 @@ struct Parser {
     }
   }
 
-  // Reads a message's fields, handing each length-delimited known one to `on_len`; everything
-  // else is skipped as unknown.
+  // Reads a message's fields, handing each length-delimited one to `on_len` (1 handled, 0 not a
+  // known field, -1 error); everything not handled is an unknown field, appended to `keep` when
+  // given (libprotobuf drops a map entry's unknown fields: nullptr there).
   template <typename OnLen>
-  bool fields(Reader& r, int depth, OnLen&& on_len) {
+  bool fields(Reader& r, int depth, std::string* keep, OnLen&& on_len) {
     if (depth > kMaxDepth) return fail("messages nested too deep", r.pos());
     while (!r.atEnd()) {
       uint32_t field, wire;
@@ -157,9 +202,10 @@ struct Parser {
         if (!value) return fail("length beyond the message", at);
         int handled = on_len(field, *value, depth);
         if (handled < 0) return false;
+        if (handled == 0 && keep) putLen(*keep, field, value->rest());
         continue;
       }
-      if (!skipValue(r, field, wire, depth)) return false;
+      if (!skipValue(r, field, wire, depth, keep)) return false;
     }
     return true;
   }
@@ -171,15 +217,15 @@ struct Parser {
     return true;
   }
 
-  // 1 handled or skipped, -1 error (the fields() protocol).
+  // 1 handled, -1 error (the fields() protocol).
   static int result(bool ok) { return ok ? 1 : -1; }
 
   bool entry(Reader& r, int depth, std::map<std::string, std::string>& headers) {
     std::string key, value;
-    bool ok = fields(r, depth, [&](uint32_t field, Reader& v, int) {
+    bool ok = fields(r, depth, nullptr, [&](uint32_t field, Reader& v, int) {
       if (field == 1) return result(text(v, key, "a header name"));
       if (field == 2) return result(text(v, value, "a header value"));
-      return 1;
+      return 0;
     });
     if (!ok) return false;
     headers.insert_or_assign(std::move(key), std::move(value));
@@ -187,36 +233,23 @@ struct Parser {
   }
 
   bool metadata(Reader& r, int depth, PayloadWire& out) {
-    return fields(r, depth, [&](uint32_t field, Reader& v, int d) {
+    return fields(r, depth, &out.metadata_unknown_fields, [&](uint32_t field, Reader& v, int d) {
       if (field == 3) return result(text(v, out.type, "metadata.type"));
       if (field == 8) return result(text(v, out.client_ip, "metadata.clientIp"));
       if (field == 7) return result(entry(v, d + 1, out.headers));
-      return 1;
+      return 0;
     });
   }
 
   bool any(Reader& r, int depth, PayloadWire& out) {
-    return fields(r, depth, [&](uint32_t field, Reader& v, int) {
+    return fields(r, depth, &out.body_unknown_fields, [&](uint32_t field, Reader& v, int) {
       if (field == 1) return result(text(v, out.type_url, "body.type_url"));
-      if (field == 2) out.value.assign(v.rest());
+      if (field != 2) return 0;
+      out.value.assign(v.rest());
       return 1;
     });
   }
 };
-
-void putVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void putLen(std::string& out, uint32_t field, std::string_view bytes) {
-  putVarint(out, (field << 3) | kLen);
-  putVarint(out, bytes.size());
-  out.append(bytes);
-}
 
 void putText(std::string& out, uint32_t field, std::string_view text) {
   if (!text.empty()) putLen(out, field, text);
@@ -228,10 +261,10 @@ Result<PayloadWire> parsePayloadWire(std::string_view bytes) {
   PayloadWire out;
   Parser p;
   Reader r(bytes, 0, bytes.size());
-  bool ok = p.fields(r, 0, [&](uint32_t field, Reader& v, int d) {
+  bool ok = p.fields(r, 0, &out.unknown_fields, [&](uint32_t field, Reader& v, int d) {
     if (field == 2) return Parser::result(p.metadata(v, d + 1, out));
     if (field == 3) return Parser::result(p.any(v, d + 1, out));
-    return 1;
+    return 0;
   });
   if (!ok) {
     return makeError(ErrorCode::kInvalidArgument, ErrorSource::kDownstream,
@@ -251,13 +284,16 @@ std::string serializePayloadWire(const PayloadWire& payload) {
     putLen(metadata, 7, entry);
   }
   putText(metadata, 8, payload.client_ip);
+  metadata += payload.metadata_unknown_fields;
   std::string body;
   putText(body, 1, payload.type_url);
   if (!payload.value.empty()) putLen(body, 2, payload.value);
+  body += payload.body_unknown_fields;
   std::string out;
-  out.reserve(metadata.size() + body.size() + 12);
+  out.reserve(metadata.size() + body.size() + payload.unknown_fields.size() + 12);
   putLen(out, 2, metadata);
   putLen(out, 3, body);
+  out += payload.unknown_fields;
   return out;
 }
 

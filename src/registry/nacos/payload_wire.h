@@ -17,7 +17,10 @@
 //
 // The writer emits what libprotobuf's deterministic serialization emits: fields in number order,
 // empty strings left out, metadata and body always present, map entries sorted by key with both
-// key and value written. Unknown fields are not kept (a rewritten Payload drops them).
+// key and value written, and each message's unknown fields after its known ones, in the order
+// they came, re-encoded as libprotobuf re-encodes them. So method 2's rewrite (grpc_rewrite.h)
+// keeps fields a newer Nacos adds, as libprotobuf would; only a map entry's unknown fields are
+// dropped, as libprotobuf drops them.
 //
 // Threading: pure functions.
 
@@ -35,6 +38,10 @@ struct PayloadWire {
   std::map<std::string, std::string> headers;
   std::string type_url;  // Any.type_url (Nacos leaves it empty)
   std::string value;     // Any.value: the JSON body's bytes
+  // Each message's unknown fields, encoded (tag + value), in the order they came.
+  std::string unknown_fields;           // Payload's
+  std::string metadata_unknown_fields;  // Metadata's
+  std::string body_unknown_fields;      // Any's
 };
 
 // Errors: kInvalidArgument (source kDownstream) saying what is wrong and at which offset.

@@ -2,6 +2,7 @@
 
 #include "registry/nacos/grpc_codec.h"
 #include "registry/nacos/grpc_rewrite.h"
+#include "registry/nacos/payload_wire.h"
 
 namespace sluice::registry::nacos {
 namespace {
@@ -65,6 +66,25 @@ TEST(NacosGrpcRewrite, AnswersAndPushesCarryTheServiceNameInsteadOfPodAddresses)
     EXPECT_EQ(m.body.begin().key(), "resultCode");
     EXPECT_EQ(m.body["serviceInfo"].begin().key(), "name");
   }
+}
+
+TEST(NacosGrpcRewrite, FieldsANewerNacosAddsSurviveTheRewrite) {
+  Json body = {{"resultCode", 200}, {"requestId", "7"}, {"serviceInfo", serviceInfo()}};
+  auto wire = parsePayloadWire(payload("QueryServiceResponse", body));
+  ASSERT_TRUE(wire) << wire.error().message;
+  // Unknown to this codec (fields 20, 9 and 4 are not in nacos_grpc_service.proto).
+  wire->unknown_fields = std::string("\xa0\x01\x05", 3);               // field 20, varint 5
+  wire->metadata_unknown_fields = std::string("\x4a\x02hi", 4);        // field 9, "hi"
+  wire->body_unknown_fields = std::string("\x25\x01\x02\x03\x04", 5);  // field 4, fixed32
+  auto r = rewriteServerPayload(serializePayloadWire(*wire));
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->has_value());
+  auto rewritten = parsePayloadWire((*r)->payload);
+  ASSERT_TRUE(rewritten) << rewritten.error().message;
+  EXPECT_EQ(rewritten->unknown_fields, wire->unknown_fields);
+  EXPECT_EQ(rewritten->metadata_unknown_fields, wire->metadata_unknown_fields);
+  EXPECT_EQ(rewritten->body_unknown_fields, wire->body_unknown_fields);
+  expectHostsRewritten(decoded((*r)->payload).body["serviceInfo"]);
 }
 
 TEST(NacosGrpcRewrite, GroupedNamesAndMissingNameFallBackToTheUngroupedService) {

@@ -57,7 +57,13 @@ void differential(const std::string& bytes) {
     for (unsigned char c : bytes) hex += fmt::format("{:02x}", c);
     return hex;
   }() << (mine ? "" : " mine: " + mine.error().message);
-  if (proto_ok) expectSame(p, *mine);
+  if (!proto_ok) return;
+  expectSame(p, *mine);
+  // Written again, unknown fields included, as libprotobuf writes what it read (our writer
+  // always writes metadata and body, so they are made present on its side too).
+  p.mutable_metadata();
+  p.mutable_body();
+  EXPECT_EQ(deterministic(p), serializePayloadWire(*mine));
 }
 
 std::string randomText(std::mt19937& rng, bool any_bytes) {
@@ -111,9 +117,13 @@ TEST(NacosPayloadWire, ReadsWhatLibprotobufWritesIncludingUnknownFields) {
     auto* meta_unknown =
         p.mutable_metadata()->GetReflection()->MutableUnknownFields(p.mutable_metadata());
     meta_unknown->AddVarint(3, 1);  // a known field with the wrong wire type: unknown
+    auto* body_unknown = p.mutable_body()->GetReflection()->MutableUnknownFields(p.mutable_body());
+    body_unknown->AddLengthDelimited(15, "a later field");
     auto mine = parsePayloadWire(p.SerializeAsString());
     ASSERT_TRUE(mine) << mine.error().message;
     expectSame(p, *mine);
+    // Kept: a rewritten Payload carries them on (method 2 must not drop what a newer Nacos adds).
+    EXPECT_EQ(serializePayloadWire(*mine), deterministic(p));
   }
 }
 
@@ -151,25 +161,30 @@ TEST(NacosPayloadWire, AgreesWithLibprotobufOnTheEdgesOfTheFormat) {
       tagged(9, 4),                                         // stray end group
       tagged(0, 0) + "\x01",                                // field number 0
       tagged(9, 6),                                         // wire types 6 and 7
-      tagged(9, 7),
-      len(2, type).substr(0, 5),                        // truncated
-      tagged(2, 2) + "\x7f",                            // length past the end
-      tagged(9, 0) + std::string(10, '\xff') + "\x01",  // varint of 11 bytes
-      tagged(9, 0) + std::string(9, '\xff') + "\x01",   // varint of 10 bytes
-      tagged(9, 1) + "1234567",                         // truncated fixed64
-      std::string("\xff\xff\xff\xff\x0f", 5) + "\x00",  // largest tag
-      std::string("\xff\xff\xff\xff\x1f", 5) + "\x00",  // tag above 32 bits
-      std::string("\x80\x80\x80\x80\x80\x00", 6),       // 6-byte tag
-      len(2, len(3, "\xc3\x28")),                       // bad UTF-8 in type
-      len(2, len(3, "\xed\xa0\x80")),                   // a surrogate
-      len(2, len(3, "\xf4\x90\x80\x80")),               // above U+10FFFF
-      len(2, len(3, "\xe0\x80\x80")),                   // overlong
-      len(2, len(8, "\xff")),                           // bad UTF-8 in clientIp
-      len(2, len(7, len(1, "\xff") + len(2, "v"))),     // in a header name
-      len(2, len(7, len(1, "k") + len(2, "\xff"))),     // in a header value
-      len(3, len(1, "\xff")),                           // in type_url
-      len(3, len(2, "\xff\xfe")),                       // value is bytes: fine
-      len(3, len(2, "a") + len(2, "b")),                // body merged, last wins
+      tagged(9, 7), len(2, type).substr(0, 5),              // truncated
+      tagged(2, 2) + "\x7f",                                // length past the end
+      tagged(9, 0) + std::string(10, '\xff') + "\x01",      // varint of 11 bytes
+      tagged(9, 0) + std::string(9, '\xff') + "\x01",       // varint of 10 bytes
+      tagged(9, 1) + "1234567",                             // truncated fixed64
+      std::string("\xff\xff\xff\xff\x0f", 5) + "\x00",      // largest tag
+      std::string("\xff\xff\xff\xff\x1f", 5) + "\x00",      // tag above 32 bits
+      std::string("\x80\x80\x80\x80\x80\x00", 6),           // 6-byte tag
+      len(2, len(3, "\xc3\x28")),                           // bad UTF-8 in type
+      len(2, len(3, "\xed\xa0\x80")),                       // a surrogate
+      len(2, len(3, "\xf4\x90\x80\x80")),                   // above U+10FFFF
+      len(2, len(3, "\xe0\x80\x80")),                       // overlong
+      len(2, len(8, "\xff")),                               // bad UTF-8 in clientIp
+      len(2, len(7, len(1, "\xff") + len(2, "v"))),         // in a header name
+      len(2, len(7, len(1, "k") + len(2, "\xff"))),         // in a header value
+      len(3, len(1, "\xff")),                               // in type_url
+      len(3, len(2, "\xff\xfe")),                           // value is bytes: fine
+      len(3, len(2, "a") + len(2, "b")),                    // body merged, last wins
+      // Unknown fields written back as libprotobuf re-encodes them:
+      tagged(9, 0) + "\x81\x80\x00",                    // an over-long varint
+      std::string("\xc8\x80\x80\x80\x00", 5) + "\x01",  // an over-long tag (field 9)
+      tagged(9, 3) + tagged(1, 0) + "\x01" + len(2, "x") + tagged(9, 4),   // a group's fields
+      len(2, len(9, "m")) + len(3, len(9, "b")) + tagged(12, 5) + "abcd",  // one per message
+      len(2, len(9, "1")) + len(2, len(3, "T")) + len(2, len(9, "2")),     // merged, in order
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     SCOPED_TRACE(i);
