@@ -1,8 +1,10 @@
 #include "demo/demo.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -88,6 +90,41 @@ int pickPort(const std::vector<const char*>& ips, int preferred) {
   }
   return -1;
 }
+
+// Two demos started at once on one machine would both see the seed's ports free on
+// 127.0.0.11-13 and start JVMs that bind seconds later: one of them fails. So a demo holds this
+// machine-wide lock from picking its ports until every part of its topology has bound them; a
+// second demo waits (saying so), then picks other ports. Other programs can still race the pick;
+// the start-up check reports that clearly. Without a lock file (no writable temp dir) the demo
+// goes on unlocked.
+class PortPickLock {
+ public:
+  PortPickLock() {
+    fs::path path = fs::temp_directory_path() / "sluice-demo-ports.lock";
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (fd_ < 0) return;
+    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+    fmt::print("  waiting for another sluice demo to finish starting ({})\n", path.string());
+    std::fflush(stdout);
+    auto give_up = std::chrono::steady_clock::now() + kSpringStartTimeout;
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        fmt::print("  still locked after {} s; starting anyway\n",
+                   kSpringStartTimeout.count() / 1000);
+        break;
+      }
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+  }
+  ~PortPickLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  PortPickLock(const PortPickLock&) = delete;
+  PortPickLock& operator=(const PortPickLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 std::string readFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -270,6 +307,7 @@ class Demo {
 
   bool startTopology() {
     fmt::print("Starting the topology (each part is a real process):\n");
+    PortPickLock ports_picked_and_bound;
     if (spring()) return startSpringTopology();
     std::string line;
     if (!start("registry",
