@@ -1,8 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <array>
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
+#include <asio/write.hpp>
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -12,6 +18,7 @@
 #include "registry/nacos/naming_client.h"
 #include "registry/nacos/registry_server.h"
 #include "registry/nacos/watcher.h"
+#include "testutil/eventually.h"
 #include "testutil/io_thread.h"
 #include "testutil/service_recorder.h"
 
@@ -184,6 +191,108 @@ TEST(NacosWatcher, ByNameAMissingServiceIsLeftOutAndAnUpperCaseSpellingIsFound) 
            findService(s, "Mixed-Case") != nullptr;
   }));
   EXPECT_TRUE(watcher.status().reachable) << watcher.status().last_error;
+  watcher.stop();
+}
+
+// A TCP relay in front of the registry that counts the service-list reads passing through it
+// (the registry's own API has no request log to ask).
+class ListReadCounter {
+ public:
+  explicit ListReadCounter(const net::HostPort& registry)
+      : registry_(asio::ip::make_address(registry.host), registry.port),
+        acceptor_(io_.io(), asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    asio::co_spawn(io_.io(), accept(), asio::detached);
+    io_.start();
+  }
+  ~ListReadCounter() {
+    io_.stop([this] {
+      asio::error_code ec;
+      acceptor_.close(ec);
+      for (auto& s : sockets_) s->close(ec);
+    });
+  }
+  net::HostPort address() const { return {"127.0.0.1", acceptor_.local_endpoint().port()}; }
+  int listReads() const { return list_reads_.load(); }
+  int instanceReads() const { return instance_reads_.load(); }
+
+ private:
+  asio::awaitable<void> accept() {
+    for (;;) {
+      asio::error_code ec;
+      auto client = std::make_shared<asio::ip::tcp::socket>(
+          co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec)));
+      if (ec) co_return;
+      auto server = std::make_shared<asio::ip::tcp::socket>(io_.io());
+      co_await server->async_connect(registry_, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) continue;
+      sockets_.push_back(client);
+      sockets_.push_back(server);
+      asio::co_spawn(io_.io(), pump(client, server, true), asio::detached);
+      asio::co_spawn(io_.io(), pump(server, client, false), asio::detached);
+    }
+  }
+  asio::awaitable<void> pump(std::shared_ptr<asio::ip::tcp::socket> from,
+                             std::shared_ptr<asio::ip::tcp::socket> to, bool requests) {
+    std::array<char, 16384> buf;
+    std::string carry;  // a request line split across reads
+    for (;;) {
+      asio::error_code ec;
+      size_t n = co_await from->async_read_some(asio::buffer(buf),
+                                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      if (requests) {
+        carry.append(buf.data(), n);
+        for (size_t at; (at = carry.find("\r\n")) != std::string::npos; carry.erase(0, at + 2)) {
+          std::string_view line(carry.data(), at);
+          if (line.starts_with("GET /nacos/v1/ns/service/list")) ++list_reads_;
+          if (line.starts_with("GET /nacos/v1/ns/instance/list")) ++instance_reads_;
+        }
+      }
+      co_await asio::async_write(*to, asio::buffer(buf.data(), n),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
+    asio::error_code ignored;
+    to->shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+
+  testutil::IoThread io_;
+  asio::ip::tcp::endpoint registry_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::shared_ptr<asio::ip::tcp::socket>> sockets_;  // io thread only
+  std::atomic<int> list_reads_{0};
+  std::atomic<int> instance_reads_{0};
+};
+
+// The point of reading by name (issue #15: a 10,000-service registry is 100 list pages): while
+// every wanted name is found, the watcher never reads the service list, poll after poll.
+TEST(NacosWatcher, ByNameNeverReadsTheServiceListWhileEveryWantedNameIsFound) {
+  RegistryProcess registry;
+  const std::string base = "/nacos/v1/ns/instance?serviceName=";
+  registry.call("POST", base + "wanted&ip=127.0.0.11&port=8070");
+  registry.call("POST", base + "also-wanted&ip=127.0.0.12&port=8070");
+  registry.call("POST", base + "other&ip=127.0.0.13&port=8070");
+  ListReadCounter counter(registry.address());
+  WatcherOptions options = fastOptions();
+  options.page_size = 100;  // one list read is one request
+  NacosWatcher watcher(sourceFor(counter.address()), options);
+  Interest interest;
+  interest.all = false;
+  interest.names = {"wanted", "also-wanted"};
+  watcher.setInterest(interest);
+  ServiceRecorder recorder;
+  watcher.start(recorder.onChange());
+  ASSERT_TRUE(recorder.waitFor([](const auto& s) { return s.size() == 2; }));
+  // Several polls later (each reads the two instance lists)...
+  ASSERT_TRUE(testutil::eventually([&] { return counter.instanceReads() >= 10; }, 5s));
+  EXPECT_EQ(counter.listReads(), 0);
+  // ...and with a name the registry lacks, the list is read, at most once per interval.
+  interest.names = {"wanted", "absent"};
+  watcher.setInterest(interest);
+  int reads_before = counter.instanceReads();
+  ASSERT_TRUE(
+      testutil::eventually([&] { return counter.instanceReads() >= reads_before + 10; }, 5s));
+  EXPECT_EQ(counter.listReads(), 1);
   watcher.stop();
 }
 
