@@ -14,7 +14,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   libnghttp2-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libzookeeper-mt-dev zookeeper
-  nodejs iproute2 iptables
+  nodejs iproute2 iptables curl
   nginx-light haproxy wrk nghttp2-client
   chromium
 )

@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "http/codec.h"
+#include "http/h2/upgrade.h"
 #include "proxy/body_pump.h"
 #include "proxy/filters/http_filter.h"
 #include "proxy/grpc.h"
@@ -307,6 +308,11 @@ bool headReady(Downstream& d, http::ServerCodec& codec, http::RequestHead& head,
   return false;
 }
 
+bool hasBody(const http::BodyFraming& f) {
+  return f.kind == http::BodyKind::kChunked ||
+         (f.kind == http::BodyKind::kContentLength && f.length > 0);
+}
+
 std::string_view orUnknown(std::string_view s) { return s.empty() ? "unknown" : s; }
 
 SeriesKey requestSeriesKey(const RequestOutcome& o) {
@@ -346,13 +352,26 @@ awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& l
     d.watch.enter(DownstreamWatch::Phase::kBusy);
     d.in_request = true;
     auto start = steady_clock::now();
-    ++w.stats().downstream_requests_total;
     if (parsed.status == http::ParseStatus::kError) {
+      ++w.stats().downstream_requests_total;
       co_await writeLocalReply(d, parsed.error.status, parsed.error.reason + "\n", true);
       w.stats().record("unknown", "unknown", parsed.error.status, 0);
       break;
     }
     d.in.consume(parsed.consumed);
+    // `Upgrade: h2c`: the rest of the connection is HTTP/2, this request its stream 1 (counted
+    // and logged there). Not for an HTTP/2 stream's own bridge, nor a connection closing anyway.
+    if (d.socket.isSocket() && !d.close_after && !w.draining()) {
+      http::h2::H2cUpgrade h2c = http::h2::h2cUpgradeOf(head, hasBody(parsed.framing));
+      if (h2c.verdict == http::h2::H2cVerdict::kUpgrade) {
+        bool upgraded = co_await serveHttp2Upgrade(w, d, listener, head, h2c.settings);
+        if (upgraded) break;
+      }
+      if (h2c.verdict == http::h2::H2cVerdict::kIgnore) {
+        SLUICE_LOG_DEBUG("h2c upgrade from {} ignored: {}", d.peer_ip, h2c.why);
+      }
+    }
+    ++w.stats().downstream_requests_total;
     RequestContext rc{w, d, listener, head, parsed, w.snapshot(), {}, {}};
     rc.outcome.grpc = grpc::isGrpc(head.headers);
     rc.keep_alive = parsed.keep_alive && !d.close_after && !w.draining();

@@ -4,7 +4,8 @@
 // phases (each a named function there, or a file of its own):
 //
 //   1. parse            strict HTTP/1.1 head (http/codec.h); malformed -> 400 (or 413/414/431)
-//                       + close
+//                       + close; a bodiless `Upgrade: h2c` request -> 101, and the connection
+//                       goes on as HTTP/2 with it as stream 1 (http/h2/upgrade.h)
 //   2. resolve          which mesh service (proxy/service_resolver.h): by name, by dialled address
 //                       (VIP, reverse DNS), by address, else passthrough to a literal ip:port,
 //                       else 502 (sidecar); gateway mode uses the Gateway server's route table

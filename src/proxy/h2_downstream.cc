@@ -59,6 +59,21 @@ class Connection final : public h2::SessionCallbacks {
     session_ = h2::Session::server(s, *this);
   }
 
+  // The HTTP/1.1 request that upgraded is stream 1, its client side ended (RFC 7540 §3.2). The
+  // 101 goes out ahead of the session's first frame (its SETTINGS).
+  bool upgrade(const http::RequestHead& request, std::string_view settings_payload) {
+    if (!session_->upgrade(settings_payload, request.method == "HEAD")) return false;
+    http::RequestHead head = request;
+    http::removeHopByHop(head.headers);
+    head.headers.remove("http2-settings");
+    pending_ = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+    onRequestHead(1, head, true);
+    fresh_.clear();
+    start(streams_[1]);
+    flush();
+    return true;
+  }
+
   awaitable<void> run() {
     // The HTTP/1.1 drain closer must not cut this connection: GOAWAY does it (below).
     d_.in_request = true;
@@ -410,6 +425,15 @@ awaitable<bool> awaitHttp2Preface(Downstream& d) {
 awaitable<void> serveHttp2(Worker& w, Downstream& d, const ListenerContext& listener) {
   Connection c(w, d, listener);
   co_await c.run();
+}
+
+awaitable<bool> serveHttp2Upgrade(Worker& w, Downstream& d, const ListenerContext& listener,
+                                  const http::RequestHead& request,
+                                  std::string_view settings_payload) {
+  Connection c(w, d, listener);
+  if (!c.upgrade(request, settings_payload)) co_return false;
+  co_await c.run();
+  co_return true;
 }
 
 }  // namespace sluice::proxy

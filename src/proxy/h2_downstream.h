@@ -1,8 +1,9 @@
 #pragma once
 // HTTP/2 downstream connections: cleartext with prior knowledge (the client opens with the
 // connection preface, RFC 9113 §3.3), on the explicit listener and on the transparent one (the
-// sniffer recognises the preface). Framing, HPACK, flow control and RFC 9113 validation are the
-// h2 session codec's (http/h2/session.h, nghttp2 underneath).
+// sniffer recognises the preface), and after an HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2; the
+// connection manager decides, http/h2/upgrade.h). Framing, HPACK, flow control and RFC 9113
+// validation are the h2 session codec's (http/h2/session.h, nghttp2 underneath).
 //
 // Each stream is one request and goes through THE SAME request path as an HTTP/1.1 request
 // (connection_manager.h: resolve, route, filters, weights and subsets, header operations,
@@ -35,6 +36,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "http/message.h"
+
 namespace sluice::proxy {
 
 class Worker;
@@ -55,5 +58,15 @@ asio::awaitable<bool> awaitHttp2Preface(Downstream& d);
 // Serves the connection as HTTP/2 until it closes (d.in holds the bytes already read, preface
 // included). Never throws.
 asio::awaitable<void> serveHttp2(Worker& w, Downstream& d, const ListenerContext& listener);
+
+// Serves the connection as HTTP/2 after an HTTP/1.1 request asked for `Upgrade: h2c`:
+// `request` (its head; bodiless) becomes stream 1, taking the request path like any stream, and
+// `settings_payload` (its decoded HTTP2-Settings) the client's first SETTINGS. Writes the 101
+// first; d.in holds what followed the request's head (the client's preface, once it came).
+// False, with nothing written, when the session refuses the settings: serve the request as
+// HTTP/1.1. Never throws.
+asio::awaitable<bool> serveHttp2Upgrade(Worker& w, Downstream& d, const ListenerContext& listener,
+                                        const http::RequestHead& request,
+                                        std::string_view settings_payload);
 
 }  // namespace sluice::proxy

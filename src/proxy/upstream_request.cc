@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "http/codec.h"
+#include "http/h2/upgrade.h"
 
 namespace sluice::proxy {
 
@@ -30,6 +31,9 @@ std::string prepareUpstreamHead(RequestContext& rc, const Route& route, const Ma
   }
   // Upgrade (WebSocket and the like): after a 101 the two connections are relayed as bytes.
   // Only for bodiless HTTP/1.1 requests, as RFC 9110 §7.8 and every WebSocket client have it.
+  // h2c is the proxy's own business (the connection manager took it or declined it): never
+  // passed on, and neither is HTTP2-Settings.
+  http::h2::removeH2cUpgrade(up.headers);
   std::string upgrade;
   if (up.version == http::Version::kHttp11 && rc.parsed.framing.kind == http::BodyKind::kNone &&
       http::connectionHas(up.headers, "upgrade")) {

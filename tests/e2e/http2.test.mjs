@@ -3,8 +3,13 @@
 // path, so VirtualService routing by :authority / path / headers, subsets, faults, timeouts and
 // retries apply per stream; many streams share one connection; request bodies arrive whole;
 // malformed requests get RST_STREAM(PROTOCOL_ERROR); a drained proxy says GOAWAY.
+// The HTTP/1.1 `Upgrade: h2c` with a real client (curl --http2 on an http:// URL) on the
+// sidecar's and the gateway's listeners: 101, the upgraded request as stream 1 and the next as
+// stream 3, routed; the upstream never sees h2c or HTTP2-Settings; an upgrade that cannot be
+// honoured is served as HTTP/1.1. (The transparent listener's: transparent.test.mjs, in its pod.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import http2 from 'node:http2';
 import * as e2e from './lib/index.mjs';
 import { ECHO_HOST, echoMeshFiles } from './lib/fixtures.mjs';
@@ -14,17 +19,21 @@ let v2;
 let proxy;
 let listen;
 let admin;
+let gatewayListen;
+const GW_HOST = 'echo.example.com';
 
 before(async () => {
   v1 = await e2e.startUpstream('v1');
   v2 = await e2e.startUpstream('v2');
   const dir = e2e.makeTempDir();
-  for (const [name, text] of Object.entries(echoMeshFiles({ v1Port: v1.port, v2Port: v2.port }))) {
-    e2e.writeAtomic(dir, name, text);
-  }
+  const files = echoMeshFiles({ v1Port: v1.port, v2Port: v2.port, gatewayPort: 8080, gatewayHost: GW_HOST });
+  for (const [name, text] of Object.entries(files)) e2e.writeAtomic(dir, name, text);
   proxy = await e2e.startSluice(['proxy', '--config', dir, '--listen', '127.0.0.1:0',
     '--admin', '127.0.0.1:0', '--concurrency', '1']);
   ({ listen, admin } = e2e.parseProxyReady(proxy));
+  const gw = await e2e.startSluice(['gateway', '--config', dir, '--admin', '127.0.0.1:0',
+    '--listen-host', '127.0.0.1', '--ephemeral-ports', '--concurrency', '1']);
+  [gatewayListen] = e2e.parseGatewayReady(gw).listeners;
 });
 
 after(e2e.cleanupAll);
@@ -201,4 +210,74 @@ test('an HTTP/1.1 client on the same listener is still served as HTTP/1.1', asyn
   const r = await e2e.request({ port: listen.port, path: '/v1/plain', headers: { host: ECHO_HOST } });
   assert.equal(r.status, 200);
   assert.equal(e2e.who(r), 'v1');
+});
+
+// One curl run (one connection) over `paths`: { results, trace }.
+function curlH2c(port, host, paths) {
+  const args = e2e.curlH2cArgs(paths.map((p) => `http://127.0.0.1:${port}${p}`), { host });
+  return new Promise((resolve, reject) => {
+    execFile('curl', args, { timeout: 15_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`curl ${args.join(' ')}: ${err.message}\n${stderr}`));
+      else resolve({ results: e2e.parseCurlResults(stdout), trace: stderr });
+    });
+  });
+}
+
+function assertNoH2cUpstream(seen, what) {
+  assert.equal(seen.headers['http2-settings'], undefined, `${what}: HTTP2-Settings reached the upstream`);
+  assert.ok(!/h2c/i.test(seen.headers.upgrade ?? ''), `${what}: the upstream saw Upgrade ${seen.headers.upgrade}`);
+  assert.ok(!/upgrade|http2-settings/i.test(seen.headers.connection ?? ''),
+    `${what}: the upstream saw Connection ${seen.headers.connection}`);
+}
+
+for (const [via, target] of [['sidecar', () => [listen, ECHO_HOST]], ['gateway', () => [gatewayListen, GW_HOST]]]) {
+  test(`${via}: curl's Upgrade: h2c gets 101, stream 1 and stream 3 are HTTP/2 and routed`, async () => {
+    const [l, host] = target();
+    const { results, trace } = await curlH2c(l.port, host, ['/v1/upgraded?q=1', '/only-v2']);
+    // curl really asked for the upgrade, got it from the proxy, and sent the next as stream 3.
+    assert.deepEqual(e2e.h2cTraceProblems(trace), [], trace);
+    assert.equal(results.length, 2, trace);
+    const [first, second] = results;
+    assert.deepEqual([first.status, first.version, second.status, second.version], [200, '2', 200, '2'], trace);
+    // Stream 1 took the request path: routed by the VirtualService's prefix match to v1.
+    const one = JSON.parse(first.body);
+    assert.equal(one.who, 'v1', first.body);
+    assert.equal(one.url, '/v1/upgraded?q=1');
+    assert.equal(one.headers.host, host);
+    assertNoH2cUpstream(one, 'stream 1');
+    const three = JSON.parse(second.body);
+    assert.equal(three.who, 'v2', 'the exact match /only-v2 sends stream 3 to v2');
+    assertNoH2cUpstream(three, 'stream 3');
+  });
+}
+
+// A raw HTTP/1.1 request asking for h2c on the sidecar's listener (`settings: null`: none).
+function h2cRequest({ method = 'GET', path, settings = 'AAMAAABkAAQCAAAAAAIAAAAA', body, upgrade = 'h2c' }) {
+  let s = `${method} ${path} HTTP/1.1\r\nHost: ${ECHO_HOST}\r\nConnection: Upgrade, HTTP2-Settings\r\n` +
+    `Upgrade: ${upgrade}\r\n`;
+  if (settings !== null) s += `HTTP2-Settings: ${settings}\r\n`;
+  if (body !== undefined) s += `Content-Length: ${Buffer.byteLength(body)}\r\n`;
+  return `${s}\r\n${body ?? ''}`;
+}
+
+test('an h2c upgrade with a body, or with bad or missing HTTP2-Settings, is served as HTTP/1.1 without it', async () => {
+  const cases = [
+    ['a body', h2cRequest({ method: 'POST', path: '/v1/with-body', body: 'payload' })],
+    ['bad settings', h2cRequest({ path: '/v1/bad-settings', settings: 'AAMAAA' })],
+    ['no settings', h2cRequest({ path: '/v1/no-settings', settings: null })],
+  ];
+  for (const [what, wire] of cases) {
+    const c = await e2e.RawConnection.connect(listen.port);
+    try {
+      const r = await c.send(wire);
+      assert.equal(r.status, 200, `${what}: ${r.body}`);
+      const seen = JSON.parse(r.body);
+      assert.equal(seen.who, 'v1', what);
+      assertNoH2cUpstream(seen, what);
+      if (what === 'a body') assert.equal(seen.body, 'payload');
+      // Still HTTP/1.1 on the same connection.
+      const again = await c.send(e2e.rawGet('/v1/after', ECHO_HOST));
+      assert.equal(again.status, 200, what);
+    } finally { c.close(); }
+  }
 });

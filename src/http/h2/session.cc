@@ -134,6 +134,15 @@ class SessionImpl final : public Session {
     return failed_ || (nghttp2_session_want_read(s_) == 0 && nghttp2_session_want_write(s_) == 0);
   }
 
+  Result<void> upgrade(std::string_view settings_payload, bool head_request) override {
+    int rv = nghttp2_session_upgrade2(s_, reinterpret_cast<const uint8_t*>(settings_payload.data()),
+                                      settings_payload.size(), head_request ? 1 : 0, nullptr);
+    if (rv != 0) return submitError("the h2c upgrade", rv);
+    Stream& st = streams_[1];
+    st.id = 1;
+    return {};
+  }
+
   Result<void> submitResponse(int32_t stream, const ResponseHead& head, bool end_stream) override {
     NvList nv;
     nv.add(":status", std::to_string(head.status));

@@ -24,6 +24,9 @@
 // Server role: callbacks.onRequestHead per new stream; answer with submitResponse, then
 // sendData(..., end) / submitTrailers; resetStream to abort. Client role: submitRequest returns
 // the new stream id; responses come through onResponseHead.
+// Upgrade from HTTP/1.1 (h2c, http/h2/upgrade.h): right after creating the session, upgrade()
+// opens stream 1 for the request the HTTP/1.1 exchange carried (server: the client's side is
+// already ended, answer it with submitResponse(1, ...); client: its response comes as stream 1).
 // Bodies: onData gives bytes of a stream; call consume(stream, n) once they are forwarded (the
 // peer's window reopens). sendData queues bytes (copied) that go out as the peer's window allows;
 // queuedBytes(stream) tells how much is still waiting, so a caller can stop reading its source.
@@ -100,6 +103,13 @@ class Session {
   virtual void takeOutput(std::string& out) = 0;
   // No more to read or write: close the connection.
   virtual bool done() const = 0;
+
+  // After an HTTP/1.1 Upgrade to h2c (RFC 7540 §3.2), before any receive(): the peer's
+  // HTTP2-Settings (`settings_payload`, the decoded SETTINGS payload the client sent) apply, and
+  // stream 1 is the upgraded request, half-closed on the client's side. `head_request`: it was a
+  // HEAD (its response has no body). An error: the payload is not valid SETTINGS, or the session
+  // has begun; nothing changed.
+  virtual Result<void> upgrade(std::string_view settings_payload, bool head_request) = 0;
 
   // Server role. `head.headers` are sent as regular fields (hop-by-hop fields dropped, names
   // lowercased); end_stream: no body follows.

@@ -20,6 +20,7 @@ export * from './mesh.mjs';
 export * from './spring.mjs';
 export * from './zookeeper.mjs';
 export * from './admin.mjs';
+export * from './curl.mjs';
 
 import { stopAll } from './proc.mjs';
 import { closeAllUpstreams } from './upstream.mjs';

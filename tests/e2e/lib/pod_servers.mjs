@@ -3,7 +3,9 @@
 //
 // Spec: { "ip": "10.0.130.9",
 //         "http": { "8081": "a", "8082": "b" },     each answers `<name> <method> <url>` and
-//                                                    echoes the Host it got in x-seen-host
+//                                                    echoes the Host it got in x-seen-host (and
+//                                                    Upgrade / HTTP2-Settings, when it got them,
+//                                                    in x-seen-upgrade / x-seen-http2-settings)
 //         "tcpEcho": [9000],                          client-first: echoes bytes, ASCII a-z upper-cased
 //         "tcpTag": { "9004": "v2" },                  client-first: echoes "v2:" + bytes
 //         "tcpBanner": [9001],                        server-first: "BANNER\n", then echoes; on the
@@ -30,7 +32,11 @@ for (const [port, name] of Object.entries(spec.http ?? {})) {
   listening(http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'x-seen-host': req.headers.host ?? '' });
+      const seen = { 'x-seen-host': req.headers.host ?? '' };
+      for (const h of ['upgrade', 'http2-settings']) {
+        if (req.headers[h] !== undefined) seen[`x-seen-${h}`] = req.headers[h];
+      }
+      res.writeHead(200, { 'content-type': 'text/plain', ...seen });
       res.end(`${name} ${req.method} ${req.url}`);
     });
   }), Number(port));
