@@ -3,22 +3,86 @@
 // HTTP/2 by :authority) or a DNS query for it loads it from the registry (the embedded Nacos,
 // over gRPC) and is served, routed by its VirtualService; /config_dump lists only what was used;
 // an unknown name answers 502, the second time without asking the registry again.
+// The same sidecar also watches the embedded Consul agent, the embedded Eureka server and Debian's
+// ZooKeeper (Curator's layout): a cold first request to a service only one of them has is served
+// and an unused one stays unloaded. (Eureka's full fetch cannot be narrowed by name: there only
+// the wanted applications become services.)
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { Resolver } from 'node:dns/promises';
 import * as e2e from './lib/index.mjs';
 import { registerLoopbackInstance, startNacosRegistry } from './lib/nacos_registry.mjs';
+import { startZooKeeper, zookeeperSkipReason } from './lib/zookeeper.mjs';
+import { connectZooKeeper } from './lib/curator.mjs';
 import { describeResponse } from './lib/fixtures.mjs';
 
-after(e2e.cleanupAll);
+const zkSkip = zookeeperSkipReason();
+let zkClient;
+
+after(async () => {
+  await zkClient?.close();
+  await e2e.cleanupAll();
+});
 
 const fqdn = (name) => `${name}.default.svc.cluster.local`;
 
 let mesh;
 
+// `sluice registry --protocol consul` with one agent registration (no check: passing) per name.
+async function startConsulWithServices(names) {
+  const proc = await e2e.startSluice(['registry', '--protocol', 'consul', '--listen', '127.0.0.1:0'],
+    { name: 'consul', readyLine: /sluice registry listening on (\S+):(\d+)\n/ });
+  const port = Number(proc.ready[2]);
+  for (const name of names) {
+    const up = await e2e.startUpstream(name);
+    const r = await e2e.request({ port, method: 'PUT', path: '/v1/agent/service/register',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ Name: name, ID: `${name}-1`, Address: '127.0.0.1', Port: up.port }) });
+    assert.equal(r.status, 200, r.body);
+  }
+  return `consul://127.0.0.1:${port}`;
+}
+
+// `sluice registry --protocol eureka` with one UP instance per name (an application of that name
+// upper-cased, as Spring Cloud Netflix registers it).
+async function startEurekaWithServices(names) {
+  const proc = await e2e.startSluice(['registry', '--protocol', 'eureka', '--listen', '127.0.0.1:0'],
+    { name: 'eureka', readyLine: /sluice registry listening on (\S+):(\d+)\n/ });
+  const port = Number(proc.ready[2]);
+  for (const name of names) {
+    const up = await e2e.startUpstream(name);
+    const app = name.toUpperCase();
+    const instance = {
+      instanceId: `127.0.0.1:${name}:${up.port}`, app, hostName: '127.0.0.1', ipAddr: '127.0.0.1',
+      port: { $: up.port, '@enabled': 'true' }, vipAddress: name, status: 'UP',
+      dataCenterInfo: { '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo', name: 'MyOwn' },
+    };
+    const r = await e2e.request({ port, method: 'POST', path: `/eureka/apps/${app}`,
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instance }) });
+    assert.equal(r.status, 204, r.body);
+  }
+  return `eureka://127.0.0.1:${port}/eureka`;
+}
+
+// Debian's ZooKeeper with one Curator registration per name (ephemeral: zkClient keeps them).
+async function startZooKeeperWithServices(names) {
+  const zk = await startZooKeeper();
+  zkClient = await connectZooKeeper(zk.connectString);
+  for (const name of names) {
+    const up = await e2e.startUpstream(name);
+    await zkClient.register({ name, address: '127.0.0.1', port: up.port });
+  }
+  return `zookeeper://${zk.connectString}`;
+}
+
 before(async () => {
-  const registry = await startNacosRegistry();
+  const [registry, consulUrl, eurekaUrl, zkUrl] = await Promise.all([
+    startNacosRegistry(),
+    startConsulWithServices(['consul-used', 'consul-idle']),
+    startEurekaWithServices(['eureka-used', 'eureka-idle']),
+    zkSkip ? null : startZooKeeperWithServices(['zk-used', 'zk-idle']),
+  ]);
   for (const name of ['alpha', 'beta', 'gamma', 'delta']) {
     await registerLoopbackInstance(registry, name, (await e2e.startUpstream(name)).port);
   }
@@ -31,7 +95,8 @@ before(async () => {
   const proc = await e2e.startSluice(['proxy', '--config', dir, '--listen', '127.0.0.1:0',
     '--admin', '127.0.0.1:0', '--concurrency', '1', '--load-services', 'on-demand',
     '--load-wait-ms', '3000', '--dns-listen', '127.0.0.1:0', '--dns-upstream', '127.0.0.1:9',
-    '--registry', `nacos://${registry.addr}?grpcPort=${registry.grpcPort}`], { name: 'sidecar' });
+    '--registry', `nacos://${registry.addr}?grpcPort=${registry.grpcPort}`,
+    '--registry', consulUrl, '--registry', eurekaUrl, ...(zkUrl ? ['--registry', zkUrl] : [])], { name: 'sidecar' });
   const dns = proc.stdout.match(/ dns (\S+):(\d+)/);
   assert.ok(dns, proc.stdout);
   mesh = { dir, proc, dnsPort: Number(dns[2]), ...e2e.parseProxyReady(proc) };
@@ -116,3 +181,27 @@ test('an unknown name answers 502; the second time quickly, without asking the r
   assert.match(mesh.proc.stderr, /no registry or config has nosuch\.default\.svc\.cluster\.local/);
   assert.ok(!(await dump()).on_demand.loaded_hosts.includes(fqdn('nosuch')));
 });
+
+// A cold first request to `used`, which only `kind` has, is served by it; `idle` is not loaded.
+async function assertLoadedFrom(kind, used, idle) {
+  const r = await get(used);
+  assert.equal(r.status, 200, `${kind}: ${describeResponse(r)}`);
+  assert.equal(e2e.who(r), used);
+  const d = await dump();
+  assert.ok(d.on_demand.loaded_hosts.includes(fqdn(used)), JSON.stringify(d.on_demand));
+  assert.ok(services(d).includes(fqdn(used)), JSON.stringify(services(d)));
+  assert.ok(!JSON.stringify(d).includes(idle), `${kind}: the unused ${idle} was loaded`);
+}
+
+test('Consul: the first request to a service not loaded is served; an unused one stays unloaded', async () => {
+  await assertLoadedFrom('consul', 'consul-used', 'consul-idle');
+});
+
+test('Eureka: the first request to a service not loaded is served; an unused one stays unloaded', async () => {
+  await assertLoadedFrom('eureka', 'eureka-used', 'eureka-idle');
+});
+
+test('ZooKeeper: the first request to a service not loaded is served; an unused one stays unloaded',
+  { skip: zkSkip ?? false }, async () => {
+    await assertLoadedFrom('zookeeper', 'zk-used', 'zk-idle');
+  });
