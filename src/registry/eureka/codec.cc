@@ -381,9 +381,10 @@ Result<EurekaInstance> decodeInstanceXml(const xml::Element& el) {
       }
     }
   }
+  // Metadata values are kept as they are, as in JSON (a subset label must match exactly; a real
+  // server writes each entry as a leaf, so no layout whitespace is inside one).
   if (const xml::Element* meta = el.child("metadata")) {
-    for (const auto& entry : meta->children)
-      inst.metadata[entry.name] = std::string(trim(entry.text));
+    for (const auto& entry : meta->children) inst.metadata[entry.name] = entry.text;
   }
   SLUICE_RETURN_IF_ERROR(finishInstance(inst));
   return inst;

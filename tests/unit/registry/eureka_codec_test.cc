@@ -185,6 +185,18 @@ TEST(EurekaCodec, XmlMetadataWithNoWritableKeyIsWrittenAsTheEmptyMap) {
   EXPECT_EQ(encodeInstance(*back, Format::kXml), text);
 }
 
+// Found by the eureka_json fuzz target: XML trimmed a metadata value that JSON kept, so one
+// instance read from JSON had two XML encodings.
+TEST(EurekaCodec, XmlMetadataValueWhitespaceIsKeptAsInJson) {
+  EurekaInstance inst = sample().applications[0].instances[0];
+  inst.metadata = {{"version", " v1"}, {"note", "two  words\n"}};
+  for (Format f : {Format::kJson, Format::kXml}) {
+    auto back = decodeInstance(encodeInstance(inst, f));
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->metadata, inst.metadata);
+  }
+}
+
 TEST(EurekaCodec, SingleApplicationAndInstanceDocuments) {
   EurekaApplications apps = sample();
   for (Format f : {Format::kJson, Format::kXml}) {
