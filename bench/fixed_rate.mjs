@@ -20,7 +20,8 @@
 //
 // Knobs (env): BENCH_QPS (1000), BENCH_CONNS (16), BENCH_DURATION seconds (60), BENCH_RUNS (3),
 // BENCH_SAT_DURATION seconds (10; 0 = skip saturation), BENCH_ONLY (space-separated subset),
-// PROXY_CPU (0), LOAD_CPU (1), FORTIO (path; default bench/.tools/bin/fortio, see
+// PROXY_CPU (0), LOAD_CPU (1), BENCH_SLUICE_B (a second sluice binary, measured as path `sluice-b`
+// right after `sluice` in the same run, e.g. another build of the tree), FORTIO (path; default bench/.tools/bin/fortio, see
 // bench/install-tools.sh), BENCH_KEEP=1 keeps the work directory, BENCH_SYSCALLS=1 adds one more
 // run per proxy (min(BENCH_DURATION, 10) s, not in the CPU figures) that counts the proxy's
 // system calls per request with `perf stat` on the kernel's syscall tracepoints (root), plus the
@@ -49,7 +50,9 @@ const SAT_DURATION = Number(env.BENCH_SAT_DURATION ?? 10);
 const PROXY_CPU = env.PROXY_CPU || '0';
 const LOAD_CPU = env.LOAD_CPU || (cpus().length > 1 ? '1' : '0');
 const FORTIO = env.FORTIO || join(here, '.tools/bin/fortio');
+const SLUICE_B = env.BENCH_SLUICE_B ? resolve(env.BENCH_SLUICE_B) : null;
 const ONLY = (env.BENCH_ONLY || 'direct sluice sluice-2hop nginx haproxy').split(/\s+/);
+if (SLUICE_B && !ONLY.includes('sluice-b')) ONLY.push('sluice-b');
 const MESH_HOST = 'bench.mesh.local';
 
 for (const tool of ['nginx', 'haproxy', 'taskset', ...(env.BENCH_SYSCALLS ? ['perf'] : [])]) {
@@ -65,11 +68,11 @@ if (!existsSync(FORTIO)) {
 
 const { work, startPinned, waitPort, waitOutput } = benchRun('sluice-bench-rate-');
 
-async function startSluice(name, endpoints) {
+async function startSluice(name, endpoints, bin = SLUICE) {
   const cfg = join(work, name, 'config');
   mkdirSync(cfg, { recursive: true });
   writeFileSync(join(cfg, 'mesh.yaml'), meshYaml({ host: MESH_HOST, ports: endpoints, prefix: '/bench' }));
-  const child = startPinned(PROXY_CPU, SLUICE, ['--log-level', 'warn', 'proxy', '--config', cfg,
+  const child = startPinned(PROXY_CPU, bin, ['--log-level', 'warn', 'proxy', '--config', cfg,
     '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--concurrency', '1'], name);
   const m = await waitOutput(child, /ready: listen 127\.0\.0\.1:(\d+)/, name);
   return { child, port: Number(m[1]) };
@@ -137,6 +140,10 @@ async function main() {
   if (ONLY.includes('sluice')) {
     const s = await startSluice('sluice', up);
     paths.sluice = { url: `http://127.0.0.1:${s.port}/bench/x`, pids: [s.child.pid] };
+  }
+  if (SLUICE_B) {
+    const s = await startSluice('sluice-b', up, SLUICE_B);
+    paths['sluice-b'] = { url: `http://127.0.0.1:${s.port}/bench/x`, pids: [s.child.pid] };
   }
   if (ONLY.includes('sluice-2hop')) {
     const server = await startSluice('sluice-server', up);
@@ -252,7 +259,8 @@ function report(results) {
   }
   const d = rows.direct;
   console.log(`\nfortio ${QPS} req/s fixed rate, ${CONNS} keep-alive connections, ${DURATION} s x ${RUNS} runs (median; p99 spread min-max), 1 KiB responses`);
-  console.log(`proxies on cpu ${PROXY_CPU}, fortio + upstream nginx on cpu ${LOAD_CPU}; ${cpus().length} cores; sluice ${SLUICE}`);
+  console.log(`proxies on cpu ${PROXY_CPU}, fortio + upstream nginx on cpu ${LOAD_CPU}; ${cpus().length} cores; sluice ${SLUICE}` +
+    (SLUICE_B ? `; sluice-b ${SLUICE_B}` : ''));
   const head = ['path', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'p99 spread', '+p50/hop', '+p99/hop', 'cpu us/req', 'vCPU/1k rps', 'sat us/req', 'RSS idle', 'RSS peak', 'non-200'];
   console.log(head.map((h, i) => (i === 0 ? h.padEnd(12) : h.padStart(11))).join(' '));
   for (const [name, r] of Object.entries(rows)) {
@@ -263,12 +271,13 @@ function report(results) {
       r.rssPeak ? `${(r.rssPeak / 1024).toFixed(1)}M` : '-', String(r.errors)];
     console.log([name.padEnd(12), ...cells.map((c) => c.padStart(11))].join(' '));
   }
-  const s = rows.sluice;
-  if (s && d) {
-    for (const peer of ['haproxy', 'nginx']) {
+  for (const mine of ['sluice', 'sluice-b']) {
+    const s = rows[mine];
+    if (!s || !d) continue;
+    for (const peer of ['haproxy', 'nginx', ...(mine === 'sluice-b' ? ['sluice'] : [])]) {
       const p = rows[peer];
       if (!p) continue;
-      console.log(`sluice/${peer}: added p99 ${f((s.p99 - d.p99) / (p.p99 - d.p99), 2)}x, cpu/req ${f(s.cpu / p.cpu, 2)}x` +
+      console.log(`${mine}/${peer}: added p99 ${f((s.p99 - d.p99) / (p.p99 - d.p99), 2)}x, cpu/req ${f(s.cpu / p.cpu, 2)}x` +
         (s.sat && p.sat ? `, cpu/req at saturation ${f(s.sat.cpuUsPerReq / p.sat.cpuUsPerReq, 2)}x` : '') +
         `, RSS peak ${f(s.rssPeak / p.rssPeak, 2)}x`);
     }
