@@ -16,6 +16,11 @@ awaitable<Status> emit(BodySink& sink, std::string_view framed, std::string_view
     sink.collect->append(decoded);
     co_return Status::kDone;
   }
+  if (sink.data != nullptr) {
+    if (decoded.empty()) co_return Status::kDone;
+    bool accepted = co_await sink.data->write(decoded);
+    co_return accepted ? Status::kDone : Status::kSinkFailed;
+  }
   std::string_view bytes = sink.form == BodySink::Form::kAsFramed ? framed : decoded;
   if (bytes.empty()) co_return Status::kDone;
   asio::error_code ec;
@@ -37,7 +42,7 @@ awaitable<PumpResult> pumpBody(const http::BodyFraming& framing, const http::Lim
   http::LengthDecoder length(framing.length);
   http::ChunkedDecoder chunked(limits);
   bool decode_copy = framing.kind == http::BodyKind::kChunked &&
-                     (sink.collect != nullptr || sink.form == BodySink::Form::kDecoded);
+                     (sink.socket == nullptr || sink.form == BodySink::Form::kDecoded);
   std::string decoded;  // chunked data for a decoded sink: the pieces of one read, joined
   for (;;) {
     // Take what the buffer holds of the body.

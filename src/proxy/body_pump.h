@@ -25,20 +25,33 @@
 
 namespace sluice::proxy {
 
+// A sink that takes decoded body pieces as they come (an HTTP/2 stream: DATA frames carry no
+// HTTP/1.1 framing). write() returns once the piece is accepted (it may wait for flow-control
+// room); false: the stream is gone.
+class DataSink {
+ public:
+  virtual asio::awaitable<bool> write(std::string_view data) = 0;
+
+ protected:
+  ~DataSink() = default;
+};
+
 struct BodySink {
   enum class Form : uint8_t { kAsFramed, kDecoded };
-  // Exactly one of the two is set.
+  // Exactly one of the three is set.
   ByteStream* socket = nullptr;
   std::string* collect = nullptr;  // appended to (decoded data)
+  DataSink* data = nullptr;        // decoded data, piece by piece
   Form form = Form::kAsFramed;
   uint64_t limit = std::numeric_limits<uint64_t>::max();  // collect: more is kTooLarge
 
   static BodySink toSocket(ByteStream& s, Form form = Form::kAsFramed) {
-    return BodySink{&s, nullptr, form};
+    return BodySink{&s, nullptr, nullptr, form};
   }
   static BodySink intoString(std::string& out, uint64_t limit) {
-    return BodySink{nullptr, &out, Form::kDecoded, limit};
+    return BodySink{nullptr, &out, nullptr, Form::kDecoded, limit};
   }
+  static BodySink toData(DataSink& d) { return BodySink{nullptr, nullptr, &d, Form::kDecoded}; }
 };
 
 struct PumpResult {

@@ -140,10 +140,7 @@ awaitable<void> forward(RequestContext& rc, const RouteChoice& choice, const Wei
   const auto& framing = rc.parsed.framing;
   // Expect: 100-continue is answered here; the upstream never sees Expect.
   if (rc.parsed.expect_continue && framing.kind != http::BodyKind::kNone) {
-    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    asio::error_code ec;
-    co_await asio::async_write(rc.d.socket, asio::buffer(kContinue), withEc(ec));
-    if (ec) {
+    if (!co_await rc.stream.sendContinue()) {
       rc.keep_alive = false;
       rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
       co_return;
@@ -156,8 +153,8 @@ awaitable<void> forward(RequestContext& rc, const RouteChoice& choice, const Wei
       (framing.kind == http::BodyKind::kContentLength && framing.length <= kMaxReplayBody);
   if (replayable && rc.hasBody()) {
     body.reserve(framing.length);
-    PumpResult p = co_await pumpBody(framing, w.options().limits, rc.d.socket, rc.d.in,
-                                     BodySink::intoString(body, framing.length));
+    PumpResult p =
+        co_await rc.stream.readRequestBody(framing, BodySink::intoString(body, framing.length));
     if (!p.ok()) {
       rc.keep_alive = false;
       LocalReply reply = LocalReply::incompleteRequestBody(p.body_bytes, framing.length);
@@ -320,10 +317,22 @@ SeriesKey requestSeriesKey(const RequestOutcome& o) {
                    o.grpc_status};
 }
 
+// Phase 9: stats and the access log.
+void logRequest(RequestContext& rc, steady_clock::time_point start) {
+  Worker& w = rc.w;
+  double ms = std::chrono::duration<double, std::milli>(steady_clock::now() - start).count();
+  w.stats().record(requestSeriesKey(rc.outcome), ms);
+  if (w.options().access_log) {
+    w.accessLog().record(rc.head, rc.original_target.empty() ? rc.head.target : rc.original_target,
+                         rc.outcome, ms);
+  }
+}
+
 awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& listener) {
   // HTTP/2 with prior knowledge: the connection preface instead of a request line.
   if (co_await awaitHttp2Preface(d)) co_return co_await serveHttp2(w, d, listener);
   std::unique_ptr<http::ServerCodec> codec = http::makeHttp1ServerCodec(w.options().limits);
+  Http1Stream stream(d, w.options().limits);
   http::RequestHead& head = d.request;
   for (;;) {
     // Phase 1: parse the next request head (pipelined bytes may already be buffered). Inline,
@@ -360,7 +369,7 @@ awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& l
     }
     d.in.consume(parsed.consumed);
     // `Upgrade: h2c`: the rest of the connection is HTTP/2, this request its stream 1 (counted
-    // and logged there). Not for an HTTP/2 stream's own bridge, nor a connection closing anyway.
+    // and logged there). Only on a TCP connection, and not on one closing anyway.
     if (d.socket.isSocket() && !d.close_after && !w.draining()) {
       http::h2::H2cUpgrade h2c = http::h2::h2cUpgradeOf(head, hasBody(parsed.framing));
       if (h2c.verdict == http::h2::H2cVerdict::kUpgrade) {
@@ -372,27 +381,41 @@ awaitable<void> serveRequests(Worker& w, Downstream& d, const ListenerContext& l
       }
     }
     ++w.stats().downstream_requests_total;
-    RequestContext rc{w, d, listener, head, parsed, w.snapshot(), {}, {}};
+    RequestContext rc{w, d, listener, head, parsed, stream, d.x, w.snapshot(), {}, {}};
     rc.outcome.grpc = grpc::isGrpc(head.headers);
     rc.keep_alive = parsed.keep_alive && !d.close_after && !w.draining();
     rc.body_consumed = parsed.framing.kind == http::BodyKind::kNone;
     co_await handleRequest(rc);
-    // Phase 8: stats and the access log.
-    double ms = std::chrono::duration<double, std::milli>(steady_clock::now() - start).count();
-    w.stats().record(requestSeriesKey(rc.outcome), ms);
-    if (w.options().access_log) {
-      w.accessLog().record(head, rc.original_target.empty() ? head.target : rc.original_target,
-                           rc.outcome, ms);
-    }
+    logRequest(rc, start);
     d.in_request = false;
     if (!rc.keep_alive || d.close_after || w.draining()) break;
     d.watch.enter(DownstreamWatch::Phase::kIdle);
     d.in.shrinkIfIdle();
-    d.upstream_in.shrinkIfIdle();
+    d.x.upstream_in.shrinkIfIdle();
   }
 }
 
 }  // namespace
+
+asio::awaitable<void> serveStreamRequest(Worker& w, Downstream& connection,
+                                         const ListenerContext& listener, DownstreamStream& stream,
+                                         ExchangeBuffers& buffers, http::RequestHead& head,
+                                         http::HeadResult& parsed) {
+  auto start = steady_clock::now();
+  ++w.stats().downstream_requests_total;
+  RequestContext rc{w, connection, listener, head, parsed, stream, buffers, w.snapshot(), {}, {}};
+  rc.outcome.grpc = grpc::isGrpc(head.headers);
+  rc.outcome.http2 = stream.isHttp2();
+  rc.keep_alive = true;  // per stream: nothing to keep alive; GOAWAY ends the connection
+  rc.body_consumed = parsed.framing.kind == http::BodyKind::kNone;
+  try {
+    co_await handleRequest(rc);
+  } catch (const std::exception& e) {
+    SLUICE_LOG_ERROR("HTTP/2 stream from {}: {}", connection.peer_ip, e.what());
+    stream.reset();
+  }
+  logRequest(rc, start);
+}
 
 asio::awaitable<void> serveConnection(Worker& w, ByteStream socket, ListenerContext listener,
                                       std::string received, std::string peer_ip) {

@@ -139,7 +139,7 @@ namespace {
 
 awaitable<bool> writeReply(Downstream& d, int status, std::string_view body, bool close,
                            const http::Headers* extra) {
-  std::string& out = d.out;
+  std::string& out = d.x.out;
   out.clear();
   auto it = std::back_inserter(out);
   fmt::format_to(it, "HTTP/1.1 {} {}\r\n", status, http::reasonPhrase(status));

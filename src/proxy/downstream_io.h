@@ -33,7 +33,7 @@ inline constexpr size_t kMaxCachedReadChunks = 32;
 // Completion token that reports errors in `ec` instead of throwing.
 inline auto withEc(asio::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
-// A timer used as a wake-up signal between coroutines of one worker (the HTTP/2 bridges):
+// A timer used as a wake-up signal between coroutines of one worker (HTTP/2 streams, bridges):
 // waitOn() sleeps until wake() cancels it. A wake() with nobody waiting is lost, so waiters
 // re-check their condition in a loop.
 inline void wake(asio::steady_timer& t) { t.cancel(); }
@@ -130,6 +130,21 @@ class DownstreamWatch {
   std::shared_ptr<State> state_;
 };
 
+// What one request's upstream exchange reuses: the upstream response's read buffer, serialised
+// heads, the response head. One per HTTP/1.1 connection (its requests run one at a time), one
+// per HTTP/2 stream (they run at once).
+struct ExchangeBuffers {
+  Buffer upstream_in;
+  std::string out;
+  http::ResponseHead response;
+
+  void releaseIdle() {
+    upstream_in.releaseIfEmpty();
+    std::string().swap(out);
+    response = {};
+  }
+};
+
 // Per-connection state shared by the request phases.
 struct Downstream {
   Downstream(ByteStream s, const ProxyOptions& options)
@@ -137,10 +152,8 @@ struct Downstream {
   ByteStream socket;
   DownstreamWatch watch;
   Buffer in;
-  Buffer upstream_in;           // reused for every upstream response on this connection
-  std::string out;              // reused for serialised heads
-  http::RequestHead request;    // reused for every request head (HTTP/1.1)
-  http::ResponseHead response;  // reused for every upstream response head
+  ExchangeBuffers x;          // reused by every request on this connection (HTTP/1.1)
+  http::RequestHead request;  // reused for every request head (HTTP/1.1)
   std::string peer_ip;
   // The worker's idle list (null: not tracked) and this connection's place in it while it waits
   // in awaitRequestBytes().
@@ -154,10 +167,8 @@ struct Downstream {
   // heads' capacity is reused across back-to-back requests; an idle wait gives it up.
   void releaseIdleBuffers() {
     in.releaseIfEmpty();
-    upstream_in.releaseIfEmpty();
-    std::string().swap(out);
+    x.releaseIdle();
     request = {};
-    response = {};
   }
 };
 

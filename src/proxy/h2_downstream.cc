@@ -15,10 +15,12 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/strings.h"
 #include "http/codec.h"
 #include "http/h2/session.h"
 #include "proxy/connection_manager.h"
 #include "proxy/downstream_io.h"
+#include "proxy/downstream_stream.h"
 #include "proxy/worker.h"
 
 namespace sluice::proxy {
@@ -28,26 +30,45 @@ namespace {
 using asio::awaitable;
 namespace h2 = http::h2;
 
-// A request body that arrived whole with its head up to this size goes over the bridge with
+// A request body that arrived whole with its head up to this size is framed with
 // Content-Length, so it is replayable (the connection manager keeps bodies up to 64 KiB).
 constexpr size_t kMaxWholeBody = 64 * 1024;
-// Response bytes queued in the session per stream before the bridge is no longer read.
+// Response bytes queued in the session per stream before the request path waits for the client.
 constexpr size_t kMaxQueuedResponse = 64 * 1024;
 
-struct Stream {
-  Stream(asio::io_context& io, int32_t stream_id, ByteStream bridge)
-      : id(stream_id), outer(std::move(bridge)), more_request(io), room(io) {}
+class Connection;
+
+// One stream: the request path's downstream (proxy/downstream_stream.h), fed by the session's
+// callbacks and answering through the session.
+class Stream final : public DownstreamStream {
+ public:
+  Stream(Connection& c, asio::io_context& io, int32_t stream_id)
+      : id(stream_id), conn(c), more_request(io), room(io) {}
+
+  bool isHttp2() const override { return true; }
+  awaitable<PumpResult> readRequestBody(const http::BodyFraming& framing, BodySink sink) override;
+  awaitable<bool> sendContinue() override { co_return !closed; }
+  awaitable<bool> sendLocalReply(const LocalReply& reply, bool close) override;
+  awaitable<bool> sendResponse(http::ResponseHead& head, std::string_view body) override;
+  awaitable<bool> sendHead(http::ResponseHead& head, bool end) override;
+  awaitable<bool> write(std::string_view data) override;
+  bool finish(const http::Headers* trailers) override;
+  void reset() override;
+  bool submitHead(const http::ResponseHead& head, bool end);
+
   int32_t id;
+  Connection& conn;
   http::RequestHead head;
-  std::string body;  // request bytes received, not yet written into the bridge
+  http::HeadResult parsed;  // the body framing the request path sees
+  ExchangeBuffers buffers;
+  std::string body;  // request bytes received, not yet taken by the request path
   http::Headers trailers;
   bool has_trailers = false;
-  bool ended = false;   // the client ended its side
-  bool closed = false;  // the stream is gone (finished or reset)
-  ByteStream outer;     // our end of the bridge (worker-local, no fd)
+  bool ended = false;     // the client ended its side
+  bool closed = false;    // the stream is gone (finished or reset)
+  bool answered = false;  // the response went out whole (or the stream was reset)
   asio::steady_timer more_request;
   asio::steady_timer room;
-  std::unique_ptr<ByteStream> inner;  // the request path's end, until start() hands it over
 };
 
 class Connection final : public h2::SessionCallbacks {
@@ -81,7 +102,7 @@ class Connection final : public h2::SessionCallbacks {
       if (force) {
         asio::error_code ignored;
         d_.socket.close(ignored);
-        for (auto& [id, s] : streams_) s->outer.close(ignored);
+        for (auto& [id, s] : streams_) closeStream(*s);
         return;
       }
       session_->goAway();
@@ -96,23 +117,29 @@ class Connection final : public h2::SessionCallbacks {
       feed();
     }
     finishing_ = true;
-    for (auto& [id, s] : streams_) {
-      asio::error_code ignored;
-      s->closed = true;
-      s->outer.close(ignored);
-      wake(s->more_request);
-      wake(s->room);
-    }
+    for (auto& [id, s] : streams_) closeStream(*s);
     while (active_ > 0) co_await waitOn(all_done_);
     while (writing_) co_await waitOn(writer_done_);
     w_.removeConnection(handle);
   }
 
+  h2::Session& session() { return *session_; }
+  const http::Limits& limits() const { return w_.options().limits; }
+
+  // Writes what the session has to say; one writer coroutine at a time.
+  void flush() {
+    session_->takeOutput(pending_);
+    if (writing_ || pending_.empty()) {
+      stopIfDone();
+      return;
+    }
+    writing_ = true;
+    asio::co_spawn(w_.io(), writeLoop(), asio::detached);
+  }
+
   // --- codec callbacks ---
   void onRequestHead(int32_t id, http::RequestHead& head, bool end) override {
-    auto [outer, inner] = ByteStream::localPair(w_.io().get_executor());
-    auto s = std::make_shared<Stream>(w_.io(), id, std::move(outer));
-    s->inner = std::make_unique<ByteStream>(std::move(inner));
+    auto s = std::make_shared<Stream>(*this, w_.io(), id);
     s->head = std::move(head);
     s->ended = end;
     streams_[id] = s;
@@ -136,18 +163,12 @@ class Connection final : public h2::SessionCallbacks {
       wake(s->more_request);
     }
   }
-  void onClose(int32_t id, h2::ErrorCode code) override {
+  void onClose(int32_t id, h2::ErrorCode) override {
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
-    Stream& s = *it->second;
-    s.closed = true;
-    if (code != h2::ErrorCode::kNoError) {
-      // Reset by the client (or by the codec): the request path sees its downstream go away.
-      asio::error_code ignored;
-      s.outer.close(ignored);
-    }
-    wake(s.more_request);
-    wake(s.room);
+    // Reset by the client (or by the codec), or done: the request path sees its downstream gone
+    // at its next read or write (DC when the response was not complete).
+    closeStream(*it->second);
     streams_.erase(it);
     if (streams_.empty()) d_.watch.enter(DownstreamWatch::Phase::kIdle);
   }
@@ -159,6 +180,12 @@ class Connection final : public h2::SessionCallbacks {
   Stream* find(int32_t id) {
     auto it = streams_.find(id);
     return it == streams_.end() ? nullptr : it->second.get();
+  }
+
+  static void closeStream(Stream& s) {
+    s.closed = true;
+    wake(s.more_request);
+    wake(s.room);
   }
 
   void feed() {
@@ -175,17 +202,6 @@ class Connection final : public h2::SessionCallbacks {
       if (auto it = streams_.find(id); it != streams_.end()) start(it->second);
     }
     flush();
-  }
-
-  // Writes what the session has to say; one writer coroutine at a time.
-  void flush() {
-    session_->takeOutput(pending_);
-    if (writing_ || pending_.empty()) {
-      stopIfDone();
-      return;
-    }
-    writing_ = true;
-    asio::co_spawn(w_.io(), writeLoop(), asio::detached);
   }
 
   awaitable<void> writeLoop() {
@@ -218,174 +234,58 @@ class Connection final : public h2::SessionCallbacks {
     }
   }
 
-  void start(const std::shared_ptr<Stream>& s) {
-    d_.watch.enter(DownstreamWatch::Phase::kBusy);
-    std::string received;
-    std::string peer_ip = d_.peer_ip;
-    asio::co_spawn(w_.io(),
-                   serveConnection(w_, std::move(*s->inner), listener_, std::move(received),
-                                   std::move(peer_ip)),
-                   asio::detached);
-    s->inner.reset();
-    active_ += 2;
-    asio::co_spawn(w_.io(), writeRequest(s), asio::detached);
-    asio::co_spawn(w_.io(), readResponse(s), asio::detached);
-  }
-
-  void finished() {
-    if (--active_ == 0) wake(all_done_);
-  }
-
-  // The stream's request into the bridge, as one HTTP/1.1 request.
-  awaitable<void> writeRequest(std::shared_ptr<Stream> s) {
-    http::RequestHead& h = s->head;
-    bool chunked = false;
-    if (!h.headers.has("content-length")) {
-      if (s->ended && !s->has_trailers && s->body.size() <= kMaxWholeBody) {
-        if (!s->body.empty()) h.headers.set("content-length", std::to_string(s->body.size()));
-      } else {
-        chunked = true;
-        h.headers.set("transfer-encoding", "chunked");
-      }
-    }
+  // The request path's view of the stream's body: none (END_STREAM on HEADERS), the client's
+  // Content-Length, the whole body when it came with the head (replayable), else chunked
+  // (streams, with the request trailers).
+  static void frame(Stream& s) {
+    http::RequestHead& h = s.head;
+    http::BodyFraming& f = s.parsed.framing;
+    s.parsed.status = http::ParseStatus::kComplete;
+    s.parsed.keep_alive = true;
     h.headers.set("host", h.authority);  // :authority wins over a Host field (RFC 9113 §8.3.1)
     h.headers.remove("expect");
-    h.headers.set("connection", "close");
-    h.target = h.path;
-    std::string buf;
-    http::serializeRequestHead(h, buf);
-    for (;;) {
-      size_t taken = s->body.size();
-      if (taken > 0) {
-        if (chunked) {
-          http::appendChunk(s->body, buf);
-        } else {
-          buf.append(s->body);
-        }
-        s->body.clear();
-      }
-      bool done = s->ended;
-      if (done && chunked) http::appendLastChunk(buf, s->has_trailers ? &s->trailers : nullptr);
-      if (!buf.empty()) {
-        asio::error_code ec;
-        co_await asio::async_write(s->outer, asio::buffer(buf), withEc(ec));
-        buf.clear();
-        if (ec) break;
-        if (taken > 0 && !s->closed) {
-          session_->consume(s->id, taken);
-          flush();
-        }
-      }
-      if (done || s->closed) break;
-      // Bytes (or the end) that came while we wrote are taken at once: a wake-up with nobody
-      // waiting is not remembered.
-      if (!s->body.empty() || s->ended) continue;
-      co_await waitOn(s->more_request);
+    if (s.ended && s.body.empty() && !s.has_trailers) {
+      f.kind = http::BodyKind::kNone;
+      return;
     }
-    finished();
+    if (auto cl = h.headers.get("content-length")) {
+      if (auto n = parseUint(*cl)) {  // nghttp2 checks it against the DATA received
+        f.kind = http::BodyKind::kContentLength;
+        f.length = *n;
+        return;
+      }
+    }
+    if (s.ended && !s.has_trailers && s.body.size() <= kMaxWholeBody) {
+      f.kind = http::BodyKind::kContentLength;
+      f.length = s.body.size();
+      h.headers.set("content-length", std::to_string(s.body.size()));
+      return;
+    }
+    f.kind = http::BodyKind::kChunked;
   }
 
-  // The bridge's HTTP/1.1 response, back onto the stream.
-  awaitable<void> readResponse(std::shared_ptr<Stream> s) {
-    co_await relayResponse(*s);
-    asio::error_code ignored;
-    s->outer.close(ignored);
-    // Answered before the client finished its body (a local reply, say): the rest is not
-    // wanted (RFC 9113 §8.1: RST_STREAM NO_ERROR after a complete response).
-    // Only once the response went out whole: RST_STREAM would overtake queued DATA.
+  void start(const std::shared_ptr<Stream>& s) {
+    d_.watch.enter(DownstreamWatch::Phase::kBusy);
+    frame(*s);
+    ++active_;
+    asio::co_spawn(w_.io(), serveStream(s), asio::detached);
+  }
+
+  awaitable<void> serveStream(std::shared_ptr<Stream> s) {
+    co_await serveStreamRequest(w_, d_, listener_, *s, s->buffers, s->head, s->parsed);
     flush();
-    if (!s->closed && !s->ended && session_->queuedBytes(s->id) == 0) {
+    if (!s->closed && !s->answered) {
+      // The request path ended without a complete answer (it gave up on the upstream's body).
+      session_->resetStream(s->id, h2::ErrorCode::kInternalError);
+      flush();
+    } else if (!s->closed && !s->ended && session_->queuedBytes(s->id) == 0) {
+      // Answered before the client finished its body (a local reply, say): the rest is not
+      // wanted (RFC 9113 §8.1: RST_STREAM NO_ERROR after a complete response). Only once the
+      // response went out whole: RST_STREAM would overtake queued DATA.
       session_->resetStream(s->id, h2::ErrorCode::kNoError);
       flush();
     }
-    finished();
-  }
-
-  awaitable<void> relayResponse(Stream& s) {
-    const bool is_head = s.head.method == "HEAD";
-    Buffer in;
-    http::ResponseHead resp;
-    http::ResponseHeadParser parser(w_.options().limits);
-    http::HeadResult r;
-    for (;;) {
-      r = parser.parse(in.view(), resp, is_head);
-      if (r.status == http::ParseStatus::kComplete) {
-        in.consume(r.consumed);
-        if (resp.status >= 100 && resp.status < 200) continue;  // interim: never forwarded
-        break;
-      }
-      if (r.status == http::ParseStatus::kError) co_return abort(s);
-      asio::error_code ec;
-      size_t n = co_await readMore(s.outer, in, ec);
-      if (ec || n == 0) co_return abort(s);
-    }
-    if (s.closed) co_return;
-    http::removeHopByHop(resp.headers);
-    const auto& framing = r.framing;
-    bool no_body = framing.kind == http::BodyKind::kNone ||
-                   (framing.kind == http::BodyKind::kContentLength && framing.length == 0);
-    if (!session_->submitResponse(s.id, resp, no_body)) co_return;
-    flush();
-    if (no_body) co_return;
-    http::LengthDecoder length(framing.length);
-    http::ChunkedDecoder chunks(w_.options().limits);
-    for (;;) {
-      bool done = false;
-      switch (framing.kind) {
-        case http::BodyKind::kContentLength: {
-          std::string_view piece = length.take(in.view());
-          session_->sendData(s.id, piece, false);
-          in.consume(piece.size());
-          done = length.done();
-          break;
-        }
-        case http::BodyKind::kChunked:
-          for (;;) {
-            http::ChunkResult c = chunks.decode(in.view());
-            if (c.status == http::ParseStatus::kError) co_return abort(s);
-            if (!c.data.empty()) session_->sendData(s.id, c.data, false);
-            in.consume(c.consumed);
-            if (c.status == http::ParseStatus::kComplete) {
-              done = true;
-              break;
-            }
-            if (c.consumed == 0) break;
-          }
-          break;
-        case http::BodyKind::kUntilClose:
-          session_->sendData(s.id, in.view(), false);
-          in.clear();
-          break;
-        case http::BodyKind::kNone:
-          done = true;
-          break;
-      }
-      if (done) break;
-      flush();
-      while (!s.closed && session_->queuedBytes(s.id) > kMaxQueuedResponse) co_await waitOn(s.room);
-      if (s.closed) co_return;
-      asio::error_code ec;
-      size_t n = co_await readMore(s.outer, in, ec);
-      if (ec || n == 0) {
-        if (framing.kind == http::BodyKind::kUntilClose && !s.closed) break;
-        co_return abort(s);
-      }
-    }
-    if (s.closed) co_return;
-    if (framing.kind == http::BodyKind::kChunked && !chunks.trailers().empty()) {
-      session_->submitTrailers(s.id, chunks.trailers());
-    } else {
-      session_->sendData(s.id, {}, true);
-    }
-    flush();
-  }
-
-  // The bridged request failed mid-response (upstream reset after the head, say): the client
-  // sees the stream reset, as an HTTP/1.1 client sees the connection close.
-  void abort(Stream& s) {
-    if (s.closed) return;
-    session_->resetStream(s.id, h2::ErrorCode::kInternalError);
-    flush();
+    if (--active_ == 0) wake(all_done_);
   }
 
   Worker& w_;
@@ -402,6 +302,131 @@ class Connection final : public h2::SessionCallbacks {
   asio::steady_timer writer_done_;
   asio::steady_timer all_done_;
 };
+
+awaitable<PumpResult> Stream::readRequestBody(const http::BodyFraming& framing, BodySink sink) {
+  PumpResult r;
+  if (framing.kind == http::BodyKind::kNone) co_return r;
+  if (sink.collect != nullptr && framing.kind == http::BodyKind::kContentLength &&
+      framing.length > sink.limit) {
+    r.status = PumpResult::Status::kTooLarge;
+    co_return r;
+  }
+  // An HTTP/1.1 upstream gets the body framed as the request path announced it.
+  bool chunked = sink.socket != nullptr && sink.form == BodySink::Form::kAsFramed &&
+                 framing.kind == http::BodyKind::kChunked;
+  std::string piece;
+  std::string wire;
+  for (;;) {
+    piece.clear();
+    piece.swap(body);  // onData may append while a write below waits
+    bool done = ended;
+    if (!piece.empty()) {
+      r.body_bytes += piece.size();
+      if (sink.collect != nullptr) {
+        if (sink.collect->size() + piece.size() > sink.limit) {
+          r.status = PumpResult::Status::kTooLarge;
+          co_return r;
+        }
+        sink.collect->append(piece);
+      } else if (sink.data != nullptr) {
+        if (!co_await sink.data->write(piece)) {
+          r.status = PumpResult::Status::kSinkFailed;
+          co_return r;
+        }
+      } else if (chunked) {
+        http::appendChunk(piece, wire);
+      } else {
+        wire.append(piece);
+      }
+    }
+    if (done && chunked) http::appendLastChunk(wire, has_trailers ? &trailers : nullptr);
+    if (!wire.empty()) {
+      asio::error_code ec;
+      co_await asio::async_write(*sink.socket, asio::buffer(wire), withEc(ec));
+      wire.clear();
+      if (ec) {
+        r.status = PumpResult::Status::kSinkFailed;
+        co_return r;
+      }
+    }
+    // Credit goes back only once the bytes were forwarded: a slow upstream stops the client.
+    if (!piece.empty() && !closed) {
+      conn.session().consume(id, piece.size());
+      conn.flush();
+    }
+    if (done) {
+      if (has_trailers) r.trailers = trailers;
+      co_return r;
+    }
+    if (closed) {
+      r.status = PumpResult::Status::kSourceFailed;
+      co_return r;
+    }
+    // Bytes (or the end) that came while we wrote are taken at once: a wake-up with nobody
+    // waiting is not remembered.
+    if (body.empty() && !ended) co_await waitOn(more_request);
+  }
+}
+
+awaitable<bool> Stream::sendLocalReply(const LocalReply& reply, bool close) {
+  (void)close;  // per connection: nothing to close for one stream
+  http::ResponseHead h;
+  h.status = reply.status;
+  h.headers = reply.headers;
+  if (!reply.body.empty()) h.headers.set("content-type", "text/plain");
+  h.headers.set("content-length", std::to_string(reply.body.size()));
+  h.headers.set("server", "sluice");
+  // (Inline rather than through sendResponse(): GCC 12 loses `this` when a coroutine member
+  // co_awaits another one that co_awaits a third.)
+  if (!submitHead(h, reply.body.empty())) co_return false;
+  if (reply.body.empty()) co_return true;
+  if (!co_await write(reply.body)) co_return false;
+  co_return finish(nullptr);
+}
+
+awaitable<bool> Stream::sendResponse(http::ResponseHead& h, std::string_view data) {
+  if (!submitHead(h, data.empty())) co_return false;
+  if (data.empty()) co_return true;
+  if (!co_await write(data)) co_return false;
+  co_return finish(nullptr);
+}
+
+awaitable<bool> Stream::sendHead(http::ResponseHead& h, bool end) { co_return submitHead(h, end); }
+
+bool Stream::submitHead(const http::ResponseHead& h, bool end) {
+  if (closed || !conn.session().submitResponse(id, h, end)) return false;
+  if (end) answered = true;
+  conn.flush();
+  return true;
+}
+
+awaitable<bool> Stream::write(std::string_view data) {
+  if (closed) co_return false;
+  conn.session().sendData(id, data, false);
+  conn.flush();
+  // The client's window decides: the request path waits while too much is queued.
+  while (!closed && conn.session().queuedBytes(id) > kMaxQueuedResponse) co_await waitOn(room);
+  co_return !closed;
+}
+
+bool Stream::finish(const http::Headers* t) {
+  if (closed) return false;
+  if (t != nullptr) {
+    conn.session().submitTrailers(id, *t);
+  } else {
+    conn.session().sendData(id, {}, true);
+  }
+  answered = true;
+  conn.flush();
+  return true;
+}
+
+void Stream::reset() {
+  if (closed) return;
+  conn.session().resetStream(id, h2::ErrorCode::kInternalError);
+  answered = true;
+  conn.flush();
+}
 
 }  // namespace
 

@@ -7,28 +7,29 @@
 //
 // Each stream is one request and goes through THE SAME request path as an HTTP/1.1 request
 // (connection_manager.h: resolve, route, filters, weights and subsets, header operations,
-// timeouts, retries, faults, the upstream pool, stats and the access log): the stream is bridged
-// to that path over a worker-local byte stream (proxy/byte_stream.h ByteStream::localPair: in
-// memory, no file descriptor, no syscall), as one HTTP/1.1 request ("connection: close"), and the
-// HTTP/1.1 response that comes back is turned into HEADERS / DATA / trailers.
-// Why a bridge rather than a second request path: the request path writes to and reads from a
-// downstream stream in several phases (local replies, 100-continue, the body pump, the upgrade
-// relay); forking them for HTTP/2 would let the two protocols drift apart. The bridge still
-// serialises and re-parses each request and response as HTTP/1.1 (a copy each way); driving the
-// phases through a stream interface instead is the next step (see src/proxy/README.md).
+// timeouts, retries, faults, the upstream pool, stats and the access log), entered directly with
+// the head the session decoded (connection_manager.h serveStreamRequest): the stream is the
+// request's DownstreamStream (proxy/downstream_stream.h), so the request body is read from its
+// DATA and the answer goes back as HEADERS / DATA / trailers calls on the session. No HTTP/1.1
+// text is written or parsed on this side.
 //
-// Request framing over the bridge: a body that has fully arrived with the head (the common unary
-// gRPC call, a small POST) is sent with Content-Length, so the retry loop can replay it; a body
-// still arriving is sent chunked (streaming, not retried), with the request trailers as chunked
-// trailers. Response trailers (gRPC's grpc-status) come back the same way.
+// Request framing as the request path sees it: END_STREAM on HEADERS: no body; a Content-Length
+// field: that length (nghttp2 checks the DATA against it); a body that fully arrived with the
+// head (the common unary gRPC call, a small POST): Content-Length of what came, so the retry loop
+// can replay it; else chunked (streaming, not retried; an HTTP/1.1 upstream gets it chunked with
+// the request trailers as chunked trailers). Response trailers (gRPC's grpc-status) go out as a
+// trailer HEADERS frame; a trailers-only answer (local gRPC errors) is one HEADERS with
+// END_STREAM.
 //
 // Limits: SETTINGS_MAX_CONCURRENT_STREAMS, header-list size (431), frame size and windows from
 // the codec (ProxyOptions::limits::max_head_bytes caps the header list). Flow control: received
-// DATA is acknowledged (WINDOW_UPDATE) only once written into the bridge (which holds at most
-// 64 KiB unread), and the bridge is read only while the stream's queued response stays under
-// 64 KiB, so a slow reader on either side stops its sender. A client's RST_STREAM closes the
-// bridge: the request path sees its downstream go away (DC). Drain: GOAWAY(NO_ERROR) with the last
-// stream id; streams in flight finish.
+// DATA is acknowledged (WINDOW_UPDATE) only once the request path forwarded it, and the request
+// path's response writes wait while the stream has more than 64 KiB queued, so a slow reader on
+// either side stops its sender. A client's RST_STREAM closes the stream: the request path's next
+// read or write of it fails (DC). A request path that ends without a complete answer (the
+// upstream failed mid-body) resets the stream (INTERNAL_ERROR); an answer complete before the
+// client's body ended is followed by RST_STREAM(NO_ERROR). Drain: GOAWAY(NO_ERROR) with the
+// last stream id; streams in flight finish.
 //
 // Worker thread only; one Connection per downstream connection, alive for the coroutine's life.
 

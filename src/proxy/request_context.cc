@@ -12,7 +12,7 @@ asio::awaitable<void> sendReply(RequestContext& rc, const LocalReply& reply_in) 
   rc.outcome.flags.add(reply.flag);
   if (rc.outcome.grpc) rc.outcome.grpc_status = grpc::statusOf(reply.headers);
   if (rc.hasBody() && !rc.body_consumed) rc.keep_alive = false;
-  bool ok = co_await writeLocalReply(rc.d, reply, !rc.keep_alive);
+  bool ok = co_await rc.stream.sendLocalReply(reply, !rc.keep_alive);
   rc.outcome.bytes_sent += reply.body.size();
   if (!ok) rc.keep_alive = false;
 }

@@ -1,8 +1,10 @@
 #pragma once
 // The state of one request as it moves through the phases of the connection manager
-// (proxy/connection_manager.h): the downstream connection, the parsed head (rewritten in place
-// into the upstream head), the one snapshot reference the request holds, and its outcome for
-// stats and the access log. Lives on the connection coroutine's frame; worker thread only.
+// (proxy/connection_manager.h): the downstream connection, the downstream stream the request is
+// read from and answered on (proxy/downstream_stream.h: the HTTP/1.1 connection, or one HTTP/2
+// stream), the parsed head (rewritten in place into the upstream head), the one snapshot
+// reference the request holds, and its outcome for stats and the access log. Lives on the
+// request coroutine's frame; worker thread only.
 
 #include <asio/awaitable.hpp>
 #include <cstdint>
@@ -12,6 +14,7 @@
 
 #include "http/codec.h"
 #include "proxy/downstream_io.h"
+#include "proxy/downstream_stream.h"
 #include "proxy/local_reply.h"
 #include "proxy/response_flags.h"
 #include "proxy/snapshot.h"
@@ -24,6 +27,7 @@ struct RequestOutcome {
   int status = 0;
   ResponseFlags flags;
   bool grpc = false;     // the request is gRPC (request_protocol "grpc")
+  bool http2 = false;    // the request came on an HTTP/2 stream (the access log says HTTP/2)
   int grpc_status = -1;  // the answer's grpc-status (head or trailers); -1: none
   std::string upstream_host;
   std::string_view service;  // destination FQDN for stats; "" = unknown
@@ -36,10 +40,12 @@ struct RequestOutcome {
 
 struct RequestContext {
   Worker& w;
-  Downstream& d;
+  Downstream& d;  // the connection (HTTP/2: shared by its streams; read and write `stream`)
   const ListenerContext& listener;
   http::RequestHead& head;
   http::HeadResult& parsed;
+  DownstreamStream& stream;
+  ExchangeBuffers& x;                        // this request's upstream buffers
   std::shared_ptr<const MeshSnapshot> snap;  // the one snapshot reference of this request
   RequestOutcome outcome;
   std::string original_target;  // the target as received, when it was rewritten (access log)

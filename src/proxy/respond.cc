@@ -45,8 +45,10 @@ ResponseFilterOutcome runResponseFilters(FilterContext& fc, http::ResponseHead& 
   return out;
 }
 
-// Connection handling of the response head sent downstream.
+// Connection handling of the response head sent downstream (HTTP/1.1: an HTTP/2 stream has no
+// connection of its own to keep or close).
 void finishHead(RequestContext& rc, http::ResponseHead& resp) {
+  if (rc.stream.isHttp2()) return;
   // Heap overload: Envoy's disable_http_keepalive, so connections go away after their response.
   if (rc.d.close_after || rc.w.draining() || rc.w.overloaded()) rc.keep_alive = false;
   if (!rc.keep_alive) {
@@ -55,8 +57,6 @@ void finishHead(RequestContext& rc, http::ResponseHead& resp) {
     resp.headers.set("connection", "keep-alive");
   }
   resp.version = http::Version::kHttp11;
-  rc.d.out.clear();
-  http::serializeResponseHead(resp, rc.d.out);
 }
 
 awaitable<void> relayUpgrade(RequestContext& rc, FilterContext& fc, UpstreamExchange& ex,
@@ -64,12 +64,12 @@ awaitable<void> relayUpgrade(RequestContext& rc, FilterContext& fc, UpstreamExch
   timer.disarm();  // a tunnel lives as long as its ends want; no route timeout applies
   ClusterState& cs = *ex.lease.cluster();
   EndpointState& ep = *ex.lease.endpoint();
-  http::ResponseHead& resp = rc.d.response;
+  http::ResponseHead& resp = rc.x.response;
   std::string agreed(resp.headers.get("upgrade").value_or(""));
   auto& up = ex.connection->socket;
   // The byte relay is between two TCP sockets; an HTTP/2 stream on either side never upgrades
   // (RFC 9113 §8.6: no 101 and no Upgrade in HTTP/2).
-  bool relayable = rc.d.socket.isSocket() && up.isSocket();
+  bool relayable = !rc.stream.isHttp2() && rc.d.socket.isSocket() && up.isSocket();
   if (upgrade.empty() || agreed.empty() || !relayable) {
     rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), false);
     co_await sendReply(rc, LocalReply::unrequestedUpgrade());
@@ -79,13 +79,13 @@ awaitable<void> relayUpgrade(RequestContext& rc, FilterContext& fc, UpstreamExch
   runResponseFilters(fc, resp);  // header operations; nothing buffers or stops a 101
   resp.headers.set("connection", "upgrade");
   resp.headers.set("upgrade", agreed);
-  rc.d.out.clear();
-  http::serializeResponseHead(resp, rc.d.out);
+  rc.x.out.clear();
+  http::serializeResponseHead(resp, rc.x.out);
   rc.keep_alive = false;
   // Bytes that came early, on either side, already belong to the new protocol.
-  Buffer& ubuf = rc.d.upstream_in;
+  Buffer& ubuf = rc.x.upstream_in;
   asio::error_code ec;
-  std::array<asio::const_buffer, 2> out = {asio::buffer(rc.d.out), asio::buffer(ubuf.view())};
+  std::array<asio::const_buffer, 2> out = {asio::buffer(rc.x.out), asio::buffer(ubuf.view())};
   co_await asio::async_write(rc.d.socket, out, withEc(ec));
   ubuf.clear();
   if (!ec && !rc.d.in.empty()) {
@@ -101,8 +101,8 @@ awaitable<void> respondBuffered(RequestContext& rc, FilterContext& fc, UpstreamE
                                 ResponseFilterOutcome& filtered, SocketTimer& timer) {
   ClusterState& cs = *ex.lease.cluster();
   EndpointState& ep = *ex.lease.endpoint();
-  http::ResponseHead& resp = rc.d.response;
-  Buffer& ubuf = rc.d.upstream_in;
+  http::ResponseHead& resp = rc.x.response;
+  Buffer& ubuf = rc.x.upstream_in;
   std::string body;
   PumpResult p = co_await pumpBody(ex.head.framing, rc.w.options().limits, ex.connection->socket,
                                    ubuf, BodySink::intoString(body, filtered.body_limit));
@@ -121,10 +121,7 @@ awaitable<void> respondBuffered(RequestContext& rc, FilterContext& fc, UpstreamE
   }
   resp.headers.set("content-length", std::to_string(body.size()));
   finishHead(rc, resp);
-  asio::error_code ec;
-  std::array<asio::const_buffer, 2> out = {asio::buffer(rc.d.out), asio::buffer(body)};
-  co_await asio::async_write(rc.d.socket, out, withEc(ec));
-  if (ec) {
+  if (!co_await rc.stream.sendResponse(resp, body)) {
     rc.keep_alive = false;
     rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
   }
@@ -134,11 +131,53 @@ awaitable<void> respondBuffered(RequestContext& rc, FilterContext& fc, UpstreamE
   rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), reusable);
 }
 
+// Streamed to an HTTP/2 stream: HEADERS, the decoded body as DATA (the stream waits for the
+// client's window), then the upstream's trailers or END_STREAM. A response that fails midway
+// resets the stream, as an HTTP/1.1 client sees its connection close.
+awaitable<void> streamToHttp2(RequestContext& rc, UpstreamExchange& ex, SocketTimer& timer) {
+  ClusterState& cs = *ex.lease.cluster();
+  EndpointState& ep = *ex.lease.endpoint();
+  http::ResponseHead& resp = rc.x.response;
+  const http::HeadResult& rh = ex.head;
+  Buffer& ubuf = rc.x.upstream_in;
+  DownstreamStream& ds = rc.stream;
+  bool no_body = rh.framing.kind == http::BodyKind::kNone ||
+                 (rh.framing.kind == http::BodyKind::kContentLength && rh.framing.length == 0);
+  bool ok = co_await ds.sendHead(resp, no_body);
+  bool downstream_gone = !ok;
+  if (ok && !no_body) {
+    PumpResult p = co_await pumpBody(rh.framing, rc.w.options().limits, ex.connection->socket, ubuf,
+                                     BodySink::toData(ds));
+    rc.outcome.bytes_sent += p.body_bytes;
+    ok = p.ok();
+    if (p.status == PumpResult::Status::kSinkFailed) {
+      downstream_gone = true;
+    } else if (!ok) {
+      ds.reset();
+    } else {
+      const http::Headers* trailers = p.trailers.empty() ? nullptr : &p.trailers;
+      downstream_gone = !ds.finish(trailers);
+      if (rc.outcome.grpc && trailers != nullptr)
+        rc.outcome.grpc_status = grpc::statusOf(*trailers);
+    }
+  }
+  if (downstream_gone) rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
+  if (rc.outcome.grpc && rc.outcome.grpc_status < 0) {
+    rc.outcome.grpc_status = grpc::statusOf(resp.headers);
+  }
+  bool reusable =
+      ok && rh.framing.kind != http::BodyKind::kUntilClose && rh.keep_alive && ubuf.empty();
+  timer.disarm();
+  if (timer.fired()) ok = false;
+  cs.recordResult(ep, resp.status, false, steady_clock::now());
+  rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), reusable && ok);
+}
+
 }  // namespace
 
 awaitable<void> respond(RequestContext& rc, FilterContext& fc, UpstreamExchange& ex,
                         std::string_view upgrade, SocketTimer& timer) {
-  http::ResponseHead& resp = rc.d.response;
+  http::ResponseHead& resp = rc.x.response;
   rc.outcome.status = resp.status;
   if (resp.status == 101) {
     co_await relayUpgrade(rc, fc, ex, upgrade, timer);
@@ -157,11 +196,15 @@ awaitable<void> respond(RequestContext& rc, FilterContext& fc, UpstreamExchange&
     co_await respondBuffered(rc, fc, ex, filtered, timer);
     co_return;
   }
-  // Streamed (inline rather than a coroutine of its own: this is the hot path).
+  if (rc.stream.isHttp2()) {
+    co_await streamToHttp2(rc, ex, timer);
+    co_return;
+  }
+  // Streamed to HTTP/1.1 (inline rather than a coroutine of its own: this is the hot path).
   ClusterState& cs = *ex.lease.cluster();
   EndpointState& ep = *ex.lease.endpoint();
   const http::HeadResult& rh = ex.head;
-  Buffer& ubuf = rc.d.upstream_in;
+  Buffer& ubuf = rc.x.upstream_in;
   bool http10 = rc.head.version == http::Version::kHttp10;
   bool chunked = rh.framing.kind == http::BodyKind::kChunked;
   if (chunked && !http10) resp.headers.add("transfer-encoding", "chunked");
@@ -169,12 +212,14 @@ awaitable<void> respond(RequestContext& rc, FilterContext& fc, UpstreamExchange&
     rc.keep_alive = false;
   }
   finishHead(rc, resp);
+  rc.x.out.clear();
+  http::serializeResponseHead(resp, rc.x.out);
   asio::error_code ec;
   bool ok = true;
   if (rh.framing.kind == http::BodyKind::kContentLength && ubuf.size() >= rh.framing.length) {
     // The whole body is already here (the common small response): one gathered write.
     size_t n = static_cast<size_t>(rh.framing.length);
-    std::array<asio::const_buffer, 2> out = {asio::buffer(rc.d.out),
+    std::array<asio::const_buffer, 2> out = {asio::buffer(rc.x.out),
                                              asio::buffer(ubuf.view().data(), n)};
     co_await asio::async_write(rc.d.socket, out, withEc(ec));
     ok = !ec;
@@ -182,7 +227,7 @@ awaitable<void> respond(RequestContext& rc, FilterContext& fc, UpstreamExchange&
     rc.outcome.bytes_sent += n;
     ubuf.consume(n);
   } else {
-    co_await asio::async_write(rc.d.socket, asio::buffer(rc.d.out), withEc(ec));
+    co_await asio::async_write(rc.d.socket, asio::buffer(rc.x.out), withEc(ec));
     ok = !ec;
     if (!ok) rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
     if (ok) {

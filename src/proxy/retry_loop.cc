@@ -79,9 +79,9 @@ awaitable<UpstreamExchange> runRetryLoop(RequestContext& rc, ClusterState& cs,
     };
     switch (r.kind) {
       case Kind::kResponse: {
-        int status = rc.d.response.status;
+        int status = rc.x.response.status;
         bool retriable = retry.shouldRetry(RetryPolicy::Outcome::kStatus, status) ||
-                         retry.shouldRetryGrpc(grpc::statusOf(rc.d.response.headers));
+                         retry.shouldRetryGrpc(grpc::statusOf(rc.x.response.headers));
         if (can_retry && retriable) {
           timer.disarm();
           cs.recordResult(*ep, status, false, steady_clock::now());

@@ -17,12 +17,12 @@ namespace {
 // 101). kIncomplete: read more and call again.
 http::HeadResult parseFinalHead(RequestContext& rc, http::ResponseHeadParser& parser,
                                 bool is_head) {
-  Buffer& buf = rc.d.upstream_in;
+  Buffer& buf = rc.x.upstream_in;
   for (;;) {
-    http::HeadResult head = parser.parse(buf.view(), rc.d.response, is_head);
+    http::HeadResult head = parser.parse(buf.view(), rc.x.response, is_head);
     if (head.status != http::ParseStatus::kComplete) return head;
     buf.consume(head.consumed);
-    int status = rc.d.response.status;
+    int status = rc.x.response.status;
     if (status < 100 || status >= 200 || status == 101) return head;
   }
 }
@@ -45,16 +45,16 @@ awaitable<AttemptResult> runAttempt(RequestContext& rc, ClusterState& cs, Endpoi
 
   // Head (+ buffered body) in one gathered write, then a streamed body.
   if (attempt > 1) req.head.headers.set("x-envoy-attempt-count", std::to_string(attempt));
-  rc.d.out.clear();
-  http::serializeRequestHead(req.head, rc.d.out);
+  rc.x.out.clear();
+  http::serializeRequestHead(req.head, rc.x.out);
   asio::error_code ec;
-  std::array<asio::const_buffer, 2> bufs = {asio::buffer(rc.d.out), asio::buffer(req.body)};
+  std::array<asio::const_buffer, 2> bufs = {asio::buffer(rc.x.out), asio::buffer(req.body)};
   co_await asio::async_write(conn->socket, bufs, withEc(ec));
   bool downstream_error = false;
   if (!ec && !req.replayable) {
     rc.body_consumed = true;
-    PumpResult p = co_await pumpBody(rc.parsed.framing, rc.w.options().limits, rc.d.socket, rc.d.in,
-                                     BodySink::toSocket(conn->socket));
+    PumpResult p =
+        co_await rc.stream.readRequestBody(rc.parsed.framing, BodySink::toSocket(conn->socket));
     rc.outcome.bytes_received += p.body_bytes;
     if (!p.ok()) {
       downstream_error = p.status != PumpResult::Status::kSinkFailed;
@@ -65,12 +65,12 @@ awaitable<AttemptResult> runAttempt(RequestContext& rc, ClusterState& cs, Endpoi
   // The response head (no coroutine of its own: this is the hot path).
   bool got_bytes = false;
   if (!ec) {
-    rc.d.upstream_in.clear();
+    rc.x.upstream_in.clear();
     http::ResponseHeadParser parser(rc.w.options().limits);
     for (;;) {
       r.head = parseFinalHead(rc, parser, req.is_head);
       if (r.head.status != http::ParseStatus::kIncomplete) break;
-      size_t n = co_await readMore(conn->socket, rc.d.upstream_in, ec);
+      size_t n = co_await readMore(conn->socket, rc.x.upstream_in, ec);
       if (ec || n == 0) {
         if (!ec) ec = asio::error::eof;
         break;

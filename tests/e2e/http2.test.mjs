@@ -2,7 +2,8 @@
 // `sluice proxy` to HTTP/1.1 upstreams of the echo mesh: every stream takes the HTTP/1.1 request
 // path, so VirtualService routing by :authority / path / headers, subsets, faults, timeouts and
 // retries apply per stream; many streams share one connection; request bodies arrive whole;
-// malformed requests get RST_STREAM(PROTOCOL_ERROR); a drained proxy says GOAWAY.
+// malformed requests get RST_STREAM(PROTOCOL_ERROR); a drained proxy says GOAWAY; the access log
+// says which protocol each request came with.
 // The HTTP/1.1 `Upgrade: h2c` with a real client (curl --http2 on an http:// URL) on the
 // sidecar's and the gateway's listeners: 101, the upgraded request as stream 1 and the next as
 // stream 3, routed; the upstream never sees h2c or HTTP2-Settings; an upgrade that cannot be
@@ -29,7 +30,7 @@ before(async () => {
   const files = echoMeshFiles({ v1Port: v1.port, v2Port: v2.port, gatewayPort: 8080, gatewayHost: GW_HOST });
   for (const [name, text] of Object.entries(files)) e2e.writeAtomic(dir, name, text);
   proxy = await e2e.startSluice(['proxy', '--config', dir, '--listen', '127.0.0.1:0',
-    '--admin', '127.0.0.1:0', '--concurrency', '1']);
+    '--admin', '127.0.0.1:0', '--concurrency', '1', '--access-log']);
   ({ listen, admin } = e2e.parseProxyReady(proxy));
   const gw = await e2e.startSluice(['gateway', '--config', dir, '--admin', '127.0.0.1:0',
     '--listen-host', '127.0.0.1', '--ephemeral-ports', '--concurrency', '1']);
