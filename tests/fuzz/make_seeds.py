@@ -315,6 +315,14 @@ def main():
     write("http2_server", settings + h2_request(5, b"HEAD", b"/h") + h2_request(7) +
           h2_frame(0x9, 0x4, 7, b""), b"\x10")
 
+    # http2_upgrade: piece size, an HTTP2-Settings value up to '\n' (curl's, the unit tests'),
+    # then frames after the preface on the upgraded connection (stream 1 is taken).
+    for value in [b"AAMAAABkAAQCAAAAAAIAAAAA", b"AAEAABAA", b"AAMAAA", b"AAIAAAAC",
+                  b"-_v7-_v7"]:
+        write("http2_upgrade", value + b"\n" + settings + ack + h2_request(3), b"\x3f")
+    write("http2_upgrade", b"AAMAAABk\n" + settings + h2_request(1) + h2_request(5, b"POST",
+          b"/p", b"hello"), b"\x07")
+
     for folder in sorted(CORPUS.iterdir()):
         print(f"{folder.name}: {len(list(folder.iterdir()))} inputs")
 

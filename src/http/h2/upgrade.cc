@@ -24,6 +24,8 @@ int base64UrlValue(char c) {
 
 std::optional<std::string> decodeBase64Url(std::string_view s) {
   while (!s.empty() && s.back() == '=') s.remove_suffix(1);
+  // Padding alone is no token68 (RFC 9110 §11.2: one character at least before any '=').
+  if (s.empty()) return std::nullopt;
   // One character left over carries 6 bits: no whole byte (RFC 4648 §4).
   if (s.size() % 4 == 1) return std::nullopt;
   std::string out;
@@ -58,6 +60,11 @@ constexpr std::array<SettingRange, 5> kBoundedSettings{{
     {0x9, 0, 1},             // SETTINGS_NO_RFC7540_PRIORITIES
 }};
 
+// nghttp2 takes at most this many settings in one SETTINGS frame from a peer (its max_settings
+// option, a bound against floods), the upgrade's too: more would fail the upgrade after the
+// decision.
+constexpr size_t kMaxSettings = 32;
+
 bool settingValueAllowed(uint16_t id, uint32_t value) {
   for (const SettingRange& r : kBoundedSettings) {
     if (r.id == id) return value >= r.min && value <= r.max;
@@ -79,6 +86,7 @@ std::optional<std::string> decodeHttp2Settings(std::string_view value) {
   if (value.empty()) return std::nullopt;
   auto payload = decodeBase64Url(value);
   if (!payload || payload->size() % 6 != 0) return std::nullopt;
+  if (payload->size() / 6 > kMaxSettings) return std::nullopt;
   const auto* p = reinterpret_cast<const unsigned char*>(payload->data());
   for (size_t i = 0; i < payload->size(); i += 6) {
     auto id = static_cast<uint16_t>((p[i] << 8) | p[i + 1]);

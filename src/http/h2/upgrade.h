@@ -20,8 +20,9 @@ namespace sluice::http::h2 {
 
 // The SETTINGS frame payload an HTTP2-Settings value carries (RFC 7540 §3.2.1: base64url of
 // RFC 4648 §5; the padding, which the RFC says to omit, is tolerated), or nullopt when the value
-// is not one: empty, not base64url, not a whole number of 6-byte settings, or a setting with a
-// value RFC 9113 §6.5.2 forbids (a connection error if it came in a SETTINGS frame).
+// is not one: empty, not base64url, not a whole number of 6-byte settings, more than 32 settings
+// (what nghttp2 takes in one SETTINGS frame), or a setting with a value RFC 9113 §6.5.2 forbids
+// (a connection error if it came in a SETTINGS frame).
 std::optional<std::string> decodeHttp2Settings(std::string_view value);
 
 enum class H2cVerdict : uint8_t {

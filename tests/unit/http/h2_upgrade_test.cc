@@ -71,6 +71,9 @@ TEST(Http2Settings, UsesTheUrlAlphabetOnly) {
 TEST(Http2Settings, RejectsWhatIsNoSettingsPayload) {
   EXPECT_FALSE(decodeHttp2Settings("").has_value());
   EXPECT_FALSE(decodeHttp2Settings("   ").has_value());
+  // Found by fuzz target http2_upgrade (regress-settings-only-padding): was taken as no settings.
+  EXPECT_FALSE(decodeHttp2Settings(" =").has_value()) << "padding alone";
+  EXPECT_FALSE(decodeHttp2Settings("==").has_value()) << "padding alone";
   EXPECT_FALSE(decodeHttp2Settings("AAMAA").has_value()) << "a lone sixth-bit character";
   EXPECT_FALSE(decodeHttp2Settings("AAMAAA").has_value()) << "4 bytes: not whole settings";
   EXPECT_FALSE(decodeHttp2Settings("AAMA AABk").has_value());
@@ -249,6 +252,21 @@ TEST(H2SessionUpgrade, ASessionThatHasBegunRefusesIt) {
   std::string settings = *decodeHttp2Settings(kCurlSettings);
   ASSERT_TRUE(server->upgrade(settings, false).has_value());
   EXPECT_FALSE(server->upgrade(settings, false).has_value()) << "stream 1 exists already";
+}
+
+// Found by fuzz target http2_upgrade (regress-settings-more-than-nghttp2-takes): nghttp2 refused
+// the upgrade after the decision to take it.
+TEST(Http2Settings, AtMost32SettingsAsNghttp2TakesInOneFrame) {
+  std::string payload;
+  for (int i = 0; i < 32; ++i) payload += setting(0xabcd, static_cast<uint32_t>(i));
+  EXPECT_TRUE(decodeHttp2Settings(base64Url(payload)).has_value());
+  Events ev;
+  auto server = Session::server({}, ev);
+  EXPECT_TRUE(server->upgrade(payload, false).has_value());
+  payload += setting(0xabcd, 32);
+  EXPECT_FALSE(decodeHttp2Settings(base64Url(payload)).has_value());
+  auto other = Session::server({}, ev);
+  EXPECT_FALSE(other->upgrade(payload, false).has_value()) << "nghttp2's own limit";
 }
 
 }  // namespace
