@@ -1,5 +1,5 @@
 #pragma once
-// The downstream side of one connection: its byte stream (a TCP socket, or an HTTP/2 stream's
+// The downstream side of one connection: its byte stream (a TCP socket; in tests also a
 // worker-local stream, proxy/byte_stream.h), read buffers, the idle / request-headers
 // deadline watch, and writing a local reply. Everything here belongs to the connection's
 // coroutine on its worker thread; nothing is shared or locked.
