@@ -183,6 +183,12 @@ std::optional<std::string> jsonText(const Json& object, const char* key) {
   return std::string(it->dump());
 }
 
+// A scalar outside the instance fields (application name, data center name, the versions and
+// hash code), trimmed as XML's Element::childText trims it, so both formats read the same.
+std::string jsonTrimmedText(const Json& object, const char* key) {
+  return std::string(trim(jsonText(object, key).value_or("")));
+}
+
 Status decodePortJson(const Json& object, const char* key, uint16_t& port, bool& enabled) {
   auto it = object.find(key);
   if (it == object.end() || it->is_null()) return ok();
@@ -216,7 +222,7 @@ Result<EurekaInstance> decodeInstanceJson(const Json& object) {
       decodePortJson(object, "securePort", inst.secure_port, inst.secure_port_enabled));
   if (auto dc = object.find("dataCenterInfo"); dc != object.end() && dc->is_object()) {
     inst.data_center_class = jsonText(*dc, "@class").value_or("");
-    inst.data_center_name = jsonText(*dc, "name").value_or("");
+    inst.data_center_name = jsonTrimmedText(*dc, "name");
   } else {
     inst.data_center_class.clear();
     inst.data_center_name.clear();
@@ -257,7 +263,7 @@ std::vector<const Json*> arrayOrObject(const Json& object, const char* key) {
 Result<EurekaApplication> decodeApplicationJson(const Json& object) {
   if (!object.is_object()) return malformed("application is not a JSON object");
   EurekaApplication app;
-  app.name = jsonText(object, "name").value_or("");
+  app.name = jsonTrimmedText(object, "name");
   if (app.name.empty()) return malformed("application without a name");
   for (const Json* inst : arrayOrObject(object, "instance")) {
     auto decoded = decodeInstanceJson(*inst);
@@ -277,8 +283,8 @@ Result<EurekaApplications> decodeApplicationsJson(std::string_view body) {
     return malformed("registry answer has no \"applications\" object");
   }
   EurekaApplications apps;
-  apps.versions_delta = jsonText(*root, "versions__delta").value_or("");
-  apps.apps_hashcode = jsonText(*root, "apps__hashcode").value_or("");
+  apps.versions_delta = jsonTrimmedText(*root, "versions__delta");
+  apps.apps_hashcode = jsonTrimmedText(*root, "apps__hashcode");
   for (const Json* app : arrayOrObject(*root, "application")) {
     SLUICE_ASSIGN_OR_RETURN(EurekaApplication decoded, decodeApplicationJson(*app));
     apps.applications.push_back(std::move(decoded));

@@ -197,6 +197,25 @@ TEST(EurekaCodec, XmlMetadataValueWhitespaceIsKeptAsInJson) {
   }
 }
 
+// Also found by eureka_json: XML trimmed the applications' versions and hash code, the
+// application name and the data center name, JSON did not.
+TEST(EurekaCodec, ScalarsOutsideTheInstanceFieldsAreTrimmedInBothFormats) {
+  std::string json = R"({"applications": {"versions__delta": " 1 ", "apps__hashcode": " UP_1_",
+    "application": [{"name": " SERVICE-PROVIDER ", "instance": [{"instanceId": "a",
+    "hostName": "h", "app": "SERVICE-PROVIDER", "ipAddr": "10.0.0.11", "status": "UP",
+    "port": 8070, "dataCenterInfo": {"name": " MyOwn "}}]}]}})";
+  auto apps = decodeApplications(json);
+  ASSERT_TRUE(apps) << apps.error().message;
+  EXPECT_EQ(apps->versions_delta, "1");
+  EXPECT_EQ(apps->apps_hashcode, "UP_1_");
+  ASSERT_EQ(apps->applications.size(), 1u);
+  EXPECT_EQ(apps->applications[0].name, "SERVICE-PROVIDER");
+  EXPECT_EQ(apps->applications[0].instances.at(0).data_center_name, "MyOwn");
+  auto xml = decodeApplications(encodeApplications(*apps, Format::kXml));
+  ASSERT_TRUE(xml) << xml.error().message;
+  EXPECT_EQ(encodeApplications(*xml, Format::kXml), encodeApplications(*apps, Format::kXml));
+}
+
 TEST(EurekaCodec, SingleApplicationAndInstanceDocuments) {
   EurekaApplications apps = sample();
   for (Format f : {Format::kJson, Format::kXml}) {
