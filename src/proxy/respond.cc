@@ -131,12 +131,31 @@ awaitable<void> respondBuffered(RequestContext& rc, FilterContext& fc, UpstreamE
   rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), reusable);
 }
 
+// The end of a streamed response, to either protocol: gRPC's status from the head when no
+// trailers gave one, the endpoint's result, and the upstream connection back to the pool, kept
+// only when its body ended cleanly and framed with nothing after it. False when the response
+// did not end cleanly or the attempt's timer fired meanwhile.
+bool finishStreamed(RequestContext& rc, UpstreamExchange& ex, SocketTimer& timer, bool ok) {
+  ClusterState& cs = *ex.lease.cluster();
+  EndpointState& ep = *ex.lease.endpoint();
+  const http::HeadResult& rh = ex.head;
+  const http::ResponseHead& resp = rc.x.response;
+  if (rc.outcome.grpc && rc.outcome.grpc_status < 0) {
+    rc.outcome.grpc_status = grpc::statusOf(resp.headers);
+  }
+  bool reusable = ok && rh.framing.kind != http::BodyKind::kUntilClose && rh.keep_alive &&
+                  rc.x.upstream_in.empty();
+  timer.disarm();
+  if (timer.fired()) ok = false;
+  cs.recordResult(ep, resp.status, false, steady_clock::now());
+  rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), reusable && ok);
+  return ok;
+}
+
 // Streamed to an HTTP/2 stream: HEADERS, the decoded body as DATA (the stream waits for the
 // client's window), then the upstream's trailers or END_STREAM. A response that fails midway
 // resets the stream, as an HTTP/1.1 client sees its connection close.
 awaitable<void> streamToHttp2(RequestContext& rc, UpstreamExchange& ex, SocketTimer& timer) {
-  ClusterState& cs = *ex.lease.cluster();
-  EndpointState& ep = *ex.lease.endpoint();
   http::ResponseHead& resp = rc.x.response;
   const http::HeadResult& rh = ex.head;
   Buffer& ubuf = rc.x.upstream_in;
@@ -162,15 +181,7 @@ awaitable<void> streamToHttp2(RequestContext& rc, UpstreamExchange& ex, SocketTi
     }
   }
   if (downstream_gone) rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
-  if (rc.outcome.grpc && rc.outcome.grpc_status < 0) {
-    rc.outcome.grpc_status = grpc::statusOf(resp.headers);
-  }
-  bool reusable =
-      ok && rh.framing.kind != http::BodyKind::kUntilClose && rh.keep_alive && ubuf.empty();
-  timer.disarm();
-  if (timer.fired()) ok = false;
-  cs.recordResult(ep, resp.status, false, steady_clock::now());
-  rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), reusable && ok);
+  finishStreamed(rc, ex, timer, ok);
 }
 
 }  // namespace
@@ -201,8 +212,6 @@ awaitable<void> respond(RequestContext& rc, FilterContext& fc, UpstreamExchange&
     co_return;
   }
   // Streamed to HTTP/1.1 (inline rather than a coroutine of its own: this is the hot path).
-  ClusterState& cs = *ex.lease.cluster();
-  EndpointState& ep = *ex.lease.endpoint();
   const http::HeadResult& rh = ex.head;
   Buffer& ubuf = rc.x.upstream_in;
   bool http10 = rc.head.version == http::Version::kHttp10;
@@ -244,16 +253,7 @@ awaitable<void> respond(RequestContext& rc, FilterContext& fc, UpstreamExchange&
         rc.outcome.grpc_status = grpc::statusOf(p.trailers);
     }
   }
-  if (rc.outcome.grpc && rc.outcome.grpc_status < 0) {
-    rc.outcome.grpc_status = grpc::statusOf(resp.headers);
-  }
-  bool reusable =
-      ok && rh.framing.kind != http::BodyKind::kUntilClose && rh.keep_alive && ubuf.empty();
-  timer.disarm();
-  if (timer.fired()) ok = false;
-  if (!ok) rc.keep_alive = false;
-  cs.recordResult(ep, resp.status, false, steady_clock::now());
-  rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), reusable && ok);
+  if (!finishStreamed(rc, ex, timer, ok)) rc.keep_alive = false;
 }
 
 }  // namespace sluice::proxy

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "fuzz_check.h"
+#include "h2_feed.h"
 #include "http/h2/session.h"
 
 using namespace sluice::http;
@@ -61,24 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   settings.max_header_list_size = 4096;
   auto session = h2::Session::server(settings, callbacks);
   callbacks.session = session.get();
-  std::string out;
-  session->takeOutput(out);
-  std::string bytes(h2::kClientPreface);
-  bytes.append(input);
-  std::string_view rest = bytes;
-  while (!rest.empty()) {
-    std::string_view chunk = rest.substr(0, piece);
-    rest.remove_prefix(chunk.size());
-    auto received = session->receive(chunk);
-    out.clear();
-    session->takeOutput(out);
-    if (!received) {
-      SLUICE_FUZZ_CHECK(!received.error().message.empty());
-      break;
-    }
-  }
+  sluice::fuzz::feedServerSession(*session, input, piece);
   session->goAway();
-  out.clear();
+  std::string out;
   session->takeOutput(out);
   return 0;
 }

@@ -10,30 +10,13 @@
 #include <string>
 
 #include "fuzz_check.h"
+#include "h2_feed.h"
 #include "http/h2/session.h"
 #include "http/h2/upgrade.h"
 
 using namespace sluice::http;
 
 namespace {
-
-std::string base64Url(std::string_view bytes) {
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
-  return out;
-}
 
 struct Callbacks : h2::SessionCallbacks {
   h2::Session* session = nullptr;
@@ -84,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   SLUICE_FUZZ_CHECK(payload->size() % 6 == 0 && !payload->empty());
   SLUICE_FUZZ_CHECK(decision.settings == *payload);
-  SLUICE_FUZZ_CHECK(h2::decodeHttp2Settings(base64Url(*payload)) == payload);
+  SLUICE_FUZZ_CHECK(h2::decodeHttp2Settings(h2::encodeHttp2Settings(*payload)) == payload);
 
   h2::SessionCallbacks client_callbacks;
   auto client = h2::Session::client({}, client_callbacks);
@@ -97,21 +80,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ResponseHead response;
   SLUICE_FUZZ_CHECK(session->submitResponse(1, response, false).has_value());
   session->sendData(1, "upgraded", true);
-  std::string out;
-  session->takeOutput(out);
-  std::string bytes(h2::kClientPreface);
-  bytes.append(frames);
-  std::string_view rest = bytes;
-  while (!rest.empty()) {
-    std::string_view chunk = rest.substr(0, piece);
-    rest.remove_prefix(chunk.size());
-    auto received = session->receive(chunk);
-    out.clear();
-    session->takeOutput(out);
-    if (!received) {
-      SLUICE_FUZZ_CHECK(!received.error().message.empty());
-      break;
-    }
-  }
+  sluice::fuzz::feedServerSession(*session, frames, piece);
   return 0;
 }

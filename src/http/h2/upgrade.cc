@@ -81,6 +81,24 @@ bool listsToken(std::string_view list, std::string_view token) {
 
 }  // namespace
 
+std::string encodeHttp2Settings(std::string_view payload) {
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : payload) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
+  return out;
+}
+
 std::optional<std::string> decodeHttp2Settings(std::string_view value) {
   value = trim(value);
   if (value.empty()) return std::nullopt;

@@ -25,6 +25,10 @@ namespace sluice::http::h2 {
 // (a connection error if it came in a SETTINGS frame).
 std::optional<std::string> decodeHttp2Settings(std::string_view value);
 
+// The HTTP2-Settings value of a SETTINGS payload, as a client writes it (base64url without
+// padding); decodeHttp2Settings' inverse for a valid payload.
+std::string encodeHttp2Settings(std::string_view payload);
+
 enum class H2cVerdict : uint8_t {
   kNone,     // the request does not ask for h2c
   kUpgrade,  // answer 101 and go on as HTTP/2, the request being stream 1

@@ -22,25 +22,6 @@ std::string setting(uint16_t id, uint32_t value) {
   return s;
 }
 
-// base64url without padding, as RFC 7540 §3.2.1 has the client write it.
-std::string base64Url(std::string_view bytes) {
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
-  return out;
-}
-
 TEST(Http2Settings, DecodesWhatCurlSends) {
   auto payload = decodeHttp2Settings(kCurlSettings);
   ASSERT_TRUE(payload.has_value());
@@ -51,16 +32,16 @@ TEST(Http2Settings, DecodesWhatCurlSends) {
 // is not refused for it.
 TEST(Http2Settings, SurroundingSpaceAndStrayPaddingAreTolerated) {
   std::string one = setting(0x1, 4096);
-  EXPECT_EQ(base64Url(one), "AAEAABAA");
-  EXPECT_EQ(decodeHttp2Settings(" " + base64Url(one) + " "), one);
+  EXPECT_EQ(encodeHttp2Settings(one), "AAEAABAA");
+  EXPECT_EQ(decodeHttp2Settings(" " + encodeHttp2Settings(one) + " "), one);
   std::string two = one + setting(0x3, 1);
-  EXPECT_EQ(decodeHttp2Settings(base64Url(two) + "=="), two);
+  EXPECT_EQ(decodeHttp2Settings(encodeHttp2Settings(two) + "=="), two);
 }
 
 TEST(Http2Settings, UsesTheUrlAlphabetOnly) {
   // 0xfb 0xff...: '-' and '_' in base64url, '+' and '/' in base64.
   std::string payload = setting(0xfbff, 0xfbfffbff);
-  std::string url = base64Url(payload);
+  std::string url = encodeHttp2Settings(payload);
   ASSERT_NE(url.find_first_of("-_"), std::string::npos) << url;
   EXPECT_EQ(decodeHttp2Settings(url), payload);
   std::string classic = url;
@@ -81,17 +62,18 @@ TEST(Http2Settings, RejectsWhatIsNoSettingsPayload) {
 }
 
 TEST(Http2Settings, RejectsValuesRfc9113Forbids) {
-  EXPECT_FALSE(decodeHttp2Settings(base64Url(setting(0x2, 2))).has_value()) << "ENABLE_PUSH 2";
-  EXPECT_FALSE(decodeHttp2Settings(base64Url(setting(0x4, 0x80000000))).has_value())
+  EXPECT_FALSE(decodeHttp2Settings(encodeHttp2Settings(setting(0x2, 2))).has_value())
+      << "ENABLE_PUSH 2";
+  EXPECT_FALSE(decodeHttp2Settings(encodeHttp2Settings(setting(0x4, 0x80000000))).has_value())
       << "INITIAL_WINDOW_SIZE above 2^31-1";
-  EXPECT_FALSE(decodeHttp2Settings(base64Url(setting(0x5, 16383))).has_value())
+  EXPECT_FALSE(decodeHttp2Settings(encodeHttp2Settings(setting(0x5, 16383))).has_value())
       << "MAX_FRAME_SIZE below 16384";
-  EXPECT_FALSE(decodeHttp2Settings(base64Url(setting(0x5, 16777216))).has_value())
+  EXPECT_FALSE(decodeHttp2Settings(encodeHttp2Settings(setting(0x5, 16777216))).has_value())
       << "MAX_FRAME_SIZE above 2^24-1";
-  EXPECT_TRUE(decodeHttp2Settings(base64Url(setting(0x5, 16777215))).has_value());
-  EXPECT_TRUE(decodeHttp2Settings(base64Url(setting(0x4, 0x7fffffff))).has_value());
+  EXPECT_TRUE(decodeHttp2Settings(encodeHttp2Settings(setting(0x5, 16777215))).has_value());
+  EXPECT_TRUE(decodeHttp2Settings(encodeHttp2Settings(setting(0x4, 0x7fffffff))).has_value());
   // An unknown setting is ignored (RFC 9113 §6.5.2), whatever its value.
-  EXPECT_TRUE(decodeHttp2Settings(base64Url(setting(0xabcd, 0xffffffff))).has_value());
+  EXPECT_TRUE(decodeHttp2Settings(encodeHttp2Settings(setting(0xabcd, 0xffffffff))).has_value());
 }
 
 RequestHead curlUpgrade() {
@@ -140,7 +122,10 @@ TEST(H2cUpgradeDecision, IgnoredWhenItCannotBeHonoured) {
       {"two HTTP2-Settings", [](RequestHead& h) { h.headers.add("HTTP2-Settings", ""); }, false},
       {"bad HTTP2-Settings", [](RequestHead& h) { h.headers.set("HTTP2-Settings", "%%"); }, false},
       {"settings out of range",
-       [](RequestHead& h) { h.headers.set("HTTP2-Settings", base64Url(setting(0x2, 7))); }, false},
+       [](RequestHead& h) {
+         h.headers.set("HTTP2-Settings", encodeHttp2Settings(setting(0x2, 7)));
+       },
+       false},
       {"no Connection: upgrade",
        [](RequestHead& h) { h.headers.set("Connection", "HTTP2-Settings"); }, false},
       {"HTTP/1.0", [](RequestHead& h) { h.version = Version::kHttp10; }, false},
@@ -259,12 +244,12 @@ TEST(H2SessionUpgrade, ASessionThatHasBegunRefusesIt) {
 TEST(Http2Settings, AtMost32SettingsAsNghttp2TakesInOneFrame) {
   std::string payload;
   for (int i = 0; i < 32; ++i) payload += setting(0xabcd, static_cast<uint32_t>(i));
-  EXPECT_TRUE(decodeHttp2Settings(base64Url(payload)).has_value());
+  EXPECT_TRUE(decodeHttp2Settings(encodeHttp2Settings(payload)).has_value());
   Events ev;
   auto server = Session::server({}, ev);
   EXPECT_TRUE(server->upgrade(payload, false).has_value());
   payload += setting(0xabcd, 32);
-  EXPECT_FALSE(decodeHttp2Settings(base64Url(payload)).has_value());
+  EXPECT_FALSE(decodeHttp2Settings(encodeHttp2Settings(payload)).has_value());
   auto other = Session::server({}, ev);
   EXPECT_FALSE(other->upgrade(payload, false).has_value()) << "nghttp2's own limit";
 }
