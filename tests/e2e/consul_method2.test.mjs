@@ -77,15 +77,8 @@ seedScenario({
       { readyLine: /sluice registry listening on \S+\n/ });
     return { url: `consul://${AGENT}`, ready };
   },
-  startApps: async (topo) => {
-    const props = { 'server.port': PROVIDER_PORT };
-    const [v1, v2, consumer] = await Promise.all([
-      e2e.startDemoApp('consul', { role: 'provider', version: 'v1', registry: AGENT, pod: topo.v1, props }),
-      e2e.startDemoApp('consul', { role: 'provider', version: 'v2', registry: AGENT, pod: topo.v2, props }),
-      startConsumer(topo),
-    ]);
-    return { v1, v2, consumer };
-  },
+  startProvider: (topo, version) => e2e.startDemoApp('consul', { role: 'provider', version,
+    registry: AGENT, pod: topo[version], props: { 'server.port': PROVIDER_PORT } }),
   startConsumer,
   onWire: assertLookupsRewritten,
   // The sidecar's view came from Consul: both instances at their pod Service.Address:Port, labelled.

@@ -77,15 +77,8 @@ for (const real of [false, true]) {
           `${REGISTRY_IP}:${EUREKA_PORT}`], { readyLine: /sluice registry listening on \S+\n/ });
       return { url: `eureka://${REGISTRY_IP}:${EUREKA_PORT}/eureka`, ready };
     },
-    startApps: async (topo) => {
-      const props = { 'server.port': PROVIDER_PORT };
-      const [v1, v2, consumer] = await Promise.all([
-        e2e.startDemoApp('eureka', { role: 'provider', version: 'v1', registry: EUREKA_URL, pod: topo.v1, props }),
-        e2e.startDemoApp('eureka', { role: 'provider', version: 'v2', registry: EUREKA_URL, pod: topo.v2, props }),
-        startConsumer(topo),
-      ]);
-      return { v1, v2, consumer };
-    },
+    startProvider: (topo, version) => e2e.startDemoApp('eureka', { role: 'provider', version,
+      registry: EUREKA_URL, pod: topo[version], props: { 'server.port': PROVIDER_PORT } }),
     startConsumer,
     onWire: assertFetchesRewritten,
     // The sidecar's view came from Eureka: both instances at their pod ipAddr:port, labelled.

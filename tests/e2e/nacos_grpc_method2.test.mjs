@@ -70,15 +70,8 @@ seedScenario({
       { readyLine: /sluice registry listening on \S+\n/ });
     return { url: `nacos://${NACOS}?transport=grpc`, ready };
   },
-  startApps: async (topo) => {
-    const props = { 'server.port': PROVIDER_PORT };
-    const [v1, v2, consumer] = await Promise.all([
-      e2e.startDemoApp('nacos', { role: 'provider', version: 'v1', registry: NACOS, pod: topo.v1, props }),
-      e2e.startDemoApp('nacos', { role: 'provider', version: 'v2', registry: NACOS, pod: topo.v2, props }),
-      startConsumer(topo),
-    ]);
-    return { v1, v2, consumer };
-  },
+  startProvider: (topo, version) => e2e.startDemoApp('nacos', { role: 'provider', version,
+    registry: NACOS, pod: topo[version], props: { 'server.port': PROVIDER_PORT } }),
   startConsumer,
   // Passed through untouched until the method's files: the consumer is told the pod addresses.
   beforeMethod: async (topo) => {

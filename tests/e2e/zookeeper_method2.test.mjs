@@ -101,15 +101,8 @@ const zkScenario = ({ title, tag, orders, root }) => {
       return { url: `zookeeper://${CONNECT}${root ?? ''}`,
         ready: startZooKeeper({ pod: topo.registryPod, port: ZK_PORT }) };
     },
-    startApps: async (topo) => {
-      const provider = { ...props, 'server.port': PROVIDER_PORT };
-      const [v1, v2, consumer] = await Promise.all([
-        startDemoApp('zookeeper', { role: 'provider', version: 'v1', registry: CONNECT, pod: topo.v1, props: provider }),
-        startDemoApp('zookeeper', { role: 'provider', version: 'v2', registry: CONNECT, pod: topo.v2, props: provider }),
-        startConsumer(topo),
-      ]);
-      return { v1, v2, consumer };
-    },
+    startProvider: (topo, version) => startDemoApp('zookeeper', { role: 'provider', version,
+      registry: CONNECT, pod: topo[version], props: { ...props, 'server.port': PROVIDER_PORT } }),
     startConsumer,
     // Passed through untouched: no connection went through the ZooKeeper rewriter yet.
     beforeMethod: async (topo) => {

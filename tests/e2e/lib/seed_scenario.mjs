@@ -141,6 +141,17 @@ export async function waitForBothProviders(topo, { slow = true } = {}) {
     });
 }
 
+// The seed's apps, started together: provider v1 and v2 in their pods (spec.startProvider(topo,
+// version, registry)) and the consumer (spec.startConsumer(topo, registry)).
+export async function startSeedApps(topo, registry, { startProvider, startConsumer }) {
+  const [v1, v2, consumer] = await Promise.all([
+    startProvider(topo, 'v1', registry),
+    startProvider(topo, 'v2', registry),
+    startConsumer(topo, registry),
+  ]);
+  return { v1, v2, consumer };
+}
+
 // The seed's FAQ for method 2: the interception must see the app's registry reads from the start,
 // so an app started before it gets a rolling restart — the consumer (topo.apps.consumer, started
 // again by topo.startConsumer()).
@@ -264,7 +275,7 @@ async function startTopology(tag, configFirst, spec) {
 
   // The apps reach the registry through their pods' interception.
   const started = Date.now();
-  topo.apps = await spec.startApps(topo, registry);
+  topo.apps = spec.startApps ? await spec.startApps(topo, registry) : await startSeedApps(topo, registry, spec);
   topo.startConsumer = () => spec.startConsumer(topo, registry);
   const apps = Object.values(topo.apps);
   console.log(`# ${spec.label} (method ${method.number}, order ${configFirst ? 'a' : 'b'}): apps up in ` +
@@ -290,10 +301,12 @@ async function startTopology(tag, configFirst, spec) {
 //     fronts the consumer (the seed's test-gateway.yaml + consumer.yaml);
 //   startRegistry(topo) -> { url (what the sidecars and the gateway read), ready?: Promise (its
 //     value becomes topo.registry), ... anything startApps wants };
-//   startApps(topo, registry) -> { v1, v2, consumer } (started apps, each with name/startupMs);
+//   startApps(topo, registry) -> { v1, v2, consumer } (started apps, each with name/startupMs),
+//     or startProvider(topo, version, registry) and startConsumer(topo, registry), which
+//     startSeedApps calls (each returns a started app);
 //   method: 1 (default) or 2; with 2 also methodFiles ([examples folder, file] pairs),
 //     methodMarker (what /config_dump shows once they are loaded), startConsumer(topo, registry)
-//     (the consumer again, for the restart), beforeMethod(topo) (order b: checks while passed
+//     (also the consumer again, for the restart), beforeMethod(topo) (order b: checks while passed
 //     through) and onWire(topo) (the rewrite's proof on the wire, before the seed's steps);
 //   converging: the consumer's view of the registry settles slowly (Spring LoadBalancer over a
 //     list the registry reshuffles): readiness waits up to 90 s, round robin may repeat once, the
