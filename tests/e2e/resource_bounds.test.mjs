@@ -133,7 +133,7 @@ test('heap overload: new connections refused, oldest idle closed, active request
       const c = await e2e.RawConnection.connect(ready.listen.port);
       return { c, r: await get(c, path).catch(() => null) };
     };
-    return { p, m, connection, port: ready.listen.port };
+    return { p, m, get, connection, port: ready.listen.port };
   };
   const warm = async (px) => {
     for (let i = 0; i < 20; ++i) {
@@ -209,8 +209,13 @@ test('heap overload: new connections refused, oldest idle closed, active request
   for (const c of idle) c.close();
   await e2e.waitFor(async () => (await px.m('sluice_overload_active')) === 0,
     { timeoutMs: 20_000, what: 'the heap back under the cap' });
-  const { c, r } = await px.connection('/after');
-  assert.equal(r?.status, 200, 'served after the overload');
+  const after = await e2e.RawConnection.connect(px.port);
+  const r = await px.get(after, '/after').catch((e) => ({ error: e.message }));
+  assert.equal(r?.status, 200, `served after the overload: ${JSON.stringify(r?.error ?? r?.status)}; ` +
+    `active ${await px.m('sluice_overload_active')}, heap ${await px.m('sluice_overload_heap_bytes')}, ` +
+    `refused ${await px.m('sluice_overload_refused_connections_total')}, activations ` +
+    `${await px.m('sluice_overload_activations_total')}, cap ${cap}`);
+  const c = after;
   c.close();
   await px.p.stop();
 });
