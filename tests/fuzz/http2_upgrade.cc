@@ -18,9 +18,7 @@ using namespace sluice::http;
 
 namespace {
 
-struct Callbacks : h2::SessionCallbacks {
-  h2::Session* session = nullptr;
-  std::set<int32_t> open;
+struct Callbacks : sluice::fuzz::TrackedStreams {
   void onRequestHead(int32_t stream, RequestHead&, bool end_stream) override {
     SLUICE_FUZZ_CHECK(stream > 1 && (stream & 1) == 1);  // stream 1 is the upgraded request
     SLUICE_FUZZ_CHECK(open.insert(stream).second);
@@ -28,11 +26,6 @@ struct Callbacks : h2::SessionCallbacks {
     (void)session->submitResponse(stream, response, end_stream);
     if (!end_stream) session->sendData(stream, "ok", true);
   }
-  void onData(int32_t stream, std::string_view data) override {
-    SLUICE_FUZZ_CHECK(open.count(stream) == 1);
-    session->consume(stream, data.size());
-  }
-  void onClose(int32_t stream, h2::ErrorCode) override { open.erase(stream); }
 };
 
 }  // namespace
