@@ -6,6 +6,7 @@
 
 #include "config/decode/decoder.h"
 #include "config/names.h"
+#include "core/base64.h"
 #include "core/strings.h"
 
 namespace sluice::config::decode {
@@ -374,32 +375,6 @@ constexpr Field<HTTPRedirect> kRedirectFields[] = {
 
 HTTPRedirect redirect(Decoder& d, const At& n) { return decodeObject(d, n, kRedirectFields); }
 
-std::optional<std::string> base64Decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    int v = value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
-}
-
 // The common part of body.string and body.bytes: one of them, as a string.
 std::optional<std::string> bodyValue(Decoder& d, const At& v,
                                      const std::optional<std::string>& body) {
@@ -419,7 +394,7 @@ constexpr Field<std::optional<std::string>> kBodyFields[] = {
      [](Decoder& d, const At& v, std::optional<std::string>& body) {
        auto s = bodyValue(d, v, body);
        if (!s) return;
-       auto decoded = base64Decode(*s);
+       auto decoded = decodeBase64(*s, Base64Input::kLenient);
        if (!decoded) {
          d.error(v, "body.bytes is not valid base64");
          return;

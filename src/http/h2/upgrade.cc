@@ -5,45 +5,13 @@
 #include <iterator>
 #include <vector>
 
+#include "core/base64.h"
 #include "core/strings.h"
 #include "http/codec.h"
 
 namespace sluice::http::h2 {
 
 namespace {
-
-// RFC 4648 §5 alphabet: 0-63, or -1.
-int base64UrlValue(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
-
-std::optional<std::string> decodeBase64Url(std::string_view s) {
-  while (!s.empty() && s.back() == '=') s.remove_suffix(1);
-  // Padding alone is no token68 (RFC 9110 §11.2: one character at least before any '=').
-  if (s.empty()) return std::nullopt;
-  // One character left over carries 6 bits: no whole byte (RFC 4648 §4).
-  if (s.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(s.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    int v = base64UrlValue(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 // The settings whose values RFC 9113 §6.5.2 (and RFC 8441 §3, RFC 9218 §2.1) bound; any other
 // identifier, known or not, takes any value (unknown ones are ignored, §6.5.2).
@@ -81,28 +49,12 @@ bool listsToken(std::string_view list, std::string_view token) {
 
 }  // namespace
 
-std::string encodeHttp2Settings(std::string_view payload) {
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : payload) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
-  return out;
-}
+std::string encodeHttp2Settings(std::string_view payload) { return encodeBase64Url(payload); }
 
 std::optional<std::string> decodeHttp2Settings(std::string_view value) {
   value = trim(value);
   if (value.empty()) return std::nullopt;
-  auto payload = decodeBase64Url(value);
+  auto payload = decodeBase64(value, Base64Input::kStrictUrl);
   if (!payload || payload->size() % 6 != 0) return std::nullopt;
   if (payload->size() / 6 > kMaxSettings) return std::nullopt;
   const auto* p = reinterpret_cast<const unsigned char*>(payload->data());
