@@ -516,7 +516,9 @@ class Transport : public http::h2::SessionCallbacks {
       if (dead_.empty()) {
         expireDeadlines();
         flush();
-        if (session_->done()) connectionLost("the server closed the HTTP/2 connection");
+        // A GOAWAY that ended the session is the reason callers should read, not the close.
+        if (session_->done())
+          connectionLost(goaway_.empty() ? "the server closed the HTTP/2 connection" : goaway_);
       }
     }
     // Whatever is still queued runs now so no caller waits for a thread that is gone.
@@ -544,8 +546,9 @@ class Transport : public http::h2::SessionCallbacks {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-      connectionLost(n == 0 ? "the server closed the connection"
-                            : fmt::format("read: {}", std::strerror(errno)));
+      std::string why = n == 0 ? "the server closed the connection"
+                               : fmt::format("read: {}", std::strerror(errno));
+      connectionLost(goaway_.empty() ? why : fmt::format("{}; {}", goaway_, why));
       return;
     }
   }
