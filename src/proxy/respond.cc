@@ -66,10 +66,11 @@ awaitable<void> relayUpgrade(RequestContext& rc, FilterContext& fc, UpstreamExch
   EndpointState& ep = *ex.lease.endpoint();
   http::ResponseHead& resp = rc.x.response;
   std::string agreed(resp.headers.get("upgrade").value_or(""));
-  auto& up = ex.connection->socket;
+  ByteStream* up = ex.connection->byteStream();
   // The byte relay is between two TCP sockets; an HTTP/2 stream on either side never upgrades
   // (RFC 9113 §8.6: no 101 and no Upgrade in HTTP/2).
-  bool relayable = !rc.stream.isHttp2() && rc.d.socket.isSocket() && up.isSocket();
+  bool relayable =
+      !rc.stream.isHttp2() && rc.d.socket.isSocket() && up != nullptr && up->isSocket();
   if (upgrade.empty() || agreed.empty() || !relayable) {
     rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), false);
     co_await sendReply(rc, LocalReply::unrequestedUpgrade());
@@ -89,11 +90,11 @@ awaitable<void> relayUpgrade(RequestContext& rc, FilterContext& fc, UpstreamExch
   co_await asio::async_write(rc.d.socket, out, withEc(ec));
   ubuf.clear();
   if (!ec && !rc.d.in.empty()) {
-    co_await asio::async_write(up, asio::buffer(rc.d.in.view()), withEc(ec));
+    co_await asio::async_write(*up, asio::buffer(rc.d.in.view()), withEc(ec));
     rc.d.in.clear();
   }
   cs.recordResult(ep, 101, false, steady_clock::now());
-  if (!ec) co_await relayBothWays(rc.d.socket.socket(), up.socket());
+  if (!ec) co_await relayBothWays(rc.d.socket.socket(), up->socket());
   rc.w.upstreamPool().release(cs, ep, std::move(ex.connection), false);
 }
 
@@ -104,8 +105,9 @@ awaitable<void> respondBuffered(RequestContext& rc, FilterContext& fc, UpstreamE
   http::ResponseHead& resp = rc.x.response;
   Buffer& ubuf = rc.x.upstream_in;
   std::string body;
-  PumpResult p = co_await pumpBody(ex.head.framing, rc.w.options().limits, ex.connection->socket,
-                                   ubuf, BodySink::intoString(body, filtered.body_limit));
+  PumpResult p =
+      co_await ex.connection->readResponseBody(ex.head.framing, rc.w.options().limits, ubuf,
+                                               BodySink::intoString(body, filtered.body_limit));
   timer.disarm();
   if (!p.ok() || timer.fired()) {
     cs.recordResult(ep, 502, true, steady_clock::now());
@@ -165,8 +167,8 @@ awaitable<void> streamToHttp2(RequestContext& rc, UpstreamExchange& ex, SocketTi
   bool ok = co_await ds.sendHead(resp, no_body);
   bool downstream_gone = !ok;
   if (ok && !no_body) {
-    PumpResult p = co_await pumpBody(rh.framing, rc.w.options().limits, ex.connection->socket, ubuf,
-                                     BodySink::toData(ds));
+    PumpResult p = co_await ex.connection->readResponseBody(rh.framing, rc.w.options().limits, ubuf,
+                                                            BodySink::toData(ds));
     rc.outcome.bytes_sent += p.body_bytes;
     ok = p.ok();
     if (p.status == PumpResult::Status::kSinkFailed) {
@@ -225,24 +227,26 @@ awaitable<void> respond(RequestContext& rc, FilterContext& fc, UpstreamExchange&
   http::serializeResponseHead(resp, rc.x.out);
   asio::error_code ec;
   bool ok = true;
-  if (rh.framing.kind == http::BodyKind::kContentLength && ubuf.size() >= rh.framing.length) {
+  UpstreamStream& up = *ex.connection;
+  std::string_view received = up.receivedBody(ubuf);
+  if (rh.framing.kind == http::BodyKind::kContentLength && received.size() >= rh.framing.length) {
     // The whole body is already here (the common small response): one gathered write.
     size_t n = static_cast<size_t>(rh.framing.length);
     std::array<asio::const_buffer, 2> out = {asio::buffer(rc.x.out),
-                                             asio::buffer(ubuf.view().data(), n)};
+                                             asio::buffer(received.data(), n)};
     co_await asio::async_write(rc.d.socket, out, withEc(ec));
     ok = !ec;
     if (!ok) rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
     rc.outcome.bytes_sent += n;
-    ubuf.consume(n);
+    up.consumeBody(ubuf, n);
   } else {
     co_await asio::async_write(rc.d.socket, asio::buffer(rc.x.out), withEc(ec));
     ok = !ec;
     if (!ok) rc.outcome.flags.add(ResponseFlag::kDownstreamConnectionTermination);
     if (ok) {
       auto form = chunked && http10 ? BodySink::Form::kDecoded : BodySink::Form::kAsFramed;
-      PumpResult p = co_await pumpBody(rh.framing, rc.w.options().limits, ex.connection->socket,
-                                       ubuf, BodySink::toSocket(rc.d.socket, form));
+      PumpResult p = co_await up.readResponseBody(rh.framing, rc.w.options().limits, ubuf,
+                                                  BodySink::toSocket(rc.d.socket, form));
       rc.outcome.bytes_sent += p.body_bytes;
       ok = p.ok();
       if (p.status == PumpResult::Status::kSinkFailed) {

@@ -35,7 +35,7 @@ struct UpstreamExchange {
   bool downstream_failed = false;
   http::ParseError downstream_error{0, {}};
   EndpointLease lease;
-  std::unique_ptr<UpstreamConnection> connection;
+  std::unique_ptr<UpstreamStream> connection;
   http::HeadResult head;
 };
 

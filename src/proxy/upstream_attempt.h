@@ -1,9 +1,10 @@
 #pragma once
-// One upstream attempt: a connection from the worker's pool to one endpoint, the request head
-// (and the buffered body, in one gathered write; or the body streamed from the downstream when
-// it is not replayable), then the response head (1xx interim responses dropped; 100 Continue was
-// answered locally). The result says what happened; deciding whether to try again is the retry
-// loop's (proxy/retry_loop.h), streaming the response back the connection manager's.
+// One upstream attempt: an upstream stream from the worker's pool to one endpoint (a pooled
+// HTTP/1.1 connection or a stream of an HTTP/2 connection, proxy/upstream_stream.h), the request
+// head (and the buffered body, in one gathered write; or the body streamed from the downstream
+// when it is not replayable), then the response head (1xx interim responses dropped; 100
+// Continue was answered locally). The result says what happened; deciding whether to try again is
+// the retry loop's (proxy/retry_loop.h), streaming the response back the connection manager's.
 //
 // Worker thread only. The endpoint must be acquired by the caller (EndpointLease) and its
 // cluster state pinned. `timer` is armed here for the attempt's deadline; on kResponse it is
@@ -19,7 +20,7 @@
 #include "proxy/load_balancer.h"
 #include "proxy/request_context.h"
 #include "proxy/socket_timer.h"
-#include "proxy/upstream.h"
+#include "proxy/upstream_stream.h"
 
 namespace sluice::proxy {
 
@@ -33,7 +34,7 @@ struct AttemptRequest {
 
 struct AttemptResult {
   enum class Kind : uint8_t {
-    kResponse,         // a response head arrived (in Downstream::response; framing in `head`)
+    kResponse,         // a response head arrived (in ExchangeBuffers::response; framing in `head`)
     kOverflow,         // pool limits refused a connection
     kConnectFailure,   // connecting failed or timed out
     kStaleConnection,  // a pooled connection the upstream had closed while idle: no byte came
@@ -43,7 +44,7 @@ struct AttemptResult {
     kDownstreamError,  // the request body, streaming, was malformed or the downstream went away
   };
   Kind kind = Kind::kReset;
-  std::unique_ptr<UpstreamConnection> connection;  // kResponse: the body follows on it
+  std::unique_ptr<UpstreamStream> connection;  // kResponse: the body follows on it
   http::HeadResult head;
   // kDownstreamError: what to answer (no response has started): the chunked decoder's
   // 400 / 413 / 431 and reason, or status 0 when the downstream closed mid-body. The upstream

@@ -15,21 +15,22 @@ using std::chrono::steady_clock;
 
 namespace {
 
-void closeConnection(EndpointState& ep, UpstreamConnection& conn) {
+void closeConnection(EndpointState& ep, UpstreamStream& conn) {
   asio::error_code ignored;
-  conn.socket.close(ignored);
+  conn.close(ignored);
   if (ep.open_connections > 0) --ep.open_connections;
 }
 
 }  // namespace
 
 void UpstreamPool::release(ClusterState& cs, EndpointState& ep,
-                           std::unique_ptr<UpstreamConnection> conn, bool reusable) {
+                           std::unique_ptr<UpstreamStream> conn, bool reusable) {
   if (!conn) return;
   uint32_t max_req = cs.pool().max_requests_per_connection;
-  if (reusable && ep.present && (max_req == 0 || conn->requests < max_req)) {
-    conn->idle_since = steady_clock::now();
-    ep.idle.push_back(std::move(conn));
+  auto* h1 = conn->isHttp2() ? nullptr : static_cast<UpstreamConnection*>(conn.get());
+  if (h1 != nullptr && reusable && ep.present && (max_req == 0 || h1->requests < max_req)) {
+    h1->idle_since = steady_clock::now();
+    ep.idle.emplace_back(static_cast<UpstreamConnection*>(conn.release()));
   } else {
     closeConnection(ep, *conn);
   }
@@ -52,7 +53,7 @@ asio::awaitable<PooledConnection> UpstreamPool::acquire(ClusterState& cs, Endpoi
     while (!ep.idle.empty()) {
       auto conn = std::move(ep.idle.back());
       ep.idle.pop_back();
-      if (steady_clock::now() - conn->idle_since > pool.idle_timeout || !conn->socket.is_open()) {
+      if (steady_clock::now() - conn->idle_since > pool.idle_timeout || !conn->is_open()) {
         closeConnection(ep, *conn);
         continue;
       }
@@ -83,7 +84,7 @@ asio::awaitable<PooledConnection> UpstreamPool::acquire(ClusterState& cs, Endpoi
   }
   ++ep.open_connections;
   if (pool.http2) {
-    // One stream of a shared HTTP/2 connection, bridged (proxy/h2_upstream.h).
+    // One stream of a shared HTTP/2 connection (proxy/h2_upstream.h).
     out = co_await openHttp2Stream(io_, stats_, ep, deadline);
     if (out.result != ConnectResult::kOk) {
       --ep.open_connections;

@@ -28,7 +28,9 @@ enum class ConnectResult : uint8_t {
 
 struct PooledConnection {
   ConnectResult result = ConnectResult::kConnectFailure;
-  std::unique_ptr<UpstreamConnection> connection;  // set when result == kOk
+  // Set when result == kOk: a pooled HTTP/1.1 connection (proxy/upstream.h) or, for an HTTP/2
+  // cluster, a new stream of the endpoint's HTTP/2 connection (proxy/h2_upstream.h).
+  std::unique_ptr<UpstreamStream> connection;
   bool reused = false;  // taken from the idle list (the upstream may have closed it meanwhile)
 };
 
@@ -40,12 +42,14 @@ class UpstreamPool {
 
   // A connection to `endpoint`: the most recently used idle one still fresh, else a new one
   // when under maxConnections, else waits (up to the connect timeout) for a slot when under
-  // http1MaxPendingRequests, else kOverflow. Never throws.
+  // http1MaxPendingRequests, else kOverflow. For an HTTP/2 cluster each stream counts as one
+  // connection (maxConnections caps concurrent streams) and none is ever idle. Never throws.
   asio::awaitable<PooledConnection> acquire(ClusterState& cluster, EndpointState& endpoint);
-  // Gives `connection` back to its endpoint's idle list when `reusable` (and the endpoint is
-  // still present and under maxRequestsPerConnection), else closes it; wakes one waiter.
+  // Gives an HTTP/1.1 `connection` back to its endpoint's idle list when `reusable` (and the
+  // endpoint is still present and under maxRequestsPerConnection), else closes it (an HTTP/2
+  // stream is reset unless it had ended); wakes one waiter.
   void release(ClusterState& cluster, EndpointState& endpoint,
-               std::unique_ptr<UpstreamConnection> connection, bool reusable);
+               std::unique_ptr<UpstreamStream> connection, bool reusable);
 
  private:
   void wakeWaiter(EndpointState& endpoint);

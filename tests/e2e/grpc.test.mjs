@@ -237,3 +237,40 @@ test('Istio metrics label gRPC calls request_protocol="grpc" with their grpc_res
   assert.ok(series.some((l) => l.includes(`grpc_response_status="${status.RESOURCE_EXHAUSTED}"`) &&
     l.includes('response_flags="FI"')), series.join('\n'));
 });
+
+test('a 300 KiB message goes up and comes back whole (flow control on both sides of the stream)', async () => {
+  const text = 'q'.repeat(300 * 1024);
+  const r = await unary(client, { text, n: 3 });
+  assert.equal(r.code, undefined, JSON.stringify(r).slice(0, 300));
+  assert.equal(r.reply.text.length, text.length);
+  assert.equal(r.reply.who, 'v1');
+});
+
+// An HTTP/1.1 client's gRPC request (what a gRPC-aware HTTP/1.1 proxy in front would send) to
+// the HTTP/2 upstream: the answer comes back chunked with grpc-status as a chunked trailer.
+test('an HTTP/1.1 gRPC request to the HTTP/2 upstream gets the reply chunked, grpc-status as a trailer', async () => {
+  const text = Buffer.from('over h1');
+  // Msg{text = "over h1"}: field 1, wire type 2, length, bytes; in one gRPC frame (uncompressed).
+  const msg = Buffer.concat([Buffer.from([0x0a, text.length]), text]);
+  const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, msg.length]), msg]);
+  const { default: http } = await import('node:http');
+  const r = await new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port: listen.port, method: 'POST', path: '/echo.Echo/Say',
+      headers: { host: HOST, 'content-type': 'application/grpc', te: 'trailers', 'content-length': frame.length },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, trailers: res.trailers,
+        body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    req.end(frame);
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.headers));
+  assert.equal(r.headers['transfer-encoding'], 'chunked', JSON.stringify(r.headers));
+  assert.equal(r.trailers['grpc-status'], '0', JSON.stringify(r.trailers));
+  assert.ok(r.body.length > 5 && r.body.includes(text), `the reply message: ${r.body.toString('hex')}`);
+  assert.ok(r.body.includes(Buffer.from('v1')), 'served by v1');
+});

@@ -1,9 +1,7 @@
 #include "proxy/filters/mirror.h"
 
-#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/write.hpp>
 
 #include "http/codec.h"
 #include "proxy/downstream_io.h"
@@ -13,8 +11,11 @@ namespace sluice::proxy {
 
 namespace {
 
+// At most this much of a mirror's response is read (and dropped).
+constexpr size_t kMaxMirrorResponse = 1 << 20;
+
 asio::awaitable<void> sendMirror(Worker& w, std::shared_ptr<const MeshSnapshot> snap, int cluster,
-                                 std::string head_bytes, std::string body) {
+                                 http::RequestHead head, std::string body) {
   if (w.snapshot() != snap) co_return;  // the snapshot moved on; skip rather than guess
   ClusterState& cs = w.clusterState(cluster);
   EndpointState* ep = cs.pick({}, std::chrono::steady_clock::now());
@@ -23,14 +24,18 @@ asio::awaitable<void> sendMirror(Worker& w, std::shared_ptr<const MeshSnapshot> 
   ++cs.pins;
   auto pooled = co_await w.upstreamPool().acquire(cs, *ep);
   if (pooled.result == ConnectResult::kOk) {
-    auto& socket = pooled.connection->socket;
-    asio::error_code ec;
-    std::array<asio::const_buffer, 2> bufs = {asio::buffer(head_bytes), asio::buffer(body)};
-    co_await asio::async_write(socket, bufs, withEc(ec));
+    UpstreamStream& up = *pooled.connection;
     // The response is read and dropped; the connection is not reused.
-    char sink[4096];
-    for (int i = 0; i < 256 && !ec; ++i) {
-      co_await socket.async_read_some(asio::buffer(sink), withEc(ec));
+    if (co_await up.sendRequest(head, body, true)) {
+      Buffer in;
+      http::ResponseHead response;
+      ResponseHeadRead r =
+          co_await up.readResponseHead(w.options().limits, head.method == "HEAD", in, response);
+      if (r.head.status == http::ParseStatus::kComplete) {
+        std::string dropped;
+        co_await up.readResponseBody(r.head.framing, w.options().limits, in,
+                                     BodySink::intoString(dropped, kMaxMirrorResponse));
+      }
     }
     w.upstreamPool().release(cs, *ep, std::move(pooled.connection), false);
   }
@@ -48,10 +53,9 @@ void MirrorFilter::onUpstreamRequest(FilterContext& ctx) const {
     auto host = shadow.headers.get("host");
     std::string shadow_host = std::string(splitAuthority(host.value_or("")).first) + "-shadow";
     shadow.headers.set("host", shadow_host);
-    std::string bytes;
-    http::serializeRequestHead(shadow, bytes);
+    shadow.authority = shadow_host;  // what an HTTP/2 mirror sends as :authority
     asio::co_spawn(ctx.worker.io(),
-                   sendMirror(ctx.worker, ctx.snapshot, m.cluster, std::move(bytes),
+                   sendMirror(ctx.worker, ctx.snapshot, m.cluster, std::move(shadow),
                               std::string(ctx.request_body)),
                    asio::detached);
   }
