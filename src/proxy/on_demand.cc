@@ -1,11 +1,5 @@
 #include "proxy/on_demand.h"
 
-#include <asio/post.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
-#include <memory>
-
 #include "core/log.h"
 #include "core/strings.h"
 #include "proxy/service_resolver.h"
@@ -14,38 +8,17 @@
 
 namespace sluice::proxy {
 
-bool OnDemandLoader::rememberedAbsent(const std::string& host) {
-  auto it = absent_.find(host);
-  if (it == absent_.end()) return false;
-  if (it->second > std::chrono::steady_clock::now()) return true;
-  absent_.erase(it);
-  return false;
-}
+bool OnDemandLoader::rememberedAbsent(const std::string& host) { return absent_.contains(host); }
 
 asio::awaitable<bool> OnDemandLoader::load(std::string host, std::function<bool()> known) {
   if (!enabled() || rememberedAbsent(host)) co_return false;
   ++loads_;
-  auto now = std::chrono::steady_clock::now();
-  // `done` may come from any thread, after this request gave up: it only cancels the timer if
-  // the request still waits on it (the weak pointer is read on this loop's thread).
-  auto timer = std::make_shared<asio::steady_timer>(io_, now + options_.max_wait);
-  std::weak_ptr<asio::steady_timer> waiting = timer;
-  asio::io_context* io = &io_;
-  options_.load(host, [io, waiting] {
-    asio::post(*io, [waiting] {
-      if (auto t = waiting.lock()) t->cancel();
-    });
-  });
-  asio::error_code ec;
-  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (!ec) ++timeouts_;  // expired: the load did not finish in time
+  bool in_time = co_await awaitControlPlane(
+      io_, options_.max_wait,
+      [this, &host](std::function<void()> done) { options_.load(host, std::move(done)); });
+  if (!in_time) ++timeouts_;
   if (known && known()) co_return true;
-  now = std::chrono::steady_clock::now();
-  if (absent_.size() >= options_.max_absent) {
-    std::erase_if(absent_, [&](const auto& entry) { return entry.second <= now; });
-    if (absent_.size() >= options_.max_absent) absent_.clear();
-  }
-  absent_[std::move(host)] = now + options_.absent_for;
+  absent_.remember(std::move(host), std::chrono::steady_clock::now() + options_.absent_for);
   co_return true;
 }
 

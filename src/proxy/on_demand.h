@@ -19,7 +19,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "proxy/control_wait.h"
 
 namespace sluice::proxy {
 
@@ -40,7 +41,8 @@ class OnDemandLoader {
     size_t max_absent = 4096;  // bound of the negative cache (oldest state dropped beyond it)
   };
 
-  OnDemandLoader(asio::io_context& io, Options options) : io_(io), options_(std::move(options)) {}
+  OnDemandLoader(asio::io_context& io, Options options)
+      : io_(io), options_(std::move(options)), absent_(options_.max_absent) {}
 
   bool enabled() const { return options_.load && options_.max_wait.count() > 0; }
 
@@ -58,7 +60,7 @@ class OnDemandLoader {
  private:
   asio::io_context& io_;
   Options options_;
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point> absent_;  // -> until
+  ExpiringKeys absent_;
   uint64_t loads_ = 0;
   uint64_t timeouts_ = 0;
 };

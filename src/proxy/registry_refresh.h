@@ -15,7 +15,8 @@
 #include <chrono>
 #include <functional>
 #include <string>
-#include <unordered_map>
+
+#include "proxy/control_wait.h"
 
 namespace sluice::proxy {
 
@@ -37,7 +38,7 @@ class RegistryRefresher {
   };
 
   RegistryRefresher(asio::io_context& io, Options options)
-      : io_(io), options_(std::move(options)) {}
+      : io_(io), options_(std::move(options)), recent_(kMaxRemembered) {}
 
   bool enabled() const { return options_.refresh && options_.max_wait.count() > 0; }
 
@@ -52,7 +53,8 @@ class RegistryRefresher {
  private:
   asio::io_context& io_;
   Options options_;
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point> recent_;
+  static constexpr size_t kMaxRemembered = 4096;
+  ExpiringKeys recent_;  // addresses refreshed for lately
   uint64_t refreshes_ = 0;
   uint64_t timeouts_ = 0;
 };

@@ -53,6 +53,26 @@ test('the eureka:// watcher follows the real Eureka server: Spring instances, la
   }
   assert.deepEqual([...seen].sort(), ['v1', 'v2']);
 
+  // On demand (issue #15) against the real server: a second sidecar holds no service until the
+  // first request names one; that request waits for the full fetch and is served by a provider.
+  const lazy = await e2e.startSluice(['proxy', '--config', e2e.makeTempDir('sluice-eureka-lazy-'),
+    '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--load-services', 'on-demand',
+    '--load-wait-ms', '5000', '--registry', `eureka://127.0.0.1:${server.port}/eureka`],
+  { name: 'sidecar-on-demand' });
+  const lazyPorts = e2e.parseProxyReady(lazy);
+  const lazyDump = async () => JSON.parse((await e2e.request({ port: lazyPorts.admin.port,
+    path: '/config_dump' })).body);
+  const fqdn = 'service-provider.default.svc.cluster.local';
+  assert.deepEqual((await lazyDump()).on_demand, { loaded_hosts: [] });
+  const cold = await e2e.proxyRequest(lazyPorts.listen, 'http://service-provider/echo/cold',
+    { timeoutMs: 10_000 });
+  assert.equal(cold.status, 200, cold.body);
+  assert.match(cold.body, HELLO);
+  const loaded = await lazyDump();
+  assert.deepEqual(loaded.on_demand, { loaded_hosts: [fqdn] });
+  assert.deepEqual(loaded.services.map((s) => s.fqdn ?? s.name), [fqdn]);
+  await lazy.stop();
+
   // An operator takes v2 out of service on the real server: it leaves routing.
   const apps = JSON.parse((await e2e.request({ port: server.port, path: '/eureka/apps/SERVICE-PROVIDER',
     headers: { accept: 'application/json' } })).body).application.instance;

@@ -154,17 +154,23 @@ TEST(ConsulServer, RunsHttpAndTcpChecksAndExpiresTtl) {
     EXPECT_TRUE(eventually(passing)) << "the server probes HTTP and TCP checks";
     health_status = 503;
     EXPECT_TRUE(eventually([&] { return !passing(); })) << "a 503 makes the HTTP check critical";
+    // The TTL and the deregistration delay leave room for a stalled test thread (ASan under
+    // load) between the calls; expiry plus deregistration (3 s) still fits eventually's 10 s.
     ASSERT_EQ(consul
                   .call("PUT", "/v1/agent/service/register",
-                        R"({"ID":"t","Name":"ttl","Port":1,"Check":{"TTL":"200ms",
-                            "DeregisterCriticalServiceAfter":"300ms"}})")
+                        R"({"ID":"t","Name":"ttl","Port":1,"Check":{"TTL":"2s",
+                            "DeregisterCriticalServiceAfter":"1s"}})")
                   .head.status,
               200);
     consul.call("PUT", "/v1/agent/check/pass/service:t");
     EXPECT_NE(consul.call("GET", "/v1/health/service/ttl?passing").body, "[]");
-    EXPECT_TRUE(eventually([&] {
-      return consul.call("GET", "/v1/catalog/services").body.find("\"ttl\"") == std::string::npos;
-    })) << "TTL expiry then DeregisterCriticalServiceAfter removes the service";
+    EXPECT_TRUE(eventually(
+        [&] {
+          return consul.call("GET", "/v1/catalog/services").body.find("\"ttl\"") ==
+                 std::string::npos;
+        },
+        std::chrono::seconds(10)))
+        << "TTL expiry then DeregisterCriticalServiceAfter removes the service";
   }
   app.stop();
   app_io.stop();
