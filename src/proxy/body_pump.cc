@@ -104,4 +104,67 @@ awaitable<PumpResult> pumpBody(const http::BodyFraming& framing, const http::Lim
   }
 }
 
+awaitable<PumpResult> pumpDecodedBody(DecodedBodySource& source, const http::BodyFraming& framing,
+                                      BodySink sink) {
+  PumpResult r;
+  if (framing.kind == http::BodyKind::kNone) co_return r;
+  if (sink.collect != nullptr && framing.kind == http::BodyKind::kContentLength &&
+      framing.length > sink.limit) {
+    r.status = Status::kTooLarge;
+    co_return r;
+  }
+  bool chunked = sink.socket != nullptr && sink.form == BodySink::Form::kAsFramed &&
+                 framing.kind == http::BodyKind::kChunked;
+  std::string piece;
+  std::string wire;
+  for (;;) {
+    piece.clear();
+    piece.swap(source.receivedData());  // the session may append while a write below waits
+    bool done = source.receivedEnd();
+    const http::Headers* trailers = done ? source.receivedTrailers() : nullptr;
+    if (!piece.empty()) {
+      r.body_bytes += piece.size();
+      if (sink.collect != nullptr) {
+        if (sink.collect->size() + piece.size() > sink.limit) {
+          r.status = Status::kTooLarge;
+          co_return r;
+        }
+        sink.collect->append(piece);
+      } else if (sink.data != nullptr) {
+        if (!co_await sink.data->write(piece)) {
+          r.status = Status::kSinkFailed;
+          co_return r;
+        }
+      } else if (chunked) {
+        http::appendChunk(piece, wire);
+      } else {
+        wire.append(piece);
+      }
+    }
+    if (done && chunked) http::appendLastChunk(wire, trailers);
+    if (!wire.empty()) {
+      asio::error_code ec;
+      co_await asio::async_write(*sink.socket, asio::buffer(wire), withEc(ec));
+      wire.clear();
+      if (ec) {
+        r.status = Status::kSinkFailed;
+        co_return r;
+      }
+    }
+    // Credit goes back only once the bytes were handed on: a slow sink stops the sender.
+    if (!piece.empty() && !source.gone()) source.forwarded(piece.size());
+    if (done) {
+      if (trailers != nullptr) r.trailers = *trailers;
+      co_return r;
+    }
+    if (source.gone()) {
+      r.status = Status::kSourceFailed;
+      co_return r;
+    }
+    // Bytes (or the end) that came while we wrote are taken at once: a wake-up with nobody
+    // waiting is not remembered.
+    if (source.receivedData().empty() && !source.receivedEnd()) co_await waitOn(source.progress());
+  }
+}
+
 }  // namespace sluice::proxy

@@ -16,6 +16,7 @@
 // result. Worker thread only (the sockets' executor).
 
 #include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -71,5 +72,32 @@ struct PumpResult {
 
 asio::awaitable<PumpResult> pumpBody(const http::BodyFraming& framing, const http::Limits& limits,
                                      ByteStream& source, Buffer& in, BodySink sink);
+
+// A body that arrives already decoded, piece by piece: an HTTP/2 stream's DATA, on either side
+// of the proxy (the downstream's request body, proxy/h2_downstream.cc; the upstream's response
+// body, proxy/h2_upstream.cc). The session's callbacks append to receivedData(), set the end or
+// the stream's loss, and wake progress(); the pump takes what is there.
+class DecodedBodySource {
+ public:
+  virtual std::string& receivedData() = 0;  // received, not yet taken
+  virtual bool receivedEnd() const = 0;     // END_STREAM (or the trailers) arrived
+  virtual bool gone() const = 0;            // the stream is closed or aborted
+  virtual const http::Headers* receivedTrailers() const = 0;  // nullptr: none
+  // `n` bytes were handed on: the peer's flow-control window may reopen by that much (so a
+  // slow sink stops the sender, not our memory).
+  virtual void forwarded(size_t n) = 0;
+  virtual asio::steady_timer& progress() = 0;
+
+ protected:
+  ~DecodedBodySource() = default;
+};
+
+// Moves `source`'s body to `sink`: a collecting sink gets the data (up to its limit), a DataSink
+// the pieces, a socket sink in kAsFramed form with `framing` kChunked gets HTTP/1.1 chunks and
+// the last chunk with the trailers (the next hop was told "chunked"), any other socket sink the
+// plain bytes. The trailers are in the result. kSourceFailed when the stream is gone before its
+// end. `framing` only says how the next hop was told the body comes; the source's end ends it.
+asio::awaitable<PumpResult> pumpDecodedBody(DecodedBodySource& source,
+                                            const http::BodyFraming& framing, BodySink sink);
 
 }  // namespace sluice::proxy

@@ -1,9 +1,8 @@
 #pragma once
 // The byte stream the request path reads and writes (downstream and upstream): a TCP socket, or
-// one end of a worker-local in-memory duplex stream (ByteStream::localPair). A request to an
-// HTTP/2 upstream reaches its stream through a local pair (proxy/h2_upstream.h; a downstream
-// HTTP/2 stream needs none, proxy/downstream_stream.h): the upstream attempt is the same code
-// for both, and the pair costs no file descriptor, no epoll registration and no syscall.
+// one end of a worker-local in-memory duplex stream (ByteStream::localPair: no fd, no epoll
+// registration, no syscall). The request path itself no longer uses a local pair: HTTP/2 on
+// either side is driven through its session (proxy/downstream_stream.h, proxy/upstream_stream.h).
 //
 // The member API is the subset of asio::ip::tcp::socket the request path uses, with the socket's
 // semantics, so asio::async_write and the phases take either kind unchanged:

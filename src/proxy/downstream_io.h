@@ -33,7 +33,7 @@ inline constexpr size_t kMaxCachedReadChunks = 32;
 // Completion token that reports errors in `ec` instead of throwing.
 inline auto withEc(asio::error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
-// A timer used as a wake-up signal between coroutines of one worker (HTTP/2 streams, bridges):
+// A timer used as a wake-up signal between coroutines of one worker (HTTP/2 streams):
 // waitOn() sleeps until wake() cancels it. A wake() with nobody waiting is lost, so waiters
 // re-check their condition in a loop.
 inline void wake(asio::steady_timer& t) { t.cancel(); }

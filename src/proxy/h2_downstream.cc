@@ -40,13 +40,15 @@ class Connection;
 
 // One stream: the request path's downstream (proxy/downstream_stream.h), fed by the session's
 // callbacks and answering through the session.
-class Stream final : public DownstreamStream {
+class Stream final : public DownstreamStream, public DecodedBodySource {
  public:
   Stream(Connection& c, asio::io_context& io, int32_t stream_id)
       : id(stream_id), conn(c), more_request(io), room(io) {}
 
   bool isHttp2() const override { return true; }
-  awaitable<PumpResult> readRequestBody(const http::BodyFraming& framing, BodySink sink) override;
+  awaitable<PumpResult> readRequestBody(const http::BodyFraming& framing, BodySink sink) override {
+    return pumpDecodedBody(*this, framing, sink);
+  }
   awaitable<bool> sendContinue() override { co_return !closed; }
   awaitable<bool> sendLocalReply(const LocalReply& reply, bool close) override;
   awaitable<bool> sendResponse(http::ResponseHead& head, std::string_view body) override;
@@ -55,6 +57,16 @@ class Stream final : public DownstreamStream {
   bool finish(const http::Headers* trailers) override;
   void reset() override;
   bool submitHead(const http::ResponseHead& head, bool end);
+
+  // The request body as it comes (DecodedBodySource).
+  std::string& receivedData() override { return body; }
+  bool receivedEnd() const override { return ended; }
+  bool gone() const override { return closed; }
+  const http::Headers* receivedTrailers() const override {
+    return has_trailers ? &trailers : nullptr;
+  }
+  void forwarded(size_t n) override;
+  asio::steady_timer& progress() override { return more_request; }
 
   int32_t id;
   Connection& conn;
@@ -149,6 +161,8 @@ class Connection final : public h2::SessionCallbacks {
     if (Stream* s = find(id)) {
       s->body.append(data);
       wake(s->more_request);
+    } else {
+      session_->consume(id, data.size());  // nobody will hand it on; the window must reopen
     }
   }
   void onTrailers(int32_t id, http::Headers& trailers) override {
@@ -273,6 +287,12 @@ class Connection final : public h2::SessionCallbacks {
 
   awaitable<void> serveStream(std::shared_ptr<Stream> s) {
     co_await serveStreamRequest(w_, d_, listener_, *s, s->buffers, s->head, s->parsed);
+    // Body bytes the request path never took (it answered without them) still count against
+    // the connection's window.
+    if (!s->body.empty()) {
+      session_->consume(s->id, s->body.size());
+      s->body.clear();
+    }
     flush();
     if (!s->closed && !s->answered) {
       // The request path ended without a complete answer (it gave up on the upstream's body).
@@ -303,69 +323,9 @@ class Connection final : public h2::SessionCallbacks {
   asio::steady_timer all_done_;
 };
 
-awaitable<PumpResult> Stream::readRequestBody(const http::BodyFraming& framing, BodySink sink) {
-  PumpResult r;
-  if (framing.kind == http::BodyKind::kNone) co_return r;
-  if (sink.collect != nullptr && framing.kind == http::BodyKind::kContentLength &&
-      framing.length > sink.limit) {
-    r.status = PumpResult::Status::kTooLarge;
-    co_return r;
-  }
-  // An HTTP/1.1 upstream gets the body framed as the request path announced it.
-  bool chunked = sink.socket != nullptr && sink.form == BodySink::Form::kAsFramed &&
-                 framing.kind == http::BodyKind::kChunked;
-  std::string piece;
-  std::string wire;
-  for (;;) {
-    piece.clear();
-    piece.swap(body);  // onData may append while a write below waits
-    bool done = ended;
-    if (!piece.empty()) {
-      r.body_bytes += piece.size();
-      if (sink.collect != nullptr) {
-        if (sink.collect->size() + piece.size() > sink.limit) {
-          r.status = PumpResult::Status::kTooLarge;
-          co_return r;
-        }
-        sink.collect->append(piece);
-      } else if (sink.data != nullptr) {
-        if (!co_await sink.data->write(piece)) {
-          r.status = PumpResult::Status::kSinkFailed;
-          co_return r;
-        }
-      } else if (chunked) {
-        http::appendChunk(piece, wire);
-      } else {
-        wire.append(piece);
-      }
-    }
-    if (done && chunked) http::appendLastChunk(wire, has_trailers ? &trailers : nullptr);
-    if (!wire.empty()) {
-      asio::error_code ec;
-      co_await asio::async_write(*sink.socket, asio::buffer(wire), withEc(ec));
-      wire.clear();
-      if (ec) {
-        r.status = PumpResult::Status::kSinkFailed;
-        co_return r;
-      }
-    }
-    // Credit goes back only once the bytes were forwarded: a slow upstream stops the client.
-    if (!piece.empty() && !closed) {
-      conn.session().consume(id, piece.size());
-      conn.flush();
-    }
-    if (done) {
-      if (has_trailers) r.trailers = trailers;
-      co_return r;
-    }
-    if (closed) {
-      r.status = PumpResult::Status::kSourceFailed;
-      co_return r;
-    }
-    // Bytes (or the end) that came while we wrote are taken at once: a wake-up with nobody
-    // waiting is not remembered.
-    if (body.empty() && !ended) co_await waitOn(more_request);
-  }
+void Stream::forwarded(size_t n) {
+  conn.session().consume(id, n);
+  conn.flush();
 }
 
 awaitable<bool> Stream::sendLocalReply(const LocalReply& reply, bool close) {

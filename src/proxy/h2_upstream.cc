@@ -12,7 +12,6 @@
 #include <asio/write.hpp>
 #include <memory>
 #include <unordered_map>
-#include <vector>
 
 #include "core/log.h"
 #include "core/strings.h"
@@ -33,6 +32,7 @@ using asio::ip::tcp;
 namespace h2 = http::h2;
 using std::chrono::steady_clock;
 
+// Request body bytes queued in the session per stream before the downstream is read again.
 constexpr size_t kMaxQueuedRequest = 64 * 1024;
 
 bool isGrpc(const http::Headers& headers) {
@@ -41,29 +41,99 @@ bool isGrpc(const http::Headers& headers) {
   return ct && ct->size() >= kGrpc.size() && equalsIgnoreCase(ct->substr(0, kGrpc.size()), kGrpc);
 }
 
-// One request's stream, between its bridge socket and the session.
-struct UpStream {
-  UpStream(asio::io_context& io, ByteStream bridge)
-      : outer(std::move(bridge)), more(io), room(io), written(io) {}
-  int32_t id = 0;
-  ByteStream outer;  // our end of the bridge (worker-local, no fd)
-  bool is_head = false;
-  // Response side, filled by the session callbacks.
-  bool head_arrived = false;
-  http::ResponseHead response;
-  std::string body;
-  http::Headers trailers;
-  bool ended = false;   // END_STREAM from the upstream
-  bool closed = false;  // the stream is gone
-  h2::ErrorCode close_code = h2::ErrorCode::kNoError;
-  asio::steady_timer more;  // response progress
-  asio::steady_timer room;  // request body may be queued again
-  bool response_written = false;
-  asio::steady_timer written;  // the response writer finished
-};
+bool bodilessStatus(int status) { return status == 204 || status == 304; }
 
 }  // namespace
 
+class Http2Upstream;
+
+// One request's stream: the request path's upstream (proxy/upstream_stream.h), fed by the
+// connection's session callbacks. Owned by the request (through the pool's PooledConnection);
+// it keeps its connection alive, and leaving resets the stream if it had not finished.
+// cancel() and close() both abort every pending and later operation (a deadline on an HTTP/2
+// stream always ends it; close() also resets it).
+class Http2UpstreamStream final : public UpstreamStream, public DataSink, public DecodedBodySource {
+ public:
+  Http2UpstreamStream(std::shared_ptr<Http2Upstream> conn, asio::io_context& io);
+  ~Http2UpstreamStream() override;
+  Http2UpstreamStream(const Http2UpstreamStream&) = delete;
+  Http2UpstreamStream& operator=(const Http2UpstreamStream&) = delete;
+
+  bool isHttp2() const override { return true; }
+  awaitable<bool> sendRequest(http::RequestHead& head, std::string_view body, bool end) override;
+  BodySink requestBodySink() override { return BodySink::toData(*this); }
+  void finishRequestBody(const http::Headers& trailers) override;
+  awaitable<ResponseHeadRead> readResponseHead(const http::Limits& limits, bool is_head, Buffer& in,
+                                               http::ResponseHead& out) override;
+  awaitable<PumpResult> readResponseBody(const http::BodyFraming& framing, const http::Limits&,
+                                         Buffer&, BodySink sink) override {
+    return pumpDecodedBody(*this, framing, sink);
+  }
+  std::string_view receivedBody(Buffer&) override { return body_; }
+  void consumeBody(Buffer&, size_t n) override {
+    body_.erase(0, n);
+    forwarded(n);
+  }
+  ByteStream* byteStream() override { return nullptr; }
+  void cancel(asio::error_code&) override;
+  void close(asio::error_code& ec) override;
+  bool is_open() const override { return !gone(); }
+
+  // The streamed request body (DataSink).
+  awaitable<bool> write(std::string_view data) override;
+
+  // The response body as it comes (DecodedBodySource).
+  std::string& receivedData() override { return body_; }
+  bool receivedEnd() const override { return ended_; }
+  bool gone() const override { return closed_ || aborted_; }
+  const http::Headers* receivedTrailers() const override {
+    return has_trailers_ ? &trailers_ : nullptr;
+  }
+  void forwarded(size_t n) override;
+  asio::steady_timer& progress() override { return more_; }
+
+  // From the session's callbacks.
+  void onHead(http::ResponseHead& head, bool end) {
+    response_ = std::move(head);
+    head_arrived_ = true;
+    if (end) ended_ = true;
+    wake(more_);
+  }
+  void onData(std::string_view data) {
+    body_.append(data);
+    wake(more_);
+  }
+  void onTrailers(http::Headers& trailers) {
+    trailers_ = std::move(trailers);
+    has_trailers_ = true;
+  }
+  void onEnd() {
+    ended_ = true;
+    wake(more_);
+  }
+  void onClosed() {
+    closed_ = true;
+    wake(more_);
+    wake(room_);
+  }
+  void onSendProgress() { wake(room_); }
+
+ private:
+  std::shared_ptr<Http2Upstream> conn_;
+  int32_t id_ = 0;  // 0 until the request went out
+  bool head_arrived_ = false;
+  http::ResponseHead response_;
+  std::string body_;  // response DATA received, not yet handed on
+  http::Headers trailers_;
+  bool has_trailers_ = false;
+  bool ended_ = false;       // END_STREAM from the upstream
+  bool closed_ = false;      // the session closed the stream (finished, reset or refused)
+  bool aborted_ = false;     // cancel() / close(): the request gave up on it
+  asio::steady_timer more_;  // response progress
+  asio::steady_timer room_;  // request DATA may be queued again
+};
+
+// One HTTP/2 connection to an endpoint, shared by the worker's requests to it.
 class Http2Upstream final : public h2::SessionCallbacks,
                             public std::enable_shared_from_this<Http2Upstream> {
  public:
@@ -78,6 +148,8 @@ class Http2Upstream final : public h2::SessionCallbacks,
   }
 
   bool usable() const { return !dead_ && session_->canOpenStream(); }
+  bool dead() const { return dead_; }
+  h2::Session& session() { return *session_; }
 
   void close() {
     dead_ = true;
@@ -85,54 +157,76 @@ class Http2Upstream final : public h2::SessionCallbacks,
     socket_.close(ignored);
   }
 
-  // Starts one bridged request; `outer` is the bridge's far end.
-  void addStream(ByteStream outer) {
-    auto s = std::make_shared<UpStream>(io_, std::move(outer));
-    ++bridges_;
-    asio::co_spawn(io_, serveStream(shared_from_this(), s), asio::detached);
-  }
-
+  // No new streams come here; the connection closes once its streams are done.
   void retire() {
     retired_ = true;
     maybeClose();
   }
 
+  // A stream object joins (its constructor); detach() when it leaves.
+  void attach() { ++alive_; }
+  // Opens the stream of `s` (an attached stream).
+  Result<int32_t> open(Http2UpstreamStream& s, const http::RequestHead& head, bool end) {
+    if (dead_) {
+      return makeError(ErrorCode::kUnavailable, ErrorSource::kUpstream,
+                       "the HTTP/2 connection is closed", true);
+    }
+    auto id = session_->submitRequest(head, end);
+    if (id) streams_[*id] = &s;
+    flush();
+    return id;
+  }
+  // `s` is leaving: its stream is reset unless it finished, DATA it never handed on is credited
+  // back (the connection's window must not shrink for good).
+  void detach(int32_t id, bool finished, size_t unread) {
+    if (id != 0) {
+      streams_.erase(id);
+      if (unread > 0) session_->consume(id, unread);
+      if (!finished) session_->resetStream(id, h2::ErrorCode::kCancel);
+      flush();
+    }
+    --alive_;
+    maybeClose();
+  }
+
+  // Writes what the session has to say; one writer coroutine at a time.
+  void flush() {
+    session_->takeOutput(pending_);
+    if (writing_ || pending_.empty() || dead_) return;
+    writing_ = true;
+    asio::co_spawn(io_, writeLoop(shared_from_this()), asio::detached);
+  }
+
   // --- session callbacks ---
   void onResponseHead(int32_t id, http::ResponseHead& head, bool end) override {
-    if (UpStream* s = find(id)) {
-      s->response = std::move(head);
-      s->head_arrived = true;
-      if (end) s->ended = true;
-      wake(s->more);
-    }
+    if (auto* s = find(id)) s->onHead(head, end);
   }
   void onData(int32_t id, std::string_view data) override {
-    if (UpStream* s = find(id)) {
-      s->body.append(data);
-      wake(s->more);
+    if (auto* s = find(id)) {
+      s->onData(data);
+    } else {
+      session_->consume(id, data.size());  // its request left: nobody will hand it on
     }
   }
   void onTrailers(int32_t id, http::Headers& trailers) override {
-    if (UpStream* s = find(id)) s->trailers = std::move(trailers);
+    if (auto* s = find(id)) s->onTrailers(trailers);
   }
   void onEnd(int32_t id) override {
-    if (UpStream* s = find(id)) {
-      s->ended = true;
-      wake(s->more);
-    }
+    if (auto* s = find(id)) s->onEnd();
   }
   void onClose(int32_t id, h2::ErrorCode code) override {
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
-    UpStream& s = *it->second;
-    s.closed = true;
-    s.close_code = code;
-    wake(s.more);
-    wake(s.room);
+    if (code != h2::ErrorCode::kNoError) {
+      SLUICE_LOG_DEBUG("HTTP/2 upstream {}: stream {} closed with {}", address_, id,
+                       h2::errorCodeName(code));
+    }
+    Http2UpstreamStream* s = it->second;
     streams_.erase(it);
+    s->onClosed();
   }
   void onSendProgress(int32_t id) override {
-    if (UpStream* s = find(id)) wake(s->room);
+    if (auto* s = find(id)) s->onSendProgress();
   }
   void onGoAway(int32_t, h2::ErrorCode code) override {
     if (code != h2::ErrorCode::kNoError) {
@@ -141,16 +235,9 @@ class Http2Upstream final : public h2::SessionCallbacks,
   }
 
  private:
-  UpStream* find(int32_t id) {
+  Http2UpstreamStream* find(int32_t id) {
     auto it = streams_.find(id);
-    return it == streams_.end() ? nullptr : it->second.get();
-  }
-
-  void flush() {
-    session_->takeOutput(pending_);
-    if (writing_ || pending_.empty()) return;
-    writing_ = true;
-    asio::co_spawn(io_, writeLoop(shared_from_this()), asio::detached);
+    return it == streams_.end() ? nullptr : it->second;
   }
 
   awaitable<void> writeLoop(std::shared_ptr<Http2Upstream> /*keeps this alive*/) {
@@ -186,21 +273,17 @@ class Http2Upstream final : public h2::SessionCallbacks,
       }
     }
     dead_ = true;
-    // Every stream still open ends without its response: the attempts see a reset.
-    for (auto& [id, s] : streams_) {
-      s->closed = true;
-      s->close_code = h2::ErrorCode::kCancel;
-      wake(s->more);
-      wake(s->room);
-    }
+    // Every stream still open ends without the rest of its response.
+    auto open = std::move(streams_);
     streams_.clear();
+    for (auto& [id, s] : open) s->onClosed();
     while (writing_) co_await waitOn(writer_idle_);
     asio::error_code ignored;
     socket_.close(ignored);
   }
 
   void maybeClose() {
-    if (retired_ && bridges_ == 0 && !dead_) {
+    if (retired_ && alive_ == 0 && !dead_) {
       session_->goAway();
       flush();
       dead_ = true;
@@ -210,177 +293,135 @@ class Http2Upstream final : public h2::SessionCallbacks,
     }
   }
 
-  // One bridged request: read its HTTP/1.1 request from the bridge, open the stream, relay.
-  awaitable<void> serveStream(std::shared_ptr<Http2Upstream> /*keeps this alive*/,
-                              std::shared_ptr<UpStream> s) {
-    co_await relay(s);
-    asio::error_code ignored;
-    s->outer.close(ignored);
-    if (!s->closed && s->id != 0) {
-      session_->resetStream(s->id, h2::ErrorCode::kCancel);
-      flush();
-    }
-    --bridges_;
-    maybeClose();
-  }
-
-  awaitable<void> relay(const std::shared_ptr<UpStream>& sp) {
-    UpStream& s = *sp;
-    Buffer in;
-    http::RequestHead head;
-    http::RequestHeadParser parser;  // our own serialised head: no tighter limits needed
-    http::HeadResult r;
-    for (;;) {
-      r = parser.parse(in.view(), head);
-      if (r.status == http::ParseStatus::kComplete) break;
-      if (r.status == http::ParseStatus::kError) co_return;
-      asio::error_code ec;
-      size_t n = co_await readMore(s.outer, in, ec);
-      if (ec || n == 0) co_return;
-    }
-    in.consume(r.consumed);
-    s.is_head = head.method == "HEAD";
-    http::removeHopByHop(head.headers);
-    // gRPC servers expect "te: trailers" (RFC 9113 §8.2.2 allows only that value).
-    if (isGrpc(head.headers)) head.headers.set("te", "trailers");
-    head.scheme = "http";
-    bool no_body = r.framing.kind == http::BodyKind::kNone ||
-                   (r.framing.kind == http::BodyKind::kContentLength && r.framing.length == 0);
-    if (dead_) co_return;
-    auto id = session_->submitRequest(head, no_body);
-    if (!id) co_return;
-    s.id = *id;
-    streams_[s.id] = sp;
-    flush();
-    // The response is written back by its own coroutine while the body is still going up
-    // (server streaming answers before the client has finished).
-    asio::co_spawn(io_, writeResponse(shared_from_this(), sp), asio::detached);
-    if (!no_body) co_await sendBody(s, r.framing, in);
-    while (!s.response_written) co_await waitOn(s.written);
-  }
-
-  awaitable<void> sendBody(UpStream& s, const http::BodyFraming& framing, Buffer& in) {
-    http::LengthDecoder length(framing.length);
-    http::ChunkedDecoder chunks;
-    for (;;) {
-      bool done = false;
-      if (framing.kind == http::BodyKind::kContentLength) {
-        std::string_view piece = length.take(in.view());
-        session_->sendData(s.id, piece, length.done());
-        in.consume(piece.size());
-        done = length.done();
-      } else {
-        for (;;) {
-          http::ChunkResult c = chunks.decode(in.view());
-          if (c.status == http::ParseStatus::kError) {
-            session_->resetStream(s.id, h2::ErrorCode::kInternalError);
-            flush();
-            co_return;
-          }
-          if (!c.data.empty()) session_->sendData(s.id, c.data, false);
-          in.consume(c.consumed);
-          if (c.status == http::ParseStatus::kComplete) {
-            if (!chunks.trailers().empty()) {
-              session_->submitTrailers(s.id, chunks.trailers());
-            } else {
-              session_->sendData(s.id, {}, true);
-            }
-            done = true;
-            break;
-          }
-          if (c.consumed == 0) break;
-        }
-      }
-      flush();
-      if (done) co_return;
-      while (!s.closed && session_->queuedBytes(s.id) > kMaxQueuedRequest) co_await waitOn(s.room);
-      if (s.closed) co_return;
-      asio::error_code ec;
-      size_t n = co_await readMore(s.outer, in, ec);
-      if (ec || n == 0) {
-        if (!s.closed) session_->resetStream(s.id, h2::ErrorCode::kCancel);
-        flush();
-        co_return;
-      }
-    }
-  }
-
-  // The stream's response, as HTTP/1.1 into the bridge.
-  awaitable<void> writeResponse(std::shared_ptr<Http2Upstream> /*keeps this alive*/,
-                                std::shared_ptr<UpStream> sp) {
-    UpStream& s = *sp;
-    co_await writeResponseBody(s);
-    s.response_written = true;
-    wake(s.written);
-  }
-
-  awaitable<void> writeResponseBody(UpStream& s) {
-    while (!s.head_arrived && !s.closed) co_await waitOn(s.more);
-    if (!s.head_arrived) co_return;  // reset or refused: the attempt sees the bridge close
-    http::ResponseHead& resp = s.response;
-    // Content-Length is kept when the upstream gave one and no trailers can follow (not gRPC);
-    // otherwise the body goes chunked, so trailers can be passed on.
-    bool chunked = false;
-    if (s.ended && s.body.empty()) {
-      if (!resp.headers.has("content-length") && !s.is_head)
-        resp.headers.set("content-length", "0");
-    } else if (!resp.headers.has("content-length") || isGrpc(resp.headers)) {
-      resp.headers.remove("content-length");
-      resp.headers.set("transfer-encoding", "chunked");
-      chunked = true;
-    }
-    resp.headers.set("connection", "close");
-    std::string out;
-    http::serializeResponseHead(resp, out);
-    for (;;) {
-      size_t taken = s.body.size();
-      if (taken > 0) {
-        if (chunked) {
-          http::appendChunk(s.body, out);
-        } else {
-          out.append(s.body);
-        }
-        s.body.clear();
-      }
-      bool finished = s.ended;
-      if (finished && chunked) {
-        http::appendLastChunk(out, s.trailers.empty() ? nullptr : &s.trailers);
-      }
-      if (!out.empty()) {
-        asio::error_code ec;
-        co_await asio::async_write(s.outer, asio::buffer(out), withEc(ec));
-        out.clear();
-        if (ec) co_return;
-        if (taken > 0 && !s.closed) {
-          session_->consume(s.id, taken);
-          flush();
-        }
-      }
-      if (finished) co_return;
-      // More may have come (even the end, and the stream's close) while we wrote: write it first.
-      if (!s.body.empty() || s.ended) continue;
-      if (s.closed) {
-        // Reset mid-body: close the bridge so the attempt sees an incomplete response.
-        asio::error_code ignored;
-        s.outer.close(ignored);
-        co_return;
-      }
-      co_await waitOn(s.more);
-    }
-  }
-
   asio::io_context& io_;
   tcp::socket socket_;
   std::string address_;
   std::unique_ptr<h2::Session> session_;
-  std::unordered_map<int32_t, std::shared_ptr<UpStream>> streams_;
+  std::unordered_map<int32_t, Http2UpstreamStream*> streams_;  // open streams, by id
   std::string pending_;
   bool writing_ = false;
   bool dead_ = false;
   bool retired_ = false;
-  int bridges_ = 0;
+  int alive_ = 0;  // Http2UpstreamStream objects on this connection
   asio::steady_timer writer_idle_;
 };
+
+Http2UpstreamStream::Http2UpstreamStream(std::shared_ptr<Http2Upstream> conn, asio::io_context& io)
+    : conn_(std::move(conn)), more_(io), room_(io) {
+  conn_->attach();
+}
+
+Http2UpstreamStream::~Http2UpstreamStream() {
+  conn_->detach(id_, closed_ || conn_->dead(), body_.size());
+}
+
+awaitable<bool> Http2UpstreamStream::sendRequest(http::RequestHead& head, std::string_view body,
+                                                 bool end) {
+  if (gone() || id_ != 0) co_return false;
+  // What the HTTP/1.1 head says is what HTTP/2 carries: the (rewritten) target as :path, Host as
+  // :authority; connection-specific fields are the session's to drop.
+  head.path = head.target;
+  if (auto host = head.headers.get("host")) head.authority = std::string(*host);
+  head.scheme = "http";
+  // gRPC servers expect "te: trailers", the only TE value HTTP/2 allows (RFC 9113 §8.2.2; the
+  // session drops any other).
+  if (isGrpc(head.headers)) head.headers.set("te", "trailers");
+  auto id = conn_->open(*this, head, end && body.empty());
+  if (!id) {
+    aborted_ = true;
+    co_return false;
+  }
+  id_ = *id;
+  if (!body.empty()) {
+    conn_->session().sendData(id_, body, end);
+    conn_->flush();
+  }
+  co_return true;
+}
+
+awaitable<bool> Http2UpstreamStream::write(std::string_view data) {
+  // An upstream that answered and closed its side early no longer reads: the rest of the body is
+  // dropped so the answer can still be read.
+  if (gone()) co_return head_arrived_ && !aborted_;
+  conn_->session().sendData(id_, data, false);
+  conn_->flush();
+  while (!gone() && conn_->session().queuedBytes(id_) > kMaxQueuedRequest) co_await waitOn(room_);
+  co_return !gone() || (head_arrived_ && !aborted_);
+}
+
+void Http2UpstreamStream::finishRequestBody(const http::Headers& trailers) {
+  if (gone()) return;
+  if (!trailers.empty()) {
+    conn_->session().submitTrailers(id_, trailers);
+  } else {
+    conn_->session().sendData(id_, {}, true);
+  }
+  conn_->flush();
+}
+
+awaitable<ResponseHeadRead> Http2UpstreamStream::readResponseHead(const http::Limits&, bool is_head,
+                                                                  Buffer&,
+                                                                  http::ResponseHead& out) {
+  ResponseHeadRead r;
+  while (!head_arrived_ && !gone()) co_await waitOn(more_);
+  if (!head_arrived_ || aborted_) {
+    // Reset, refused (REFUSED_STREAM, GOAWAY) or the connection lost: as a TCP reset to the
+    // attempt. An abort is the attempt's own deadline.
+    r.ec = aborted_ ? asio::error_code(asio::error::operation_aborted)
+                    : asio::error_code(asio::error::connection_reset);
+    co_return r;
+  }
+  r.got_bytes = true;
+  out = std::move(response_);
+  http::HeadResult& h = r.head;
+  h.status = http::ParseStatus::kComplete;
+  h.keep_alive = false;  // a stream is never reused
+  http::BodyFraming& f = h.framing;
+  bool grpc = isGrpc(out.headers);
+  if (is_head || bodilessStatus(out.status) || (ended_ && body_.empty() && !has_trailers_)) {
+    f.kind = http::BodyKind::kNone;
+    // An HTTP/1.1 client must not wait for a body that is not coming.
+    if (!is_head && !bodilessStatus(out.status) && !out.headers.has("content-length")) {
+      out.headers.set("content-length", "0");
+    }
+    co_return r;
+  }
+  if (!grpc) {
+    if (auto cl = out.headers.get("content-length")) {
+      if (auto n = parseUint(*cl)) {  // nghttp2 checked it against the DATA
+        f.kind = http::BodyKind::kContentLength;
+        f.length = *n;
+        co_return r;
+      }
+    }
+  }
+  out.headers.remove("content-length");
+  f.kind = http::BodyKind::kChunked;
+  co_return r;
+}
+
+void Http2UpstreamStream::forwarded(size_t n) {
+  // Also after the stream closed: the connection's window counts these bytes too.
+  if (n == 0 || id_ == 0 || conn_->dead()) return;
+  conn_->session().consume(id_, n);
+  conn_->flush();
+}
+
+void Http2UpstreamStream::cancel(asio::error_code&) {
+  aborted_ = true;
+  wake(more_);
+  wake(room_);
+}
+
+void Http2UpstreamStream::close(asio::error_code& ec) {
+  bool finished = closed_;
+  cancel(ec);
+  if (!finished && id_ != 0 && !conn_->dead()) {
+    conn_->session().resetStream(id_, h2::ErrorCode::kCancel);
+    conn_->flush();
+    closed_ = true;
+  }
+}
 
 awaitable<PooledConnection> openHttp2Stream(asio::io_context& io, WorkerStats& stats,
                                             EndpointState& ep, steady_clock::time_point deadline) {
@@ -408,11 +449,8 @@ awaitable<PooledConnection> openHttp2Stream(asio::io_context& io, WorkerStats& s
       ep.http2 = conn;
     }
   }
-  // (No structured binding in a coroutine: GCC 12 mishandles them across suspension points.)
-  std::pair<ByteStream, ByteStream> bridge = ByteStream::localPair(io.get_executor());
-  ep.http2->addStream(std::move(bridge.second));
   out.result = ConnectResult::kOk;
-  out.connection = std::make_unique<UpstreamConnection>(std::move(bridge.first));
+  out.connection = std::make_unique<Http2UpstreamStream>(ep.http2, io);
   co_return out;
 }
 

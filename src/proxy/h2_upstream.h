@@ -4,21 +4,29 @@
 //
 // Per worker and endpoint, requests share one HTTP/2 connection (multiplexed up to the peer's
 // SETTINGS_MAX_CONCURRENT_STREAMS; when it is full or going away, the next request opens a new
-// one, and the old one closes once its streams are done). As on the downstream side
-// (proxy/h2_downstream.h), each request reaches its stream through a worker-local byte stream
-// (proxy/byte_stream.h, in memory: no fd, no syscall): the upstream attempt
-// (proxy/upstream_attempt.h) writes one HTTP/1.1 request into it and reads one HTTP/1.1 response
-// back, exactly as over a fresh TCP connection, so the retry loop,
-// timeouts, outlier detection and response filters are the same code for both protocols. The
-// bridge turns the request into HEADERS/DATA/trailers (adding "te: trailers" for gRPC) and the
-// response into an HTTP/1.1 response with "connection: close": Content-Length when the upstream
-// gave one and trailers cannot follow, else chunked with the upstream's trailers (grpc-status)
-// as chunked trailers; a trailers-only gRPC answer keeps grpc-status in the head.
+// one, and the old one closes once its streams are done). Each request is one stream, and the
+// request path drives it directly through UpstreamStream (proxy/upstream_stream.h): the request
+// head goes out as HEADERS (":authority" from Host, "te: trailers" for gRPC), the body as DATA
+// (decoded, whatever framing the downstream used) and its trailers as a trailer section; the
+// response head comes back as the session decoded it, its body as DATA and its trailers
+// (grpc-status) in the pump's result. No HTTP/1.1 text is written or parsed in between, so the
+// retry loop, timeouts, outlier detection and response filters are the same code for both
+// protocols without a second parse.
 //
-// Pool accounting: each bridged request counts as one of the endpoint's open connections, so
+// The response's framing, as the rest of the request path sees it (what an HTTP/1.1 hop would
+// be told): none for a HEAD, a 204/304 or a stream that ended with its head (Content-Length: 0
+// added where a body could have been); the upstream's Content-Length when it gave one and the
+// answer is not gRPC (no trailers to pass on); otherwise chunked, so trailers can follow.
+//
+// Pool accounting: each stream counts as one of the endpoint's open connections, so
 // DestinationRule maxConnections bounds concurrent requests (streams) per endpoint and worker.
-// A stream the upstream refuses (REFUSED_STREAM, GOAWAY) or resets ends the bridge without a
-// response: the attempt sees a reset (503 UC, retried per the route's policy).
+// A stream the upstream refuses (REFUSED_STREAM, GOAWAY) or resets before its response head is
+// an attempt that saw a reset (503 UC, retried per the route's policy); one reset mid-body is a
+// body that did not end (the downstream's response is cut, as for HTTP/1.1).
+//
+// Flow control: DATA received is credited back to the upstream only once the request path has
+// handed it on (a slow downstream stops the upstream through its window); request DATA queued in
+// the session is bounded (the downstream is read no faster than the upstream takes it).
 //
 // Worker thread only.
 
@@ -33,8 +41,8 @@ namespace sluice::proxy {
 struct EndpointState;
 class WorkerStats;
 
-// One request's bridged connection to `endpoint` over HTTP/2 (connecting first when no usable
-// HTTP/2 connection exists, within `deadline`). `reused` is always false (the bridge is fresh).
+// A new stream to `endpoint` over HTTP/2 (connecting first when no usable HTTP/2 connection
+// exists, within `deadline`). `reused` is always false (a stream is never reused).
 asio::awaitable<PooledConnection> openHttp2Stream(asio::io_context& io, WorkerStats& stats,
                                                   EndpointState& endpoint,
                                                   std::chrono::steady_clock::time_point deadline);

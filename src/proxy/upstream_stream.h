@@ -2,12 +2,12 @@
 // The upstream end of one request as the upstream attempt and the response phases see it
 // (proxy/upstream_attempt.h, proxy/respond.h): where the request head and body go and where the
 // response head, body and trailers come from. The counterpart of DownstreamStream
-// (proxy/downstream_stream.h). One implementation so far:
-//   UpstreamConnection  (proxy/upstream.h) a pooled HTTP/1.1 keep-alive TCP connection: heads
-//                       serialised and parsed as HTTP/1.1, bodies as framed on the wire. An
-//                       HTTP/2 upstream is still reached through one over a worker-local byte
-//                       stream bridged to its stream (proxy/h2_upstream.h); an HTTP/2
-//                       implementation talking to the session directly is the next step.
+// (proxy/downstream_stream.h). Two implementations:
+//   UpstreamConnection   (proxy/upstream.h) a pooled HTTP/1.1 keep-alive TCP connection: heads
+//                        serialised and parsed as HTTP/1.1, bodies as framed on the wire;
+//   Http2UpstreamStream  (proxy/h2_upstream.cc) one stream of the endpoint's shared HTTP/2
+//                        connection: the head goes to the session as it is, the body as DATA,
+//                        the response comes back decoded. No HTTP/1.1 text in between.
 // The pool (proxy/upstream_pool.h) hands either out; a request holds one from the attempt to the
 // end of the response, then gives it back (an HTTP/1.1 connection may be kept for the next
 // request; an HTTP/2 stream is done, and reset if it had not ended).
