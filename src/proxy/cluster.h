@@ -59,6 +59,12 @@ struct ConnectionPoolSettings {
   uint32_t max_pending_requests = kUnlimited;         // http.http1MaxPendingRequests
   uint32_t max_requests_per_connection = 0;           // 0 = unlimited, 1 = no keep-alive
   std::chrono::milliseconds idle_timeout{3'600'000};  // http.idleTimeout
+  // http.http2MaxRequests: requests in flight to the cluster (per worker, as every limit here;
+  // both protocols, as Istio has it); beyond it 503 UO.
+  uint32_t max_requests = kUnlimited;
+  // http.maxConcurrentStreams: streams one HTTP/2 upstream connection carries at once; beyond
+  // it another connection is opened (Envoy's max_concurrent_streams for upstreams).
+  uint32_t max_concurrent_streams = kUnlimited;
   // Speak HTTP/2 (cleartext, prior knowledge) to the endpoints, multiplexed on shared
   // connections (proxy/h2_upstream.h): Istio's protocol selection (service port named grpc* /
   // http2*, or protocol GRPC / HTTP2) or DestinationRule http.h2UpgradePolicy UPGRADE.

@@ -165,6 +165,7 @@ class Http2Upstream final : public h2::SessionCallbacks,
 
   // A stream object joins (its constructor); detach() when it leaves.
   void attach() { ++alive_; }
+  uint32_t streams() const { return static_cast<uint32_t>(alive_); }
   // Opens the stream of `s` (an attached stream).
   Result<int32_t> open(Http2UpstreamStream& s, const http::RequestHead& head, bool end) {
     if (dead_) {
@@ -424,11 +425,24 @@ void Http2UpstreamStream::close(asio::error_code& ec) {
 }
 
 awaitable<PooledConnection> openHttp2Stream(asio::io_context& io, WorkerStats& stats,
-                                            EndpointState& ep, steady_clock::time_point deadline) {
+                                            EndpointState& ep, steady_clock::time_point deadline,
+                                            uint32_t max_streams) {
   PooledConnection out;
-  if (!ep.http2 || !ep.http2->usable()) {
-    if (ep.http2) ep.http2->retire();
-    ep.http2.reset();
+  // Connections that take no new stream (dead, GOAWAY) leave the list; they close once their
+  // streams are done.
+  std::erase_if(ep.http2, [](const std::shared_ptr<Http2Upstream>& c) {
+    if (c->usable()) return false;
+    c->retire();
+    return true;
+  });
+  std::shared_ptr<Http2Upstream> conn;
+  for (const auto& c : ep.http2) {
+    if (c->streams() < max_streams) {
+      conn = c;
+      break;
+    }
+  }
+  if (!conn) {
     ++stats.upstream_connections_total;
     tcp::socket socket(io);
     SocketTimer timer(io.get_executor());
@@ -440,23 +454,18 @@ awaitable<PooledConnection> openHttp2Stream(asio::io_context& io, WorkerStats& s
       co_return out;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    // Another request may have connected meanwhile: use the newer one, keep ours as spare.
-    auto conn = std::make_shared<Http2Upstream>(io, std::move(socket), ep.address);
+    conn = std::make_shared<Http2Upstream>(io, std::move(socket), ep.address);
     conn->start();
-    if (ep.http2 && ep.http2->usable()) {
-      conn->retire();
-    } else {
-      ep.http2 = conn;
-    }
+    ep.http2.push_back(conn);
   }
   out.result = ConnectResult::kOk;
-  out.connection = std::make_unique<Http2UpstreamStream>(ep.http2, io);
+  out.connection = std::make_unique<Http2UpstreamStream>(std::move(conn), io);
   co_return out;
 }
 
 void closeHttp2Connections(EndpointState& ep) {
-  if (ep.http2) ep.http2->close();
-  ep.http2.reset();
+  for (const auto& c : ep.http2) c->close();
+  ep.http2.clear();
 }
 
 }  // namespace sluice::proxy

@@ -41,11 +41,13 @@ namespace sluice::proxy {
 struct EndpointState;
 class WorkerStats;
 
-// A new stream to `endpoint` over HTTP/2 (connecting first when no usable HTTP/2 connection
-// exists, within `deadline`). `reused` is always false (a stream is never reused).
+// A new stream to `endpoint` over HTTP/2: on the first of its connections that can take one
+// (fewer than `max_streams` streams, not going away), else on a new connection made within
+// `deadline`. `reused` is always false (a stream is never reused).
 asio::awaitable<PooledConnection> openHttp2Stream(asio::io_context& io, WorkerStats& stats,
                                                   EndpointState& endpoint,
-                                                  std::chrono::steady_clock::time_point deadline);
+                                                  std::chrono::steady_clock::time_point deadline,
+                                                  uint32_t max_streams = UINT32_MAX);
 
 // Closes the endpoint's HTTP/2 connections (worker shutdown).
 void closeHttp2Connections(EndpointState& endpoint);

@@ -53,8 +53,9 @@ struct EndpointState {
   // belong to the waiting coroutines (proxy/upstream_pool.cc); a waiter holds the endpoint
   // acquired, so the state outlives every timer listed here.
   std::vector<asio::steady_timer*> slot_waiters;
-  // The HTTP/2 connection new requests to this endpoint share (HTTP/2 clusters only).
-  std::shared_ptr<Http2Upstream> http2;
+  // The HTTP/2 connections new requests to this endpoint share (HTTP/2 clusters only): one,
+  // unless maxConcurrentStreams filled it.
+  std::vector<std::shared_ptr<Http2Upstream>> http2;
 
   bool available(Clock::time_point now) const {
     return endpoint.healthy && (!ejected || now >= ejected_until);

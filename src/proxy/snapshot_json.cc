@@ -154,6 +154,12 @@ nlohmann::json MeshSnapshot::toJson() const {
     if (c.pool.max_pending_requests != ConnectionPoolSettings::kUnlimited) {
       cj["http1_max_pending_requests"] = c.pool.max_pending_requests;
     }
+    if (c.pool.max_requests != ConnectionPoolSettings::kUnlimited) {
+      cj["http2_max_requests"] = c.pool.max_requests;
+    }
+    if (c.pool.max_concurrent_streams != ConnectionPoolSettings::kUnlimited) {
+      cj["max_concurrent_streams"] = c.pool.max_concurrent_streams;
+    }
     if (c.pool.max_requests_per_connection != 0) {
       cj["max_requests_per_connection"] = c.pool.max_requests_per_connection;
     }

@@ -47,6 +47,12 @@ void UpstreamPool::wakeWaiter(EndpointState& ep) {
 asio::awaitable<PooledConnection> UpstreamPool::acquire(ClusterState& cs, EndpointState& ep) {
   const auto& pool = cs.pool();
   PooledConnection out;
+  // http2MaxRequests: the requests in flight to the cluster, this one included (its lease).
+  if (cs.inflight() > pool.max_requests) {
+    ++cs.overflows;
+    out.result = ConnectResult::kOverflow;
+    co_return out;
+  }
   auto deadline = steady_clock::now() + pool.connect_timeout;
   for (;;) {
     // A pooled keep-alive connection (most recently used first).
@@ -85,7 +91,7 @@ asio::awaitable<PooledConnection> UpstreamPool::acquire(ClusterState& cs, Endpoi
   ++ep.open_connections;
   if (pool.http2) {
     // One stream of a shared HTTP/2 connection (proxy/h2_upstream.h).
-    out = co_await openHttp2Stream(io_, stats_, ep, deadline);
+    out = co_await openHttp2Stream(io_, stats_, ep, deadline, pool.max_concurrent_streams);
     if (out.result != ConnectResult::kOk) {
       --ep.open_connections;
       wakeWaiter(ep);

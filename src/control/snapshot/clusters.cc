@@ -76,6 +76,8 @@ void applyPool(const config::ConnectionPoolSettings& cp, ConnectionPoolSettings&
           static_cast<uint32_t>(*cp.http->max_requests_per_connection);
     }
     if (cp.http->idle_timeout) out.idle_timeout = toMs(*cp.http->idle_timeout);
+    out.max_requests = limit(cp.http->http2_max_requests, out.max_requests);
+    out.max_concurrent_streams = limit(cp.http->max_concurrent_streams, out.max_concurrent_streams);
   }
 }
 

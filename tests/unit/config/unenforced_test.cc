@@ -78,18 +78,18 @@ spec:
     labels: {version: v1}
     trafficPolicy:
       connectionPool:
-        http: {maxConcurrentStreams: 10}
+        http: {maxConcurrentStreams: 10, useClientProtocol: true}
 )";
   ConfigSet set = loadString(yaml, "dr.yaml");
   EXPECT_EQ(set.errorCount(), 0u) << dump(set);
-  for (const char* field :
-       {"connectionPool.tcp.tcpKeepalive", "connectionPool.http.http2MaxRequests",
-        "connectionPool.http.maxRetries",
-        "subsets[0].trafficPolicy.connectionPool.http.maxConcurrentStreams"}) {
+  for (const char* field : {"connectionPool.tcp.tcpKeepalive", "connectionPool.http.maxRetries",
+                            "subsets[0].trafficPolicy.connectionPool.http.useClientProtocol"}) {
     EXPECT_EQ(find(set, Severity::kWarning, field).size(), 1u) << field << "\n" << dump(set);
   }
   EXPECT_TRUE(find(set, Severity::kWarning, "maxConnections").empty());           // enforced
   EXPECT_TRUE(find(set, Severity::kWarning, "http1MaxPendingRequests").empty());  // enforced
+  EXPECT_TRUE(find(set, Severity::kWarning, "http2MaxRequests").empty());         // enforced
+  EXPECT_TRUE(find(set, Severity::kWarning, "maxConcurrentStreams").empty());     // enforced
 }
 
 TEST(UnenforcedTest, NestedFieldsOfAListedParentAreNotRepeated) {

@@ -28,9 +28,10 @@ using asio::ip::tcp;
 namespace h2 = http::h2;
 using namespace std::chrono_literals;
 
-// One connection's server side: every request recorded, answered by `answer` once it ended
-// (`on_head` sees it as soon as its head came). Request DATA is credited back as it arrives.
-class TestServer final : public h2::SessionCallbacks {
+// An HTTP/2 server: every request recorded (by connection, in accept order, and stream id),
+// answered by `answer` once it ended (`on_head` sees it as soon as its head came). Request DATA
+// is credited back as it arrives.
+class TestServer {
  public:
   struct Request {
     http::RequestHead head;
@@ -40,9 +41,10 @@ class TestServer final : public h2::SessionCallbacks {
     h2::ErrorCode close_code = h2::ErrorCode::kNoError;
     bool closed = false;
   };
+  using Key = std::pair<int, int32_t>;  // (connection, stream)
   std::function<void(h2::Session&, int32_t, Request&)> answer;
   std::function<void(h2::Session&, int32_t, Request&)> on_head;
-  std::map<int32_t, Request> requests;
+  std::map<Key, Request> requests;
   int connections = 0;
 
   explicit TestServer(asio::io_context& io)
@@ -50,64 +52,70 @@ class TestServer final : public h2::SessionCallbacks {
     asio::co_spawn(io, acceptLoop(), asio::detached);
   }
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  void stop() {
-    asio::error_code ignored;
-    acceptor_.close(ignored);
-    if (socket_) socket_->close(ignored);
-  }
-
-  void onRequestHead(int32_t id, http::RequestHead& head, bool end) override {
-    Request& r = requests[id];
-    r.head = std::move(head);
-    r.ended = end;
-    if (on_head) on_head(*session_, id, r);
-    // (An END_STREAM on the HEADERS is reported through onEnd too: answered there.)
-  }
-  void onData(int32_t id, std::string_view data) override {
-    requests[id].body.append(data);
-    session_->consume(id, data.size());
-  }
-  void onTrailers(int32_t id, http::Headers& t) override { requests[id].trailers = std::move(t); }
-  void onEnd(int32_t id) override {
-    Request& r = requests[id];
-    r.ended = true;
-    if (answer) answer(*session_, id, r);
-  }
-  void onClose(int32_t id, h2::ErrorCode code) override {
-    requests[id].closed = true;
-    requests[id].close_code = code;
-  }
 
  private:
+  class Connection final : public h2::SessionCallbacks {
+   public:
+    Connection(TestServer& server, int index, tcp::socket socket)
+        : server_(server), index_(index), socket_(std::move(socket)) {
+      session_ = h2::Session::server(h2::Settings{}, *this);
+    }
+    void onRequestHead(int32_t id, http::RequestHead& head, bool end) override {
+      Request& r = at(id);
+      r.head = std::move(head);
+      r.ended = end;
+      if (server_.on_head) server_.on_head(*session_, id, r);
+      // (An END_STREAM on the HEADERS is reported through onEnd too: answered there.)
+    }
+    void onData(int32_t id, std::string_view data) override {
+      at(id).body.append(data);
+      session_->consume(id, data.size());
+    }
+    void onTrailers(int32_t id, http::Headers& t) override { at(id).trailers = std::move(t); }
+    void onEnd(int32_t id) override {
+      Request& r = at(id);
+      r.ended = true;
+      if (server_.answer) server_.answer(*session_, id, r);
+    }
+    void onClose(int32_t id, h2::ErrorCode code) override {
+      at(id).closed = true;
+      at(id).close_code = code;
+    }
+    awaitable<void> serve() {
+      std::string out;
+      char buf[16384];
+      for (;;) {
+        out.clear();
+        session_->takeOutput(out);
+        asio::error_code ec;
+        if (!out.empty()) co_await asio::async_write(socket_, asio::buffer(out), withEc(ec));
+        if (ec) co_return;
+        size_t n = co_await socket_.async_read_some(asio::buffer(buf), withEc(ec));
+        if (ec || n == 0) co_return;
+        if (!session_->receive({buf, n})) co_return;
+      }
+    }
+
+   private:
+    Request& at(int32_t id) { return server_.requests[{index_, id}]; }
+    TestServer& server_;
+    int index_;
+    tcp::socket socket_;
+    std::unique_ptr<h2::Session> session_;
+  };
+
   awaitable<void> acceptLoop() {
     for (;;) {
       asio::error_code ec;
       tcp::socket s = co_await acceptor_.async_accept(withEc(ec));
       if (ec) co_return;
-      ++connections;
-      socket_ = std::make_unique<tcp::socket>(std::move(s));
-      session_ = h2::Session::server(h2::Settings{}, *this);
-      co_await serve(*socket_);
-    }
-  }
-  awaitable<void> serve(tcp::socket& s) {
-    std::string out;
-    char buf[16384];
-    for (;;) {
-      out.clear();
-      session_->takeOutput(out);
-      asio::error_code ec;
-      if (!out.empty()) co_await asio::async_write(s, asio::buffer(out), withEc(ec));
-      if (ec) co_return;
-      size_t n = co_await s.async_read_some(asio::buffer(buf), withEc(ec));
-      if (ec || n == 0) co_return;
-      if (!session_->receive({buf, n})) co_return;
+      conns_.push_back(std::make_unique<Connection>(*this, connections++, std::move(s)));
+      asio::co_spawn(acceptor_.get_executor(), conns_.back()->serve(), asio::detached);
     }
   }
 
   tcp::acceptor acceptor_;
-  std::unique_ptr<tcp::socket> socket_;
-  std::unique_ptr<h2::Session> session_;
+  std::vector<std::unique_ptr<Connection>> conns_;
 };
 
 void respond(h2::Session& s, int32_t id, int status, const http::Headers& headers,
@@ -148,8 +156,9 @@ struct Client {
     ep.endpoint.port = port;
     ep.address = ep.endpoint.address();
   }
-  awaitable<std::unique_ptr<UpstreamStream>> open() {
-    auto pooled = co_await openHttp2Stream(io, stats, ep, std::chrono::steady_clock::now() + 5s);
+  awaitable<std::unique_ptr<UpstreamStream>> open(uint32_t max_streams = UINT32_MAX) {
+    auto pooled =
+        co_await openHttp2Stream(io, stats, ep, std::chrono::steady_clock::now() + 5s, max_streams);
     EXPECT_EQ(pooled.result, ConnectResult::kOk);
     co_return std::move(pooled.connection);
   }
@@ -191,7 +200,7 @@ TEST(H2UpstreamTest, TheHeadGoesOutAsPseudoHeadersAndAContentLengthAnswerComesBa
     head = co_await up->readResponseHead(http::Limits{}, false, in, resp);
     body = co_await up->readResponseBody(head.head.framing, http::Limits{}, in,
                                          BodySink::intoString(collected, 1 << 20));
-    c.ep.http2.reset();
+    c.ep.http2.clear();
   };
   ASSERT_TRUE(runFor(io, run));
   ASSERT_EQ(server.requests.size(), 1u);
@@ -239,7 +248,7 @@ TEST(H2UpstreamTest, AGrpcAnswerIsChunkedForAnHttp1HopWithItsTrailers) {
     while (co_await readMore(pair.second, got, ec) > 0) {
     }
     wire = std::string(got.view());
-    c.ep.http2.reset();
+    c.ep.http2.clear();
   };
   ASSERT_TRUE(runFor(io, run));
   const TestServer::Request& seen = server.requests.begin()->second;
@@ -274,7 +283,7 @@ TEST(H2UpstreamTest, AStreamedBodyOfThreeMegabytesGoesUpWithItsTrailers) {
     head = co_await up->readResponseHead(http::Limits{}, false, in, resp);
     co_await up->readResponseBody(head.head.framing, http::Limits{}, in,
                                   BodySink::intoString(collected, 1 << 20));
-    c.ep.http2.reset();
+    c.ep.http2.clear();
   };
   ASSERT_TRUE(runFor(io, run));
   const TestServer::Request& seen = server.requests.begin()->second;
@@ -316,7 +325,7 @@ TEST(H2UpstreamTest, ResponsesBeyondTheConnectionWindowFlowOnOneConnection) {
       if (!p.ok()) break;
       ++complete;
     }
-    c.ep.http2.reset();
+    c.ep.http2.clear();
   };
   ASSERT_TRUE(runFor(io, run));
   EXPECT_EQ(complete, 100);
@@ -347,13 +356,51 @@ TEST(H2UpstreamTest, TwoRequestsAtOnceShareOneConnection) {
     auto ha = co_await a->readResponseHead(http::Limits{}, false, in, resp);
     co_await a->readResponseBody(ha.head.framing, http::Limits{}, in,
                                  BodySink::intoString(a_body, 100));
-    c.ep.http2.reset();
+    c.ep.http2.clear();
   };
   ASSERT_TRUE(runFor(io, run));
   EXPECT_EQ(a_body, "/a");
   EXPECT_EQ(b_body, "/b");
   EXPECT_EQ(server.connections, 1);
   EXPECT_EQ(server.requests.size(), 2u);
+}
+
+TEST(H2UpstreamTest, MaxConcurrentStreamsOpensAnotherConnectionWhenOneIsFull) {
+  asio::io_context io;
+  TestServer server(io);
+  server.answer = [](h2::Session& s, int32_t id, TestServer::Request&) {
+    respond(s, id, 204, {}, {});
+  };
+  Client c(io, server.port());
+  size_t connections_for_three = 0;
+  size_t connections_after = 0;
+  std::function<awaitable<void>()> run = [&]() -> awaitable<void> {
+    {
+      // Two streams per connection: the third request needs a second connection.
+      auto a = co_await c.open(2);
+      auto b = co_await c.open(2);
+      auto third = co_await c.open(2);
+      connections_for_three = c.ep.http2.size();
+      http::RequestHead req = request("GET", "/", "svc:80");
+      Buffer in;
+      http::ResponseHead resp;
+      for (UpstreamStream* up : {a.get(), b.get(), third.get()}) {
+        EXPECT_TRUE(co_await up->sendRequest(req, {}, true));
+        auto h = co_await up->readResponseHead(http::Limits{}, false, in, resp);
+        EXPECT_EQ(h.head.status, http::ParseStatus::kComplete);
+      }
+    }
+    // All three done: the first connection has room again.
+    auto next = co_await c.open(2);
+    connections_after = c.ep.http2.size();
+    c.ep.http2.clear();
+  };
+  ASSERT_TRUE(runFor(io, run));
+  EXPECT_EQ(connections_for_three, 2u);
+  EXPECT_EQ(connections_after, 2u);
+  EXPECT_EQ(c.stats.upstream_connections_total, 2u);
+  EXPECT_EQ(server.connections, 2);
+  EXPECT_EQ(server.requests.size(), 3u);
 }
 
 TEST(H2UpstreamTest, AStreamRefusedBeforeItsHeadIsAReset) {
@@ -372,7 +419,7 @@ TEST(H2UpstreamTest, AStreamRefusedBeforeItsHeadIsAReset) {
     EXPECT_TRUE(co_await up->sendRequest(req, {}, true));
     head = co_await up->readResponseHead(http::Limits{}, false, in, resp);
     EXPECT_FALSE(up->is_open());
-    c.ep.http2.reset();
+    c.ep.http2.clear();
   };
   ASSERT_TRUE(runFor(io, run));
   EXPECT_EQ(head.head.status, http::ParseStatus::kIncomplete);
@@ -406,12 +453,13 @@ TEST(H2UpstreamTest, ClosingAnUnfinishedStreamResetsItAndKeepsTheConnection) {
     second = co_await up->readResponseHead(http::Limits{}, false, in, resp);
     EXPECT_EQ(resp.status, 204);
     EXPECT_EQ(second.head.framing.kind, http::BodyKind::kNone);
-    c.ep.http2.reset();
+    c.ep.http2.clear();
   };
   ASSERT_TRUE(runFor(io, run));
-  ASSERT_EQ(server.requests.count(1), 1u);
-  EXPECT_TRUE(server.requests[1].closed);
-  EXPECT_EQ(server.requests[1].close_code, h2::ErrorCode::kCancel);
+  const TestServer::Key first{0, 1};
+  ASSERT_EQ(server.requests.count(first), 1u);
+  EXPECT_TRUE(server.requests[first].closed);
+  EXPECT_EQ(server.requests[first].close_code, h2::ErrorCode::kCancel);
   EXPECT_TRUE(second_answered);
   EXPECT_EQ(second.head.status, http::ParseStatus::kComplete);
   EXPECT_EQ(server.connections, 1);

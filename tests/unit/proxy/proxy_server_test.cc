@@ -597,6 +597,51 @@ spec:
   EXPECT_EQ(v1_.hits(), 2);
 }
 
+TEST_F(SidecarTest, Http2MaxRequestsCapsTheRequestsInFlight) {
+  start(R"(
+apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata:
+  name: sp
+spec:
+  host: service-provider
+  trafficPolicy:
+    connectionPool:
+      http: {http2MaxRequests: 1}
+  subsets:
+  - name: v1
+    labels: {label: v1}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata:
+  name: sp
+spec:
+  hosts: [service-provider]
+  http:
+  - route: [{destination: {host: service-provider, subset: v1}}]
+)");
+  // One request in flight (the upstream holds it): the next overflows at once, no queueing.
+  int first = 0;
+  std::thread holder([&] {
+    auto r = get("http://service-provider/hold");
+    first = r ? r->head.status : -1;
+  });
+  ASSERT_TRUE(eventually([&] { return v1_.hits() == 1; }));
+  auto second = get("http://service-provider/hold");
+  v1_.releaseHeld();
+  holder.join();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->head.status, 503);
+  EXPECT_NE(second->body.find("upstream connection pool overflow"), std::string::npos);
+  EXPECT_EQ(first, 200);
+  EXPECT_EQ(v1_.hits(), 1);
+  // Once it finished, the next one goes through.
+  auto third = get("http://service-provider/x");
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->head.status, 200);
+}
+
 TEST(SidecarHealth, NoHealthyUpstreamNamesTheService) {
   registry::Service s;
   s.name = "svc";
