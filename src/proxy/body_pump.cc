@@ -1,6 +1,7 @@
 #include "proxy/body_pump.h"
 
 #include <asio/write.hpp>
+#include <optional>
 
 namespace sluice::proxy {
 
@@ -28,15 +29,24 @@ awaitable<Status> emit(BodySink& sink, std::string_view framed, std::string_view
   co_return ec ? Status::kSinkFailed : Status::kDone;
 }
 
+// What a body comes to before a byte moves, if that is known: nothing to move (kNone), or a
+// Content-Length beyond a collecting sink's limit.
+std::optional<Status> settledBeforeStart(const http::BodyFraming& framing, const BodySink& sink) {
+  if (framing.kind == http::BodyKind::kNone) return Status::kDone;
+  if (sink.collect != nullptr && framing.kind == http::BodyKind::kContentLength &&
+      framing.length > sink.limit) {
+    return Status::kTooLarge;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 awaitable<PumpResult> pumpBody(const http::BodyFraming& framing, const http::Limits& limits,
                                ByteStream& source, Buffer& in, BodySink sink) {
   PumpResult r;
-  if (framing.kind == http::BodyKind::kNone) co_return r;
-  if (sink.collect != nullptr && framing.kind == http::BodyKind::kContentLength &&
-      framing.length > sink.limit) {
-    r.status = Status::kTooLarge;
+  if (auto settled = settledBeforeStart(framing, sink)) {
+    r.status = *settled;
     co_return r;
   }
   http::LengthDecoder length(framing.length);
@@ -107,47 +117,29 @@ awaitable<PumpResult> pumpBody(const http::BodyFraming& framing, const http::Lim
 awaitable<PumpResult> pumpDecodedBody(DecodedBodySource& source, const http::BodyFraming& framing,
                                       BodySink sink) {
   PumpResult r;
-  if (framing.kind == http::BodyKind::kNone) co_return r;
-  if (sink.collect != nullptr && framing.kind == http::BodyKind::kContentLength &&
-      framing.length > sink.limit) {
-    r.status = Status::kTooLarge;
+  if (auto settled = settledBeforeStart(framing, sink)) {
+    r.status = *settled;
     co_return r;
   }
   bool chunked = sink.socket != nullptr && sink.form == BodySink::Form::kAsFramed &&
                  framing.kind == http::BodyKind::kChunked;
   std::string piece;
-  std::string wire;
+  std::string wire;  // `piece` as chunks, for a chunked socket sink
   for (;;) {
     piece.clear();
     piece.swap(source.receivedData());  // the session may append while a write below waits
     bool done = source.receivedEnd();
     const http::Headers* trailers = done ? source.receivedTrailers() : nullptr;
-    if (!piece.empty()) {
-      r.body_bytes += piece.size();
-      if (sink.collect != nullptr) {
-        if (sink.collect->size() + piece.size() > sink.limit) {
-          r.status = Status::kTooLarge;
-          co_return r;
-        }
-        sink.collect->append(piece);
-      } else if (sink.data != nullptr) {
-        if (!co_await sink.data->write(piece)) {
-          r.status = Status::kSinkFailed;
-          co_return r;
-        }
-      } else if (chunked) {
-        http::appendChunk(piece, wire);
-      } else {
-        wire.append(piece);
-      }
+    r.body_bytes += piece.size();
+    wire.clear();
+    if (chunked) {
+      if (!piece.empty()) http::appendChunk(piece, wire);
+      if (done) http::appendLastChunk(wire, trailers);
     }
-    if (done && chunked) http::appendLastChunk(wire, trailers);
-    if (!wire.empty()) {
-      asio::error_code ec;
-      co_await asio::async_write(*sink.socket, asio::buffer(wire), withEc(ec));
-      wire.clear();
-      if (ec) {
-        r.status = Status::kSinkFailed;
+    if (!piece.empty() || !wire.empty()) {
+      Status st = co_await emit(sink, chunked ? std::string_view(wire) : piece, piece);
+      if (st != Status::kDone) {
+        r.status = st;
         co_return r;
       }
     }
