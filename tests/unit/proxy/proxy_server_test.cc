@@ -2,6 +2,7 @@
 // upstream HTTP servers, all on loopback port 0, in process.
 #include "proxy/proxy_server.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -543,8 +544,10 @@ spec:
   EXPECT_LT(aborted, 140);
 }
 
-TEST_F(SidecarTest, ConnectionPoolOverflowGives503) {
-  start(R"(
+// Every request to subset v1, whose DestinationRule has `connection_pool` (YAML lines under
+// trafficPolicy.connectionPool, indented 6).
+std::string poolLimitedConfig(std::string_view connection_pool) {
+  return fmt::format(R"(
 apiVersion: networking.istio.io/v1alpha3
 kind: DestinationRule
 metadata:
@@ -552,13 +555,12 @@ metadata:
 spec:
   host: service-provider
   trafficPolicy:
-    loadBalancer: {simple: ROUND_ROBIN}
+    loadBalancer: {{simple: ROUND_ROBIN}}
     connectionPool:
-      tcp: {maxConnections: 1}
-      http: {http1MaxPendingRequests: 1}
+{}
   subsets:
   - name: v1
-    labels: {label: v1}
+    labels: {{label: v1}}
 ---
 apiVersion: networking.istio.io/v1alpha3
 kind: VirtualService
@@ -567,8 +569,14 @@ metadata:
 spec:
   hosts: [service-provider]
   http:
-  - route: [{destination: {host: service-provider, subset: v1}}]
-)");
+  - route: [{{destination: {{host: service-provider, subset: v1}}}}]
+)",
+                     connection_pool);
+}
+
+TEST_F(SidecarTest, ConnectionPoolOverflowGives503) {
+  start(poolLimitedConfig(
+      "      tcp: {maxConnections: 1}\n      http: {http1MaxPendingRequests: 1}"));
   // A one-connection pool with one pending slot: the first request holds the connection (the
   // upstream answers only when released), the second waits in the pending slot, so the third
   // overflows. Each step waits for the state the next one needs.
@@ -598,29 +606,7 @@ spec:
 }
 
 TEST_F(SidecarTest, Http2MaxRequestsCapsTheRequestsInFlight) {
-  start(R"(
-apiVersion: networking.istio.io/v1alpha3
-kind: DestinationRule
-metadata:
-  name: sp
-spec:
-  host: service-provider
-  trafficPolicy:
-    connectionPool:
-      http: {http2MaxRequests: 1}
-  subsets:
-  - name: v1
-    labels: {label: v1}
----
-apiVersion: networking.istio.io/v1alpha3
-kind: VirtualService
-metadata:
-  name: sp
-spec:
-  hosts: [service-provider]
-  http:
-  - route: [{destination: {host: service-provider, subset: v1}}]
-)");
+  start(poolLimitedConfig("      http: {http2MaxRequests: 1}"));
   // One request in flight (the upstream holds it): the next overflows at once, no queueing.
   int first = 0;
   std::thread holder([&] {
