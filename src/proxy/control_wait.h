@@ -15,7 +15,8 @@
 
 namespace sluice::proxy {
 
-// Calls `ask` with a `done` callback and waits until `done` was called (from any thread, also
+// Calls `ask` with a `done` callback, before its first suspension (so `ask` may capture the
+// caller's locals by reference), and waits until `done` was called (from any thread, also
 // after the wait gave up: it then does nothing) or `max_wait` passed. True when `done` came in
 // time, false when the wait expired.
 asio::awaitable<bool> awaitControlPlane(asio::io_context& io, std::chrono::milliseconds max_wait,

@@ -13,6 +13,8 @@ bool OnDemandLoader::rememberedAbsent(const std::string& host) { return absent_.
 asio::awaitable<bool> OnDemandLoader::load(std::string host, std::function<bool()> known) {
   if (!enabled() || rememberedAbsent(host)) co_return false;
   ++loads_;
+  // (`host` by reference: `ask` runs before the wait first suspends, and ServiceLoad takes
+  // its own copy.)
   bool in_time = co_await awaitControlPlane(
       io_, options_.max_wait,
       [this, &host](std::function<void()> done) { options_.load(host, std::move(done)); });
