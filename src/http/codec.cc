@@ -395,10 +395,6 @@ std::string framingError(const FieldFacts& f, Version v, bool request, int& stat
   return {};
 }
 
-bool responseHasNoBody(int status, bool request_was_head) {
-  return request_was_head || (status >= 100 && status < 200) || status == 204 || status == 304;
-}
-
 }  // namespace
 
 bool isTokenChar(unsigned char c) { return (kChars[c] & kTok) != 0; }
@@ -585,6 +581,10 @@ FramingResult framingFromHeaders(const Headers& headers, Version version, bool r
 
 FramingResult requestFraming(const RequestHead& head) {
   return framingFromHeaders(head.headers, head.version, true);
+}
+
+bool responseHasNoBody(int status, bool request_was_head) {
+  return request_was_head || (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
 FramingResult responseFraming(const ResponseHead& head, bool request_was_head) {

@@ -176,6 +176,9 @@ struct FramingResult {
 };
 FramingResult requestFraming(const RequestHead& head);
 FramingResult responseFraming(const ResponseHead& head, bool request_was_head = false);
+// A response that never has a body whatever its fields say (RFC 9112 §6.3): to a HEAD, 1xx,
+// 204, 304.
+bool responseHasNoBody(int status, bool request_was_head = false);
 
 // Counts a Content-Length body.
 class LengthDecoder {

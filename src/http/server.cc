@@ -62,10 +62,6 @@ void armTimer(const std::shared_ptr<Conn>& conn, std::chrono::milliseconds after
   });
 }
 
-bool noBodyStatus(int status) {
-  return (status >= 100 && status < 200) || status == 204 || status == 304;
-}
-
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -275,7 +271,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Conn> conn) {
     out.headers.remove("Content-Length");
     out.headers.remove("Transfer-Encoding");
     out.headers.remove("Connection");
-    const bool no_body = noBodyStatus(out.status);
+    const bool no_body = responseHasNoBody(out.status);
     if (!no_body) out.headers.add("Content-Length", std::to_string(response.body.size()));
     if (!keep) {
       out.headers.add("Connection", "close");

@@ -19,6 +19,7 @@
 #include "http/h2/session.h"
 #include "net/outbound_connect.h"
 #include "proxy/downstream_io.h"
+#include "proxy/grpc.h"
 #include "proxy/load_balancer.h"
 #include "proxy/socket_timer.h"
 #include "proxy/stats.h"
@@ -34,14 +35,6 @@ using std::chrono::steady_clock;
 
 // Request body bytes queued in the session per stream before the downstream is read again.
 constexpr size_t kMaxQueuedRequest = 64 * 1024;
-
-bool isGrpc(const http::Headers& headers) {
-  auto ct = headers.get("content-type");
-  constexpr std::string_view kGrpc = "application/grpc";
-  return ct && ct->size() >= kGrpc.size() && equalsIgnoreCase(ct->substr(0, kGrpc.size()), kGrpc);
-}
-
-bool bodilessStatus(int status) { return status == 204 || status == 304; }
 
 }  // namespace
 
@@ -322,11 +315,11 @@ awaitable<bool> Http2UpstreamStream::sendRequest(http::RequestHead& head, std::s
   // What the HTTP/1.1 head says is what HTTP/2 carries: the (rewritten) target as :path, Host as
   // :authority; connection-specific fields are the session's to drop.
   head.path = head.target;
-  if (auto host = head.headers.get("host")) head.authority = std::string(*host);
+  if (auto host = head.headers.get("host")) head.authority.assign(*host);
   head.scheme = "http";
   // gRPC servers expect "te: trailers", the only TE value HTTP/2 allows (RFC 9113 §8.2.2; the
   // session drops any other).
-  if (isGrpc(head.headers)) head.headers.set("te", "trailers");
+  if (grpc::isGrpc(head.headers)) head.headers.set("te", "trailers");
   auto id = conn_->open(*this, head, end && body.empty());
   if (!id) {
     aborted_ = true;
@@ -378,16 +371,16 @@ awaitable<ResponseHeadRead> Http2UpstreamStream::readResponseHead(const http::Li
   h.status = http::ParseStatus::kComplete;
   h.keep_alive = false;  // a stream is never reused
   http::BodyFraming& f = h.framing;
-  bool grpc = isGrpc(out.headers);
-  if (is_head || bodilessStatus(out.status) || (ended_ && body_.empty() && !has_trailers_)) {
+  bool never_a_body = http::responseHasNoBody(out.status, is_head);
+  if (never_a_body || (ended_ && body_.empty() && !has_trailers_)) {
     f.kind = http::BodyKind::kNone;
     // An HTTP/1.1 client must not wait for a body that is not coming.
-    if (!is_head && !bodilessStatus(out.status) && !out.headers.has("content-length")) {
+    if (!never_a_body && !out.headers.has("content-length")) {
       out.headers.set("content-length", "0");
     }
     co_return r;
   }
-  if (!grpc) {
+  if (!grpc::isGrpc(out.headers)) {  // (a gRPC answer's trailers need chunks for HTTP/1.1)
     if (auto cl = out.headers.get("content-length")) {
       if (auto n = parseUint(*cl)) {  // nghttp2 checked it against the DATA
         f.kind = http::BodyKind::kContentLength;
